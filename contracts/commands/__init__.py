@@ -1,0 +1,8 @@
+"""Commands: imperative requests, each owned by exactly one service's work queue."""
+
+from contracts.commands.jobs import CancelJob, CreateJob
+from contracts.commands.models import DeployModel, RollBackModel
+
+ALL_COMMANDS = (CreateJob, CancelJob, DeployModel, RollBackModel)
+
+__all__ = ["ALL_COMMANDS", "CancelJob", "CreateJob", "DeployModel", "RollBackModel"]

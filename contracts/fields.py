@@ -1,0 +1,23 @@
+"""Field types shared by several contracts."""
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+"""A lowercase hex sha256 digest, the address of an immutable artifact."""
+
+Metrics = dict[str, float]
+"""Named numeric metrics, e.g. ``{"train_loss": 0.41}``."""
+
+
+class ErrorDetail(BaseModel):
+    """A machine-readable code and a sentence that tells the reader what to do."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str = Field(min_length=1, description="Stable machine-readable error code.")
+    message: str = Field(min_length=1, description="What went wrong and what to do next.")
+
+
+__all__ = ["ErrorDetail", "Metrics", "Sha256"]

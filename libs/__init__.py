@@ -1,0 +1,1 @@
+"""Shared libraries of tuneloop, one package per job."""

@@ -1,0 +1,12 @@
+"""Immutable, sha256-addressed blobs: datasets, adapters, checkpoints."""
+
+from libs.artifacts.store import (
+    ArtifactInfo,
+    ArtifactNotFound,
+    ArtifactStore,
+    IntegrityError,
+    LocalArtifactStore,
+)
+
+__all__ = ["ArtifactInfo", "ArtifactNotFound", "ArtifactStore", "IntegrityError",
+           "LocalArtifactStore"]

@@ -1,0 +1,158 @@
+"""The artifact store interface and its local-directory implementation.
+
+A blob is written once and addressed by the sha256 of its bytes, so the same content is
+stored once and a reader can verify what it got. Writes go to a temporary file in the store
+and are renamed into place, so a crash never leaves a partial artifact under a valid address.
+A distributed store (NATS object store, S3-compatible) implements the same protocol.
+"""
+
+import asyncio
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+CHUNK = 1024 * 1024
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class ArtifactNotFound(KeyError):
+    pass
+
+
+class IntegrityError(ValueError):
+    """Stored bytes do not match their address (corruption or tampering)."""
+
+
+@dataclass(frozen=True)
+class ArtifactInfo:
+    sha256: str
+    size: int
+    uri: str
+
+
+class ArtifactStore(Protocol):
+    async def put_file(self, path: Path) -> ArtifactInfo: ...
+    async def put_bytes(self, data: bytes) -> ArtifactInfo: ...
+    async def put_stream(self, chunks: Iterable[bytes]) -> ArtifactInfo: ...
+    async def get_bytes(self, sha256: str) -> bytes: ...
+    async def fetch_to(self, sha256: str, destination: Path) -> Path: ...
+    async def exists(self, sha256: str) -> bool: ...
+    async def info(self, sha256: str) -> ArtifactInfo: ...
+
+
+def check_address(sha256: str) -> str:
+    if not SHA256.match(sha256):
+        raise ValueError(f"not a sha256 address: {sha256!r} (expected 64 lowercase hex digits)")
+    return sha256
+
+
+class LocalArtifactStore:
+    """Blobs under ``<root>/sha256/<first two hex>/<digest>``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "sha256").mkdir(parents=True, exist_ok=True)
+        (root / "tmp").mkdir(parents=True, exist_ok=True)
+
+    def path_of(self, sha256: str) -> Path:
+        digest = check_address(sha256)
+        return self.root / "sha256" / digest[:2] / digest
+
+    def _write(self, chunks: Iterable[bytes]) -> ArtifactInfo:
+        digest = hashlib.sha256()
+        size = 0
+        fd, temporary = tempfile.mkstemp(dir=self.root / "tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            final = self.path_of(digest.hexdigest())
+            final.parent.mkdir(parents=True, exist_ok=True)
+            if final.exists():
+                os.unlink(temporary)
+            else:
+                os.chmod(temporary, 0o444)
+                os.replace(temporary, final)
+        except BaseException:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+            raise
+        return ArtifactInfo(digest.hexdigest(), size, final.as_uri())
+
+    @staticmethod
+    def _file_chunks(handle: BinaryIO) -> Iterable[bytes]:
+        while chunk := handle.read(CHUNK):
+            yield chunk
+
+    def _put_file(self, path: Path) -> ArtifactInfo:
+        with path.open("rb") as handle:
+            return self._write(self._file_chunks(handle))
+
+    async def put_file(self, path: Path) -> ArtifactInfo:
+        return await asyncio.to_thread(self._put_file, path)
+
+    async def put_bytes(self, data: bytes) -> ArtifactInfo:
+        return await asyncio.to_thread(self._write, [data])
+
+    async def put_stream(self, chunks: Iterable[bytes]) -> ArtifactInfo:
+        return await asyncio.to_thread(self._write, chunks)
+
+    def _existing(self, sha256: str) -> Path:
+        path = self.path_of(sha256)
+        if not path.is_file():
+            raise ArtifactNotFound(sha256)
+        return path
+
+    def _read_verified(self, sha256: str) -> bytes:
+        data = self._existing(sha256).read_bytes()
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise IntegrityError(f"artifact {sha256} is corrupt: its bytes hash differently")
+        return data
+
+    async def get_bytes(self, sha256: str) -> bytes:
+        return await asyncio.to_thread(self._read_verified, sha256)
+
+    def _copy_verified(self, sha256: str, destination: Path) -> Path:
+        source = self._existing(sha256)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        partial = destination.with_name(destination.name + ".partial")
+        with source.open("rb") as src, partial.open("wb") as out:
+            for chunk in self._file_chunks(src):
+                digest.update(chunk)
+                out.write(chunk)
+        if digest.hexdigest() != sha256:
+            partial.unlink()
+            raise IntegrityError(f"artifact {sha256} is corrupt: its bytes hash differently")
+        os.replace(partial, destination)
+        return destination
+
+    async def fetch_to(self, sha256: str, destination: Path) -> Path:
+        """Copy the blob to ``destination``, verifying its hash on the way."""
+        return await asyncio.to_thread(self._copy_verified, sha256, destination)
+
+    async def exists(self, sha256: str) -> bool:
+        return self.path_of(sha256).is_file()
+
+    async def info(self, sha256: str) -> ArtifactInfo:
+        path = self._existing(sha256)
+        return ArtifactInfo(sha256, path.stat().st_size, path.as_uri())
+
+    def clear_temporary(self) -> None:
+        """Remove leftovers of writes interrupted by a crash."""
+        shutil.rmtree(self.root / "tmp", ignore_errors=True)
+        (self.root / "tmp").mkdir(parents=True, exist_ok=True)
+
+
+__all__ = ["ArtifactInfo", "ArtifactNotFound", "ArtifactStore", "IntegrityError",
+           "LocalArtifactStore", "check_address"]

@@ -1,0 +1,33 @@
+"""Messaging over NATS JetStream: subjects, streams, publishing, dead letters, idempotency."""
+
+from libs.messaging.bus import (
+    Bus,
+    command_subscriber,
+    create_broker,
+    event_publisher,
+    event_subscriber,
+    query_subscriber,
+)
+from libs.messaging.deadletter import DeadLetter, list_dead_letters, replay_dead_letter
+from libs.messaging.inbox import claim_message
+from libs.messaging.outbox import OutboxRelay, add_to_outbox
+from libs.messaging.streams import ensure_streams, stream_configs
+from libs.messaging.subjects import Subjects
+
+__all__ = [
+    "Bus",
+    "DeadLetter",
+    "OutboxRelay",
+    "Subjects",
+    "add_to_outbox",
+    "claim_message",
+    "command_subscriber",
+    "create_broker",
+    "ensure_streams",
+    "event_publisher",
+    "event_subscriber",
+    "list_dead_letters",
+    "query_subscriber",
+    "replay_dead_letter",
+    "stream_configs",
+]

@@ -1,0 +1,96 @@
+"""Transactional outbox: events stored with the state change they report, then published.
+
+A service that crashes between committing and publishing loses nothing: the relay publishes
+whatever is still pending when it starts again, with the original message id, so JetStream
+drops a publish that had in fact already gone through.
+"""
+
+import asyncio
+import logging
+from contextlib import suppress
+
+from opentelemetry.propagate import inject
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.envelope import Event, utc_now
+from libs.messaging.bus import Bus, message_headers
+from libs.messaging.tables import OutboxMessage
+from libs.storage.database import Database
+
+logger = logging.getLogger("tuneloop.messaging.outbox")
+
+RELAY_BATCH = 100
+RELAY_IDLE_SECONDS = 0.2
+
+
+def add_to_outbox(session: AsyncSession, bus: Bus, event: Event) -> None:
+    """Stage ``event`` in the caller's transaction; the relay publishes it after commit."""
+    headers = message_headers(event)
+    inject(headers)
+    session.add(OutboxMessage(message_id=event.id, subject=bus.subjects.event(type(event)),
+                              payload=event.model_dump_json(), headers=headers))
+
+
+class OutboxRelay:
+    """Publishes pending outbox rows in creation order until stopped."""
+
+    def __init__(self, database: Database, bus: Bus) -> None:
+        self.database = database
+        self.bus = bus
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._last_error = ""
+
+    def notify(self) -> None:
+        """Publish soon: call after committing a transaction that added to the outbox."""
+        self._wake.set()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch; return how many rows were published."""
+        async with self.database.transaction() as session:
+            rows = (await session.execute(
+                select(OutboxMessage).where(OutboxMessage.published_at.is_(None))  # type: ignore[union-attr]
+                .order_by(OutboxMessage.created_at).limit(RELAY_BATCH))).scalars().all()
+            for row in rows:
+                await self.bus.broker.publish(row.payload.encode(), row.subject,
+                                              headers=dict(row.headers),
+                                              stream=self._stream_of(row.subject))
+                row.published_at = utc_now()
+            return len(rows)
+
+    def _stream_of(self, subject: str) -> str:
+        concern = subject.removeprefix(f"{self.bus.subjects.prefix}.events.").split(".", 1)[0]
+        return self.bus.subjects.events_stream(concern)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                published = await self.publish_pending()
+                self._last_error = ""
+            except Exception as exc:
+                self._log_failure(exc)
+                published = 0
+            if published < RELAY_BATCH:
+                self._wake.clear()
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=RELAY_IDLE_SECONDS * 5)
+
+    def _log_failure(self, exc: Exception) -> None:
+        """Log a failure with its traceback once, then only when the error changes."""
+        error = f"{type(exc).__name__}: {exc}"
+        if error != self._last_error:
+            logger.exception("outbox relay failed; retrying until it succeeds")
+        self._last_error = error
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+
+
+__all__ = ["OutboxRelay", "add_to_outbox"]

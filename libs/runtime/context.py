@@ -1,0 +1,28 @@
+"""The dependencies a service's handlers and routes get, wired once per process."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry
+
+from contracts.envelope import utc_now
+from libs.artifacts import LocalArtifactStore
+from libs.config import ServiceSettings
+from libs.messaging import Bus, OutboxRelay
+from libs.storage import Database
+
+
+@dataclass
+class ServiceContext:
+    name: str
+    settings: ServiceSettings
+    bus: Bus
+    database: Database
+    artifacts: LocalArtifactStore
+    outbox: OutboxRelay
+    metrics: CollectorRegistry
+    started_at: datetime = field(default_factory=utc_now)
+    http_url: str | None = None
+
+
+__all__ = ["ServiceContext"]

@@ -1,0 +1,74 @@
+"""Run one service as a process until SIGTERM or Ctrl-C."""
+
+import asyncio
+import logging
+import socket
+import sys
+
+import uvicorn
+
+from libs.config import ConfigurationError, load_settings
+from libs.config.settings import ServiceSettings
+from libs.messaging import ensure_streams
+from libs.runtime.assembly import AssembledService, assemble
+from libs.runtime.definition import ServiceDefinition
+from libs.telemetry import configure_logging, configure_tracing
+
+logger = logging.getLogger("tuneloop.runtime")
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+async def start_messaging(service: AssembledService) -> None:
+    connection = await service.broker.connect()
+    await ensure_streams(connection.jetstream(), service.context.bus.subjects)
+    await service.broker.start()
+    service.context.outbox.start()
+
+
+async def stop_messaging(service: AssembledService) -> None:
+    await service.context.outbox.stop()
+    await service.broker.stop()
+    await service.context.database.dispose()
+
+
+async def serve(definition: ServiceDefinition, settings: ServiceSettings) -> None:
+    """Connect, serve HTTP and messages, and stop cleanly on a signal."""
+    service = assemble(definition, settings, configure_tracing(definition.name))
+    sock = bind_socket(settings.http_host, settings.http_port)
+    host, port = sock.getsockname()[:2]
+    service.context.http_url = f"http://{host}:{port}"
+    server = uvicorn.Server(uvicorn.Config(service.api, log_config=None, access_log=False,
+                                           lifespan="off"))
+    await start_messaging(service)
+    logger.info("%s ready", definition.name, extra={"http_url": service.context.http_url})
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        await stop_messaging(service)
+        logger.info("%s stopped", definition.name)
+
+
+def run_service(definition: ServiceDefinition) -> None:
+    """Entry point of ``python -m services.<name>``."""
+    try:
+        settings = load_settings(definition.settings)
+    except ConfigurationError as exc:
+        print(f"{definition.name}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    configure_logging(definition.name, settings.log_level, settings.log_format)
+    if settings.nats_url is None:
+        print(f"{definition.name}: TUNELOOP_NATS_URL is not set; start the stack with "
+              "`tuneloop up`, or point it at a NATS server", file=sys.stderr)
+        raise SystemExit(2)
+    asyncio.run(serve(definition, settings))
+
+
+__all__ = ["run_service", "serve"]

@@ -1,0 +1,44 @@
+"""The gateway's HTTP routes."""
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+
+from contracts.api.health import GatewayHealth
+from libs.runtime import ServiceContext
+from libs.runtime.health import VERSION
+from services.gateway.health import AskHealth, stack_health
+
+
+def health_routes(ask: AskHealth, timeout: float) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", response_model=GatewayHealth,
+                responses={503: {"model": GatewayHealth,
+                                 "description": "At least one service is not healthy."}})
+    async def healthz() -> JSONResponse:
+        """Health of every service, asked over NATS; 503 unless all are ``ok``."""
+        health = await stack_health(ask, timeout)
+        return JSONResponse(health.model_dump(mode="json"),
+                            status_code=200 if health.status == "ok" else 503)
+
+    return router
+
+
+def create_api(ask: AskHealth, timeout: float) -> FastAPI:
+    api = FastAPI(title="tuneloop", version=VERSION,
+                  description="The closed loop of LLM fine-tuning: data, training, registry, "
+                              "A/B tests, promotion and ROI.")
+    api.include_router(health_routes(ask, timeout))
+    return api
+
+
+def build_api(context: ServiceContext) -> FastAPI:
+    from services.gateway.health import nats_health_asker
+    from services.gateway.settings import GatewaySettings
+
+    settings = context.settings
+    timeout = settings.health_timeout_seconds if isinstance(settings, GatewaySettings) else 1.5
+    return create_api(nats_health_asker(context.bus.ask), timeout)
+
+
+__all__ = ["build_api", "create_api"]

@@ -1,0 +1,228 @@
+"""The ``tuneloop`` command line."""
+
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from libs.config import ConfigurationError, StackSettings, TuneloopSettings, load_settings
+from libs.messaging import Subjects, list_dead_letters, replay_dead_letter
+from libs.storage import DatabaseUnavailable, migrate_to_head
+from libs.supervision.nats_server import NatsServerFailed, NatsServerNotFound
+from tuneloop.nats_check import NatsUnavailable, connected
+from tuneloop.stack import Stack, StackError
+
+app = typer.Typer(help="tuneloop: the closed loop of LLM fine-tuning.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+deadletters_app = typer.Typer(help="Inspect and replay messages no handler could process.",
+                              no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(deadletters_app, name="deadletters")
+app.add_typer(db_app, name="db")
+
+console = Console(stderr=True)
+S = TypeVar("S", bound=TuneloopSettings)
+EXPECTED_ERRORS = (ConfigurationError, DatabaseUnavailable, NatsUnavailable, NatsServerFailed,
+                   NatsServerNotFound, StackError)
+
+
+def fail(message: str) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=1)
+
+
+def settings_or_exit(cls: type[S]) -> S:
+    try:
+        return load_settings(cls)
+    except ConfigurationError as exc:
+        raise fail(str(exc)) from None
+
+
+STATE_STYLES = {"healthy": "green", "ready": "green", "stopped": "dim", "starting": "yellow"}
+
+
+def print_state(part: str, state: str) -> None:
+    style = STATE_STYLES.get(state, "cyan")
+    if state.startswith("ready"):
+        style = "green"
+    console.print(f"  [bold]{part:<10}[/] [{style}]{state}[/]", highlight=False)
+
+
+async def run_stack(settings: StackSettings) -> None:
+    stack = Stack(settings, report=print_state)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        started = loop.time()
+        await stack.start()
+        console.print(f"[bold green]tuneloop is up[/] in {loop.time() - started:.1f}s: "
+                      f"gateway {stack.gateway_url} (health: {stack.gateway_url}/healthz), "
+                      f"NATS {stack.nats_url}. Press Ctrl-C to stop.", highlight=False)
+        await stack.supervise(stop)
+    finally:
+        console.print("stopping…")
+        await asyncio.to_thread(stack.stop)
+
+
+@app.command()
+def up(
+    gateway_port: Annotated[int | None, typer.Option(help="Port of the gateway's HTTP API "
+                                                     "(default 8000 or TUNELOOP_GATEWAY_PORT).")] = None,
+) -> None:
+    """Start NATS, the database and every service; Ctrl-C stops them all."""
+    settings = settings_or_exit(StackSettings)
+    if gateway_port is not None:
+        settings = settings.model_copy(update={"gateway_port": gateway_port})
+    try:
+        asyncio.run(run_stack(settings))
+    except EXPECTED_ERRORS as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command()
+def health(
+    url: Annotated[str | None, typer.Option(help="Gateway URL; default from the running stack.")] = None,
+) -> None:
+    """Show the health of every service, as the gateway reports it."""
+    settings = settings_or_exit(StackSettings)
+    gateway = url or running_stack(settings).get("gateway_url") or f"http://127.0.0.1:{settings.gateway_port}"
+    try:
+        response = httpx.get(f"{gateway}/healthz", timeout=10)
+    except httpx.HTTPError as exc:
+        raise fail(f"cannot reach the gateway at {gateway} ({exc}); is `tuneloop up` running?") from None
+    body = response.json()
+    table = Table("service", "status", "pid", "checks")
+    for name, service in body.get("services", {}).items():
+        colour = "green" if service["status"] == "ok" else "red"
+        checks = ", ".join(f"{k}: {v}" for k, v in service.get("checks", {}).items())
+        table.add_row(name, f"[{colour}]{service['status']}[/]", str(service.get("pid") or ""), checks)
+    Console().print(table)
+    if body.get("status") != "ok":
+        raise typer.Exit(code=1)
+
+
+def running_stack(settings: TuneloopSettings) -> dict[str, str]:
+    state = settings.home / "stack.json"
+    if not state.exists():
+        return {}
+    loaded: dict[str, str] = json.loads(state.read_text())
+    return loaded
+
+
+def nats_url_or_exit(settings: TuneloopSettings) -> str:
+    url = settings.nats_url or running_stack(settings).get("nats_url")
+    if not url:
+        raise fail("no NATS to talk to: start the stack with `tuneloop up` or set TUNELOOP_NATS_URL")
+    return url
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration to TUNELOOP_DATABASE_URL (or the embedded SQLite)."""
+    settings = settings_or_exit(TuneloopSettings)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    try:
+        asyncio.run(migrate_to_head(settings.resolved_database_url()))
+    except Exception as exc:
+        raise fail(f"migration failed: {exc}") from None
+    console.print("[green]database schema is up to date[/]")
+
+
+@deadletters_app.command("list")
+def deadletters_list(
+    consumer: Annotated[str | None, typer.Option(help="Only this consumer's dead letters.")] = None,
+) -> None:
+    """List dead-lettered messages with the reason each one failed."""
+    settings = settings_or_exit(TuneloopSettings)
+    url = nats_url_or_exit(settings)
+
+    async def load() -> None:
+        async with connected(url) as client:
+            letters = await list_dead_letters(client, Subjects(settings.subject_prefix), consumer)
+        table = Table("seq", "time", "consumer", "subject", "reason", "attempts", "error")
+        for letter in letters:
+            table.add_row(str(letter.sequence), f"{letter.time:%Y-%m-%d %H:%M:%S}" if letter.time else "",
+                          letter.consumer, letter.original_subject, letter.reason,
+                          str(letter.attempts), letter.error)
+        Console().print(table if letters else "no dead letters")
+
+    try:
+        asyncio.run(load())
+    except EXPECTED_ERRORS as exc:
+        raise fail(str(exc)) from None
+
+
+@deadletters_app.command("replay")
+def deadletters_replay(
+    consumer: Annotated[str | None, typer.Option(help="Only this consumer's dead letters.")] = None,
+    sequence: Annotated[int | None, typer.Option(help="Only the dead letter with this sequence.")] = None,
+) -> None:
+    """Send dead letters back to their original subject (handlers are idempotent)."""
+    settings = settings_or_exit(TuneloopSettings)
+    url = nats_url_or_exit(settings)
+
+    async def replay() -> int:
+        subjects = Subjects(settings.subject_prefix)
+        async with connected(url) as client:
+            letters = await list_dead_letters(client, subjects, consumer)
+            chosen = [x for x in letters if sequence is None or x.sequence == sequence]
+            for letter in chosen:
+                await replay_dead_letter(client, subjects, letter)
+        return len(chosen)
+
+    try:
+        count = asyncio.run(replay())
+    except EXPECTED_ERRORS as exc:
+        raise fail(str(exc)) from None
+    console.print(f"replayed {count} dead letter(s)")
+
+
+@app.command()
+def contracts(
+    check: Annotated[bool, typer.Option(help="Fail if the checked-in specs are stale.")] = False,
+    directory: Annotated[Path, typer.Option(help="Where the specs live.")] = Path("contracts"),
+) -> None:
+    """Regenerate the AsyncAPI and OpenAPI specs from the code."""
+    from tuneloop.specs import stale_specs, write_specs
+
+    if check:
+        stale = stale_specs(directory)
+        if stale:
+            raise fail(f"stale specs: {', '.join(stale)}; run `make contracts` and commit them")
+        console.print("specs are up to date")
+        return
+    for path in write_specs(directory):
+        console.print(f"wrote {path}")
+
+
+@app.command()
+def service(name: Annotated[str, typer.Argument(help="exporter, trainer, registry, router, "
+                                                     "evaluator, cost or gateway")]) -> None:
+    """Run one service in the foreground (the stack runs each one like this)."""
+    import importlib
+
+    from contracts.services import SERVICE_NAMES
+    from libs.runtime import run_service
+
+    if name not in SERVICE_NAMES:
+        raise fail(f"unknown service {name!r}; choose one of {', '.join(SERVICE_NAMES)}")
+    run_service(importlib.import_module(f"services.{name}").DEFINITION)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,205 @@
+"""``tuneloop up``: the bus, the database and every service as its own process, supervised.
+
+Start-up checks the database and NATS first and fails with one line that says how to fix the
+problem. Services that crash are restarted with back-off; one that keeps crashing stops the
+stack with its last log lines. Stopping sends SIGTERM to every service, then stops NATS.
+"""
+
+import asyncio
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from contracts.services import SERVICE_NAMES
+from libs.config import StackSettings
+from libs.messaging import Subjects, ensure_streams
+from libs.storage import check_database, migrate_to_head
+from libs.storage.database import redacted
+from libs.supervision.nats_server import EmbeddedNats
+from libs.supervision.process import ManagedProcess
+from tuneloop.nats_check import ask_health, connected, require_jetstream
+
+MAX_RESTARTS = 5
+RESTART_WINDOW_SECONDS = 60.0
+SUPERVISE_INTERVAL_SECONDS = 0.5
+
+
+class StackError(Exception):
+    """The stack cannot start or keep running; the message says why and what to do."""
+
+
+Report = Callable[[str, str], None]
+"""Called with (part, state) as the stack comes up: e.g. ("registry", "healthy")."""
+
+
+@dataclass
+class ServiceSlot:
+    name: str
+    process: ManagedProcess
+    restarts: list[float] = field(default_factory=list)
+
+
+class Stack:
+    def __init__(self, settings: StackSettings, report: Report | None = None) -> None:
+        self.settings = settings
+        self.home = settings.home.resolve()
+        self.subjects = Subjects(settings.subject_prefix)
+        self.report: Report = report or (lambda part, state: None)
+        self.nats: EmbeddedNats | None = None
+        self.nats_url = ""
+        self.database_url = settings.resolved_database_url()
+        self.slots: dict[str, ServiceSlot] = {}
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.gateway_port}"
+
+    @property
+    def state_file(self) -> Path:
+        return self.home / "stack.json"
+
+    async def start(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self._check_gateway_port()
+        await self._prepare_database()
+        await self._start_bus()
+        self._spawn_services()
+        await self._wait_until_healthy()
+        self._write_state()
+
+    def _check_gateway_port(self) -> None:
+        port = self.settings.gateway_port
+        if port == 0:
+            return
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                raise StackError(f"port {port} is already in use; stop what uses it or set "
+                                 "TUNELOOP_GATEWAY_PORT to a free port") from None
+
+    async def _prepare_database(self) -> None:
+        self.report("database", f"checking {redacted(self.database_url)}")
+        await check_database(self.database_url)
+        self.report("database", "migrating")
+        await migrate_to_head(self.database_url)
+        self.report("database", "ready")
+
+    async def _start_bus(self) -> None:
+        if self.settings.nats_url:
+            self.nats_url = self.settings.nats_url
+            self.report("nats", f"connecting to {self.nats_url}")
+        else:
+            self.report("nats", "starting embedded nats-server")
+            self.nats = EmbeddedNats(self.home / "nats")
+            self.nats_url = self.nats.start()  # in this thread: children die with it
+        async with connected(self.nats_url) as client:
+            await require_jetstream(client, self.nats_url)
+            await ensure_streams(client.jetstream(), self.subjects)
+        self.report("nats", f"ready at {self.nats_url}")
+
+    def _child_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "TUNELOOP_HOME": str(self.home),
+            "TUNELOOP_NATS_URL": self.nats_url,
+            "TUNELOOP_DATABASE_URL": self.database_url,
+            "TUNELOOP_SUBJECT_PREFIX": self.settings.subject_prefix,
+            "TUNELOOP_GATEWAY_PORT": str(self.settings.gateway_port),
+            "PYTHONUNBUFFERED": "1",
+        })
+        return env
+
+    def _spawn_services(self) -> None:
+        env = self._child_env()
+        for name in SERVICE_NAMES:
+            process = ManagedProcess(name, [sys.executable, "-m", f"services.{name}"], env=env,
+                                     log_path=self.home / "logs" / f"{name}.log")
+            process.start()
+            self.slots[name] = ServiceSlot(name, process)
+            self.report(name, "starting")
+
+    async def _wait_until_healthy(self) -> None:
+        deadline = time.monotonic() + self.settings.startup_timeout_seconds
+        pending = set(self.slots)
+        async with connected(self.nats_url) as client:
+            while pending:
+                for name in sorted(pending):
+                    self._fail_if_exited(name, "before becoming healthy")
+                    reply = await ask_health(client, self.subjects, name, timeout=0.25)
+                    if reply is not None and reply.status == "ok":
+                        pending.discard(name)
+                        self.report(name, "healthy")
+                if pending and time.monotonic() > deadline:
+                    raise StackError(f"not healthy after {self.settings.startup_timeout_seconds:.0f}s: "
+                                     f"{', '.join(sorted(pending))}; see {self.home / 'logs'}")
+                if pending:
+                    await asyncio.sleep(0.1)
+
+    def _fail_if_exited(self, name: str, when: str) -> None:
+        process = self.slots[name].process
+        if process.running():
+            return
+        tail = process.log_tail(8)
+        raise StackError(f"{name} exited with code {process.exit_code()} {when}; "
+                         f"last log lines:\n{tail}")
+
+    def _write_state(self) -> None:
+        state = {
+            "pid": os.getpid(),
+            "nats_url": self.nats_url,
+            "gateway_url": self.gateway_url,
+            "subject_prefix": self.settings.subject_prefix,
+            "database_url": redacted(self.database_url),
+            "services": {name: slot.process.pid for name, slot in self.slots.items()},
+        }
+        if self.nats is not None and self.nats.process is not None:
+            state["nats_pid"] = self.nats.process.pid
+        self.state_file.write_text(json.dumps(state, indent=2))
+
+    async def supervise(self, stop: asyncio.Event) -> None:
+        """Restart crashed services until ``stop`` is set; give up on a crash loop."""
+        while not stop.is_set():
+            for slot in self.slots.values():
+                if not slot.process.running():
+                    self._restart(slot)
+            if self.nats is not None and self.nats.process and not self.nats.process.running():
+                raise StackError("the embedded nats-server exited; see "
+                                 f"{self.home / 'nats' / 'nats-server.log'}")
+            try:
+                await asyncio.wait_for(stop.wait(), SUPERVISE_INTERVAL_SECONDS)
+            except TimeoutError:
+                pass
+
+    def _restart(self, slot: ServiceSlot) -> None:
+        now = time.monotonic()
+        slot.restarts = [t for t in slot.restarts if now - t < RESTART_WINDOW_SECONDS]
+        if len(slot.restarts) >= MAX_RESTARTS:
+            raise StackError(f"{slot.name} crashed {MAX_RESTARTS} times in "
+                             f"{RESTART_WINDOW_SECONDS:.0f}s; last log lines:\n"
+                             f"{slot.process.log_tail(8)}")
+        self.report(slot.name, f"exited with code {slot.process.exit_code()}; restarting")
+        slot.restarts.append(now)
+        slot.process.stop()
+        slot.process.start()
+
+    def stop(self) -> None:
+        """Stop every service (SIGTERM, then SIGKILL after 10 s), then NATS."""
+        for slot in self.slots.values():
+            slot.process.signal(15)
+        for slot in self.slots.values():
+            slot.process.stop(grace_seconds=10)
+            self.report(slot.name, "stopped")
+        if self.nats is not None:
+            self.nats.stop()
+            self.report("nats", "stopped")
+        self.state_file.unlink(missing_ok=True)
+
+
+__all__ = ["Report", "Stack", "StackError"]
