@@ -31,13 +31,21 @@ class Message(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str = Field(default_factory=new_message_id, min_length=1, max_length=64,
-                    description="Unique message id; the JetStream de-duplication key.")
+    id: str = Field(
+        default_factory=new_message_id,
+        min_length=1,
+        max_length=64,
+        description="Unique message id; the JetStream de-duplication key.",
+    )
     type: str = Field(description="Message type, e.g. `dataset.exported`.")
     schema_version: int = Field(default=1, ge=1, description="Version of this type's schema.")
-    tenant: str = Field(default="default", min_length=1, max_length=64,
-                        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
-                        description="Tenant the message belongs to.")
+    tenant: str = Field(
+        default="default",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="Tenant the message belongs to.",
+    )
     time: datetime = Field(default_factory=utc_now, description="When the message was created.")
 
     @classmethod

@@ -1,1 +1,3 @@
 """Shared libraries of tuneloop, one package per job."""
+
+__all__: list[str] = []

@@ -6,7 +6,7 @@ its own subject prefix (so its own streams and consumers) and its own database.
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -67,11 +67,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-async def migrated_database_url(database_url: str) -> AsyncIterator[str]:
+async def migrated_database_url(database_url: str) -> str:
     from libs.storage import migrate_to_head
 
     await migrate_to_head(database_url)
-    yield database_url
+    return database_url
 
 
 @pytest.fixture

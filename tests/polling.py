@@ -5,9 +5,12 @@ import time
 from collections.abc import Awaitable, Callable
 
 
-async def eventually(condition: Callable[[], Awaitable[bool]] | Callable[[], bool],
-                     timeout: float = 20.0, interval: float = 0.05, what: str = "condition"
-                     ) -> None:
+async def eventually(
+    condition: Callable[[], Awaitable[bool]] | Callable[[], bool],
+    timeout: float = 20.0,
+    interval: float = 0.05,
+    what: str = "condition",
+) -> None:
     deadline = time.monotonic() + timeout
     while True:
         result = condition()
@@ -20,8 +23,12 @@ async def eventually(condition: Callable[[], Awaitable[bool]] | Callable[[], boo
         await asyncio.sleep(interval)
 
 
-def eventually_sync(condition: Callable[[], bool], timeout: float = 20.0,
-                    interval: float = 0.05, what: str = "condition") -> None:
+def eventually_sync(
+    condition: Callable[[], bool],
+    timeout: float = 20.0,
+    interval: float = 0.05,
+    what: str = "condition",
+) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:

@@ -19,18 +19,29 @@ from libs.supervision.nats_server import NatsServerFailed, NatsServerNotFound
 from tuneloop.nats_check import NatsUnavailable, connected
 from tuneloop.stack import Stack, StackError
 
-app = typer.Typer(help="tuneloop: the closed loop of LLM fine-tuning.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
-deadletters_app = typer.Typer(help="Inspect and replay messages no handler could process.",
-                              no_args_is_help=True)
+app = typer.Typer(
+    help="tuneloop: the closed loop of LLM fine-tuning.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+deadletters_app = typer.Typer(
+    help="Inspect and replay messages no handler could process.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(deadletters_app, name="deadletters")
 app.add_typer(db_app, name="db")
 
 console = Console(stderr=True)
 S = TypeVar("S", bound=TuneloopSettings)
-EXPECTED_ERRORS = (ConfigurationError, DatabaseUnavailable, NatsUnavailable, NatsServerFailed,
-                   NatsServerNotFound, StackError)
+EXPECTED_ERRORS = (
+    ConfigurationError,
+    DatabaseUnavailable,
+    NatsUnavailable,
+    NatsServerFailed,
+    NatsServerNotFound,
+    StackError,
+)
 
 
 def fail(message: str) -> typer.Exit:
@@ -64,19 +75,27 @@ async def run_stack(settings: StackSettings) -> None:
     try:
         started = loop.time()
         await stack.start()
-        console.print(f"[bold green]tuneloop is up[/] in {loop.time() - started:.1f}s: "
-                      f"gateway {stack.gateway_url} (health: {stack.gateway_url}/healthz), "
-                      f"NATS {stack.nats_url}. Press Ctrl-C to stop.", highlight=False)
+        console.print(
+            f"[bold green]tuneloop is up[/] in {loop.time() - started:.1f}s: "
+            f"gateway {stack.gateway_url} (health: {stack.gateway_url}/healthz), "
+            f"NATS {stack.nats_url}. Press Ctrl-C to stop.",
+            highlight=False,
+        )
         await stack.supervise(stop)
     finally:
-        console.print("stopping…")
-        await asyncio.to_thread(stack.stop)
+        if stack.started_anything:
+            console.print("stopping…")
+        stack.stop()
 
 
 @app.command()
 def up(
-    gateway_port: Annotated[int | None, typer.Option(help="Port of the gateway's HTTP API "
-                                                     "(default 8000 or TUNELOOP_GATEWAY_PORT).")] = None,
+    gateway_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Port of the gateway's HTTP API (default 8000 or TUNELOOP_GATEWAY_PORT)."
+        ),
+    ] = None,
 ) -> None:
     """Start NATS, the database and every service; Ctrl-C stops them all."""
     settings = settings_or_exit(StackSettings)
@@ -90,21 +109,31 @@ def up(
 
 @app.command()
 def health(
-    url: Annotated[str | None, typer.Option(help="Gateway URL; default from the running stack.")] = None,
+    url: Annotated[
+        str | None, typer.Option(help="Gateway URL; default from the running stack.")
+    ] = None,
 ) -> None:
     """Show the health of every service, as the gateway reports it."""
     settings = settings_or_exit(StackSettings)
-    gateway = url or running_stack(settings).get("gateway_url") or f"http://127.0.0.1:{settings.gateway_port}"
+    gateway = (
+        url
+        or running_stack(settings).get("gateway_url")
+        or f"http://127.0.0.1:{settings.gateway_port}"
+    )
     try:
         response = httpx.get(f"{gateway}/healthz", timeout=10)
     except httpx.HTTPError as exc:
-        raise fail(f"cannot reach the gateway at {gateway} ({exc}); is `tuneloop up` running?") from None
+        raise fail(
+            f"cannot reach the gateway at {gateway} ({exc}); is `tuneloop up` running?"
+        ) from None
     body = response.json()
     table = Table("service", "status", "pid", "checks")
     for name, service in body.get("services", {}).items():
         colour = "green" if service["status"] == "ok" else "red"
         checks = ", ".join(f"{k}: {v}" for k, v in service.get("checks", {}).items())
-        table.add_row(name, f"[{colour}]{service['status']}[/]", str(service.get("pid") or ""), checks)
+        table.add_row(
+            name, f"[{colour}]{service['status']}[/]", str(service.get("pid") or ""), checks
+        )
     Console().print(table)
     if body.get("status") != "ok":
         raise typer.Exit(code=1)
@@ -121,7 +150,9 @@ def running_stack(settings: TuneloopSettings) -> dict[str, str]:
 def nats_url_or_exit(settings: TuneloopSettings) -> str:
     url = settings.nats_url or running_stack(settings).get("nats_url")
     if not url:
-        raise fail("no NATS to talk to: start the stack with `tuneloop up` or set TUNELOOP_NATS_URL")
+        raise fail(
+            "no NATS to talk to: start the stack with `tuneloop up` or set TUNELOOP_NATS_URL"
+        )
     return url
 
 
@@ -150,9 +181,15 @@ def deadletters_list(
             letters = await list_dead_letters(client, Subjects(settings.subject_prefix), consumer)
         table = Table("seq", "time", "consumer", "subject", "reason", "attempts", "error")
         for letter in letters:
-            table.add_row(str(letter.sequence), f"{letter.time:%Y-%m-%d %H:%M:%S}" if letter.time else "",
-                          letter.consumer, letter.original_subject, letter.reason,
-                          str(letter.attempts), letter.error)
+            table.add_row(
+                str(letter.sequence),
+                f"{letter.time:%Y-%m-%d %H:%M:%S}" if letter.time else "",
+                letter.consumer,
+                letter.original_subject,
+                letter.reason,
+                str(letter.attempts),
+                letter.error,
+            )
         Console().print(table if letters else "no dead letters")
 
     try:
@@ -164,7 +201,9 @@ def deadletters_list(
 @deadletters_app.command("replay")
 def deadletters_replay(
     consumer: Annotated[str | None, typer.Option(help="Only this consumer's dead letters.")] = None,
-    sequence: Annotated[int | None, typer.Option(help="Only the dead letter with this sequence.")] = None,
+    sequence: Annotated[
+        int | None, typer.Option(help="Only the dead letter with this sequence.")
+    ] = None,
 ) -> None:
     """Send dead letters back to their original subject (handlers are idempotent)."""
     settings = settings_or_exit(TuneloopSettings)
@@ -205,8 +244,11 @@ def contracts(
 
 
 @app.command()
-def service(name: Annotated[str, typer.Argument(help="exporter, trainer, registry, router, "
-                                                     "evaluator, cost or gateway")]) -> None:
+def service(
+    name: Annotated[
+        str, typer.Argument(help="exporter, trainer, registry, router, evaluator, cost or gateway")
+    ],
+) -> None:
     """Run one service in the foreground (the stack runs each one like this)."""
     import importlib
 

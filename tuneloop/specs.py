@@ -33,15 +33,18 @@ def render_specs(artifacts_dir: Path) -> dict[str, str]:
     brokers = []
     rendered: dict[str, str] = {}
     for definition in definitions():
-        settings = definition.settings(database_url=SPEC_DATABASE_URL,
-                                       artifacts_dir=artifacts_dir)
+        settings = definition.settings(database_url=SPEC_DATABASE_URL, artifacts_dir=artifacts_dir)
         service = assemble(definition, settings)
         brokers.append(service.broker)
         if definition.build_api is not None:
             rendered[f"openapi/{definition.name}.json"] = _dump(service.api.openapi())
-    asyncapi = AsyncAPI(*brokers, title="tuneloop events, commands and queries",
-                        version=VERSION, description="Every message tuneloop services exchange "
-                        "over NATS JetStream. Subjects use the default prefix `tuneloop`.")
+    asyncapi = AsyncAPI(
+        *brokers,
+        title="tuneloop events, commands and queries",
+        version=VERSION,
+        description="Every message tuneloop services exchange "
+        "over NATS JetStream. Subjects use the default prefix `tuneloop`.",
+    )
     rendered[ASYNCAPI_FILE] = _dump(asyncapi.to_specification().to_jsonable())
     return rendered
 
@@ -61,8 +64,11 @@ def stale_specs(directory: Path) -> list[str]:
     """Names of specs whose checked-in text differs from what the code generates."""
     rendered = render_specs(directory / ".spec-artifacts")
     _remove_scratch(directory)
-    return [name for name, text in rendered.items()
-            if not (directory / name).exists() or (directory / name).read_text() != text]
+    return [
+        name
+        for name, text in rendered.items()
+        if not (directory / name).exists() or (directory / name).read_text() != text
+    ]
 
 
 def _remove_scratch(directory: Path) -> None:

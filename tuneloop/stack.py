@@ -6,6 +6,7 @@ stack with its last log lines. Stopping sends SIGTERM to every service, then sto
 """
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -66,8 +67,9 @@ class Stack:
     async def start(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         self._check_gateway_port()
-        await self._prepare_database()
+        await self._check_database()
         await self._start_bus()
+        await self._migrate_database()
         self._spawn_services()
         await self._wait_until_healthy()
         self._write_state()
@@ -81,12 +83,16 @@ class Stack:
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
-                raise StackError(f"port {port} is already in use; stop what uses it or set "
-                                 "TUNELOOP_GATEWAY_PORT to a free port") from None
+                raise StackError(
+                    f"port {port} is already in use; stop what uses it or set "
+                    "TUNELOOP_GATEWAY_PORT to a free port"
+                ) from None
 
-    async def _prepare_database(self) -> None:
+    async def _check_database(self) -> None:
         self.report("database", f"checking {redacted(self.database_url)}")
         await check_database(self.database_url)
+
+    async def _migrate_database(self) -> None:
         self.report("database", "migrating")
         await migrate_to_head(self.database_url)
         self.report("database", "ready")
@@ -101,26 +107,32 @@ class Stack:
             self.nats_url = self.nats.start()  # in this thread: children die with it
         async with connected(self.nats_url) as client:
             await require_jetstream(client, self.nats_url)
-            await ensure_streams(client.jetstream(), self.subjects)
+            await ensure_streams(client.jetstream(), self.subjects, self.settings.stream_replicas)
         self.report("nats", f"ready at {self.nats_url}")
 
     def _child_env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env.update({
-            "TUNELOOP_HOME": str(self.home),
-            "TUNELOOP_NATS_URL": self.nats_url,
-            "TUNELOOP_DATABASE_URL": self.database_url,
-            "TUNELOOP_SUBJECT_PREFIX": self.settings.subject_prefix,
-            "TUNELOOP_GATEWAY_PORT": str(self.settings.gateway_port),
-            "PYTHONUNBUFFERED": "1",
-        })
+        env.update(
+            {
+                "TUNELOOP_HOME": str(self.home),
+                "TUNELOOP_NATS_URL": self.nats_url,
+                "TUNELOOP_DATABASE_URL": self.database_url,
+                "TUNELOOP_SUBJECT_PREFIX": self.settings.subject_prefix,
+                "TUNELOOP_GATEWAY_PORT": str(self.settings.gateway_port),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         return env
 
     def _spawn_services(self) -> None:
         env = self._child_env()
         for name in SERVICE_NAMES:
-            process = ManagedProcess(name, [sys.executable, "-m", f"services.{name}"], env=env,
-                                     log_path=self.home / "logs" / f"{name}.log")
+            process = ManagedProcess(
+                name,
+                [sys.executable, "-m", f"services.{name}"],
+                env=env,
+                log_path=self.home / "logs" / f"{name}.log",
+            )
             process.start()
             self.slots[name] = ServiceSlot(name, process)
             self.report(name, "starting")
@@ -137,8 +149,10 @@ class Stack:
                         pending.discard(name)
                         self.report(name, "healthy")
                 if pending and time.monotonic() > deadline:
-                    raise StackError(f"not healthy after {self.settings.startup_timeout_seconds:.0f}s: "
-                                     f"{', '.join(sorted(pending))}; see {self.home / 'logs'}")
+                    raise StackError(
+                        f"not healthy after {self.settings.startup_timeout_seconds:.0f}s: "
+                        f"{', '.join(sorted(pending))}; see {self.home / 'logs'}"
+                    )
                 if pending:
                     await asyncio.sleep(0.1)
 
@@ -147,8 +161,9 @@ class Stack:
         if process.running():
             return
         tail = process.log_tail(8)
-        raise StackError(f"{name} exited with code {process.exit_code()} {when}; "
-                         f"last log lines:\n{tail}")
+        raise StackError(
+            f"{name} exited with code {process.exit_code()} {when}; last log lines:\n{tail}"
+        )
 
     def _write_state(self) -> None:
         state = {
@@ -170,24 +185,29 @@ class Stack:
                 if not slot.process.running():
                     self._restart(slot)
             if self.nats is not None and self.nats.process and not self.nats.process.running():
-                raise StackError("the embedded nats-server exited; see "
-                                 f"{self.home / 'nats' / 'nats-server.log'}")
-            try:
+                raise StackError(
+                    f"the embedded nats-server exited; see {self.home / 'nats' / 'nats-server.log'}"
+                )
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), SUPERVISE_INTERVAL_SECONDS)
-            except TimeoutError:
-                pass
 
     def _restart(self, slot: ServiceSlot) -> None:
         now = time.monotonic()
         slot.restarts = [t for t in slot.restarts if now - t < RESTART_WINDOW_SECONDS]
         if len(slot.restarts) >= MAX_RESTARTS:
-            raise StackError(f"{slot.name} crashed {MAX_RESTARTS} times in "
-                             f"{RESTART_WINDOW_SECONDS:.0f}s; last log lines:\n"
-                             f"{slot.process.log_tail(8)}")
+            raise StackError(
+                f"{slot.name} crashed {MAX_RESTARTS} times in "
+                f"{RESTART_WINDOW_SECONDS:.0f}s; last log lines:\n"
+                f"{slot.process.log_tail(8)}"
+            )
         self.report(slot.name, f"exited with code {slot.process.exit_code()}; restarting")
         slot.restarts.append(now)
         slot.process.stop()
         slot.process.start()
+
+    @property
+    def started_anything(self) -> bool:
+        return bool(self.slots) or self.nats is not None
 
     def stop(self) -> None:
         """Stop every service (SIGTERM, then SIGKILL after 10 s), then NATS."""

@@ -12,8 +12,9 @@ class ServiceHealth(BaseModel):
     version: str | None = None
     pid: int | None = None
     http_url: str | None = None
-    checks: dict[str, str] = Field(default_factory=dict,
-                                   description="Each check: `ok` or what is wrong.")
+    checks: dict[str, str] = Field(
+        default_factory=dict, description="Each check: `ok` or what is wrong."
+    )
     latency_ms: float | None = None
 
 

@@ -23,7 +23,8 @@ class RollBackModel(Command):
     type: Literal["model.rollback"] = "model.rollback"
     model_name: str
     alias: str = "production"
-    to_version: int | None = Field(default=None, ge=1,
-                                   description="Target version; the previous one when empty.")
+    to_version: int | None = Field(
+        default=None, ge=1, description="Target version; the previous one when empty."
+    )
     actor: str = "system"
     notes: str = ""

@@ -22,6 +22,9 @@ class DatasetExported(Event):
     test_rows: int = Field(default=0, ge=0)
     rejected_rows: int = Field(default=0, ge=0, description="Rows excluded by validation.")
     token_count: int | None = Field(default=None, ge=0, description="Tokens in the train split.")
-    base_model: str | None = Field(default=None, description="Tokenizer the rows were counted with.")
+    base_model: str | None = Field(
+        default=None, description="Tokenizer the rows were counted with."
+    )
     filters: dict[str, str | int | float | bool | None] = Field(
-        default_factory=dict, description="The selection the dataset was exported with.")
+        default_factory=dict, description="The selection the dataset was exported with."
+    )

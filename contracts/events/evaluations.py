@@ -12,8 +12,9 @@ class EvaluationCompleted(Event):
     type: Literal["evaluation.completed"] = "evaluation.completed"
     evaluation_id: str
     serving_names: list[str] = Field(min_length=1)
-    metrics: dict[str, Metrics] = Field(default_factory=dict,
-                                        description="Metrics per serving name.")
+    metrics: dict[str, Metrics] = Field(
+        default_factory=dict, description="Metrics per serving name."
+    )
 
 
 class ArmStatistics(BaseModel):

@@ -8,5 +8,10 @@ from libs.artifacts.store import (
     LocalArtifactStore,
 )
 
-__all__ = ["ArtifactInfo", "ArtifactNotFound", "ArtifactStore", "IntegrityError",
-           "LocalArtifactStore"]
+__all__ = [
+    "ArtifactInfo",
+    "ArtifactNotFound",
+    "ArtifactStore",
+    "IntegrityError",
+    "LocalArtifactStore",
+]

@@ -154,5 +154,11 @@ class LocalArtifactStore:
         (self.root / "tmp").mkdir(parents=True, exist_ok=True)
 
 
-__all__ = ["ArtifactInfo", "ArtifactNotFound", "ArtifactStore", "IntegrityError",
-           "LocalArtifactStore", "check_address"]
+__all__ = [
+    "ArtifactInfo",
+    "ArtifactNotFound",
+    "ArtifactStore",
+    "IntegrityError",
+    "LocalArtifactStore",
+    "check_address",
+]

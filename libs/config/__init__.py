@@ -9,5 +9,11 @@ from libs.config.settings import (
     load_settings,
 )
 
-__all__ = ["ConfigurationError", "ServiceSettings", "StackSettings",
-    "TelemetrySettings", "TuneloopSettings", "load_settings"]
+__all__ = [
+    "ConfigurationError",
+    "ServiceSettings",
+    "StackSettings",
+    "TelemetrySettings",
+    "TuneloopSettings",
+    "load_settings",
+]

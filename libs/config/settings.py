@@ -21,22 +21,35 @@ class ConfigurationError(Exception):
 class TuneloopSettings(BaseSettings):
     """What every tuneloop process needs: where its state, bus and database are."""
 
-    model_config = SettingsConfigDict(env_prefix="TUNELOOP_", extra="ignore", frozen=True,
-                                      populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="TUNELOOP_", extra="ignore", frozen=True, populate_by_name=True
+    )
 
-    home: Path = Field(default=Path(".tuneloop"),
-                       description="Directory for local state: SQLite, JetStream, artifacts.")
-    nats_url: str | None = Field(default=None,
-                                 description="NATS server; empty starts an embedded one.")
-    subject_prefix: str = Field(default="tuneloop", pattern=SUBJECT_PREFIX_PATTERN,
-                                description="First token(s) of every subject and stream name.")
+    home: Path = Field(
+        default=Path(".tuneloop"),
+        description="Directory for local state: SQLite, JetStream, artifacts.",
+    )
+    nats_url: str | None = Field(
+        default=None, description="NATS server; empty starts an embedded one."
+    )
+    subject_prefix: str = Field(
+        default="tuneloop",
+        pattern=SUBJECT_PREFIX_PATTERN,
+        description="First token(s) of every subject and stream name.",
+    )
     database_url: str | None = Field(
         default=None,
-        description="SQLAlchemy async URL; empty uses SQLite under the home directory.")
-    artifacts_dir: Path | None = Field(default=None,
-                                       description="Artifact store; default <home>/artifacts.")
-    max_delivery_attempts: int = Field(default=5, ge=1, le=100,
-                                       description="Attempts before a message is dead-lettered.")
+        description="SQLAlchemy async URL; empty uses SQLite under the home directory.",
+    )
+    artifacts_dir: Path | None = Field(
+        default=None, description="Artifact store; default <home>/artifacts."
+    )
+    stream_replicas: int = Field(
+        default=1, ge=1, le=5, description="Replicas of every JetStream stream (3 on a cluster)."
+    )
+    max_delivery_attempts: int = Field(
+        default=5, ge=1, le=100, description="Attempts before a message is dead-lettered."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
 
@@ -48,7 +61,8 @@ class TuneloopSettings(BaseSettings):
         if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError(
                 "must start with sqlite+aiosqlite:// or postgresql+asyncpg:// "
-                f"(got {url.split('://', 1)[0]}://...)")
+                f"(got {url.split('://', 1)[0]}://...)"
+            )
         return url
 
     def resolved_database_url(self) -> str:
@@ -63,8 +77,7 @@ class ServiceSettings(TuneloopSettings):
     """Settings of one service process; each service subclasses it once."""
 
     http_host: str = Field(default="127.0.0.1", description="Interface the HTTP API binds.")
-    http_port: int = Field(default=0, ge=0, le=65535,
-                           description="HTTP port; 0 picks a free one.")
+    http_port: int = Field(default=0, ge=0, le=65535, description="HTTP port; 0 picks a free one.")
 
 
 class StackSettings(TuneloopSettings):
@@ -84,10 +97,8 @@ def load_settings(cls: type[S]) -> S:
     try:
         return cls()
     except ValidationError as exc:
-        problems = "; ".join(f"{_variable_name(err['loc'])}: {err['msg']}"
-                             for err in exc.errors())
+        problems = "; ".join(f"{_variable_name(err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ConfigurationError(f"invalid configuration: {problems}") from None
-
 
 
 class TelemetrySettings(BaseSettings):

@@ -1,6 +1,7 @@
 """The broker every service uses, and typed publishing of events, commands and queries."""
 
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
 
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsRouter, PullSub
@@ -14,14 +15,28 @@ from libs.messaging.deadletter import DeadLetters
 from libs.messaging.subjects import Subjects
 
 R = TypeVar("R", bound=BaseModel)
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
+
+
+class HandlerDecorator(Protocol):
+    """Registers an async handler and gives it back unchanged."""
+
+    def __call__(self, handler: Handler, /) -> Handler: ...
+
 
 PULL_BATCH = 16
 PULL_TIMEOUT_SECONDS = 5.0
 
 
-def create_broker(url: str | list[str], subjects: Subjects, *, max_attempts: int,
-                  tracer_provider: Any = None, metrics: CollectorRegistry | None = None,
-                  service: str = "tuneloop") -> NatsBroker:
+def create_broker(
+    url: str | list[str],
+    subjects: Subjects,
+    *,
+    max_attempts: int,
+    tracer_provider: Any = None,
+    metrics: CollectorRegistry | None = None,
+    service: str = "tuneloop",
+) -> NatsBroker:
     """A broker with dead-lettering, tracing through NATS headers and Prometheus metrics."""
     from faststream.nats.opentelemetry import NatsTelemetryMiddleware
     from faststream.nats.prometheus import NatsPrometheusMiddleware
@@ -31,9 +46,15 @@ def create_broker(url: str | list[str], subjects: Subjects, *, max_attempts: int
         middlewares.append(NatsTelemetryMiddleware(tracer_provider=tracer_provider))
     if metrics is not None:
         middlewares.append(NatsPrometheusMiddleware(registry=metrics, app_name=service))
-    return NatsBroker(url, middlewares=middlewares, name=f"tuneloop-{service}",
-                      max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-                      connect_timeout=5, logger=None)
+    return NatsBroker(
+        url,
+        middlewares=middlewares,
+        name=f"tuneloop-{service}",
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+        connect_timeout=5,
+        logger=None,
+    )
 
 
 def message_headers(message: Message) -> dict[str, str]:
@@ -50,32 +71,44 @@ class Bus:
     async def publish_event(self, event: Event) -> PubAck:
         """Publish an event and wait for JetStream to store it."""
         ack: PubAck = await self.broker.publish(
-            event, self.subjects.event(type(event)), headers=message_headers(event),
-            stream=self.subjects.stream_of_event(type(event)))
+            event,
+            self.subjects.event(type(event)),
+            headers=message_headers(event),
+            stream=self.subjects.stream_of_event(type(event)),
+        )
         return ack
 
     async def send_command(self, command: Command) -> PubAck:
         """Queue a command on its owner's work queue."""
         ack: PubAck = await self.broker.publish(
-            command, self.subjects.command(type(command)), headers=message_headers(command),
-            stream=self.subjects.stream_of_command(type(command)))
+            command,
+            self.subjects.command(type(command)),
+            headers=message_headers(command),
+            stream=self.subjects.stream_of_command(type(command)),
+        )
         return ack
 
-    async def ask(self, query: Query, service: str, name: str, reply: type[R],
-                  timeout: float = 2.0) -> R:
+    async def ask(
+        self, query: Query, service: str, name: str, reply: type[R], timeout: float = 2.0
+    ) -> R:
         """Send a query to one service and parse its reply."""
-        response = await self.broker.request(query, self.subjects.query(service, name),
-                                             timeout=timeout, headers=message_headers(query))
+        response = await self.broker.request(
+            query,
+            self.subjects.query(service, name),
+            timeout=timeout,
+            headers=message_headers(query),
+        )
         return reply.model_validate_json(response.body)
 
 
-def event_subscriber(router: NatsRouter, subjects: Subjects, service: str,
-                     event: type[Event], **options: Any) -> Any:
+def event_subscriber(
+    router: NatsRouter, subjects: Subjects, service: str, event: type[Event], **options: Any
+) -> HandlerDecorator:
     """Decorator: a durable pull consumer of ``service`` for one event type.
 
     Replicas of the service share the consumer, so each event is handled by one of them.
     """
-    return router.subscriber(
+    decorator: HandlerDecorator = router.subscriber(
         subjects.event(event),
         stream=JStream(subjects.stream_of_event(event), declare=False),
         durable=subjects.consumer_name(service, event.message_type()),
@@ -84,12 +117,14 @@ def event_subscriber(router: NatsRouter, subjects: Subjects, service: str,
         title=f"{service}:{event.message_type()}",
         **options,
     )
+    return decorator
 
 
-def command_subscriber(router: NatsRouter, subjects: Subjects, command: type[Command],
-                       **options: Any) -> Any:
+def command_subscriber(
+    router: NatsRouter, subjects: Subjects, command: type[Command], **options: Any
+) -> HandlerDecorator:
     """Decorator: the owning service's work-queue consumer for one command type."""
-    return router.subscriber(
+    decorator: HandlerDecorator = router.subscriber(
         subjects.command(command),
         stream=JStream(subjects.stream_of_command(command), declare=False),
         durable=subjects.consumer_name(command.SERVICE, command.message_type()),
@@ -98,20 +133,27 @@ def command_subscriber(router: NatsRouter, subjects: Subjects, command: type[Com
         title=f"{command.SERVICE}:{command.message_type()}",
         **options,
     )
+    return decorator
 
 
-def query_subscriber(router: NatsRouter, subjects: Subjects, service: str, name: str,
-                     **options: Any) -> Any:
+def query_subscriber(
+    router: NatsRouter, subjects: Subjects, service: str, name: str, **options: Any
+) -> HandlerDecorator:
     """Decorator: a request-reply responder on a subject outside every stream."""
-    return router.subscriber(subjects.query(service, name), title=f"{service}:query:{name}",
-                             **options)
+    decorator: HandlerDecorator = router.subscriber(
+        subjects.query(service, name), title=f"{service}:query:{name}", **options
+    )
+    return decorator
 
 
 def event_publisher(router: NatsRouter, subjects: Subjects, event: type[Event]) -> Any:
     """Declare that a service emits ``event`` (so the AsyncAPI spec documents it)."""
-    return router.publisher(subjects.event(event), schema=event,
-                            stream=JStream(subjects.stream_of_event(event), declare=False),
-                            title=f"{event.message_type()}")
+    return router.publisher(
+        subjects.event(event),
+        schema=event,
+        stream=JStream(subjects.stream_of_event(event), declare=False),
+        title=f"{event.message_type()}",
+    )
 
 
 __all__ = [

@@ -9,9 +9,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from faststream import BaseMiddleware, ContextRepo, StreamMessage
+from faststream.nats import NatsMessage
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
@@ -41,7 +42,8 @@ def describe_validation_error(exc: ValidationError) -> str:
     """``field: problem`` for each error, e.g. ``job_id: Field required``."""
     return "; ".join(
         f"{'.'.join(str(p) for p in err['loc'][1:] or err['loc'])}: {err['msg']}"
-        for err in exc.errors())
+        for err in exc.errors()
+    )
 
 
 class DeadLetters:
@@ -55,13 +57,14 @@ class DeadLetters:
         return DeadLetterMiddleware(msg, context=context, policy=self)
 
 
-class DeadLetterMiddleware(BaseMiddleware):  # type: ignore[type-arg]
+class DeadLetterMiddleware(BaseMiddleware):
     def __init__(self, msg: Any, /, *, context: ContextRepo, policy: DeadLetters) -> None:
         super().__init__(msg, context=context)
         self.policy = policy
 
-    async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]],
-                            msg: StreamMessage[Any]) -> Any:
+    async def consume_scope(
+        self, call_next: Callable[[Any], Awaitable[Any]], msg: StreamMessage[Any]
+    ) -> Any:
         metadata = _jetstream_metadata(msg.raw_message)
         if metadata is None:
             return await call_next(msg)
@@ -77,17 +80,22 @@ class DeadLetterMiddleware(BaseMiddleware):  # type: ignore[type-arg]
                 await self._dead_letter(msg, metadata, "failed", error)
             else:
                 delay = redelivery_delay(attempt)
-                logger.warning("attempt %d/%d failed (%s); retrying in %.1fs", attempt,
-                               self.policy.max_attempts, error, delay)
-                await msg.nack(delay=delay)
+                logger.warning(
+                    "attempt %d/%d failed (%s); retrying in %.1fs",
+                    attempt,
+                    self.policy.max_attempts,
+                    error,
+                    delay,
+                )
+                await cast(NatsMessage, msg).nack(delay=delay)
         return None
 
-    async def _dead_letter(self, msg: StreamMessage[Any], metadata: Msg.Metadata,
-                           reason: Reason, error: str) -> None:
+    async def _dead_letter(
+        self, msg: StreamMessage[Any], metadata: Msg.Metadata, reason: Reason, error: str
+    ) -> None:
         raw: Msg = msg.raw_message
         consumer = metadata.consumer or "unknown"
-        original_headers = {k: v for k, v in (raw.headers or {}).items()
-                            if k not in h.DEADLETTER_HEADERS}
+        original_headers = h.application_headers(raw.headers or {})
         sequence = metadata.sequence.stream if metadata.sequence else 0
         dead_headers = {
             **original_headers,
@@ -100,11 +108,20 @@ class DeadLetterMiddleware(BaseMiddleware):  # type: ignore[type-arg]
             h.ERROR: h.header_safe(error),
             h.ATTEMPTS: str(metadata.num_delivered or 1),
         }
-        logger.error("dead-lettering %s from %s (%s): %s", raw.subject, consumer, reason,
-                     h.header_safe(error, 300))
+        logger.error(
+            "dead-lettering %s from %s (%s): %s",
+            raw.subject,
+            consumer,
+            reason,
+            h.header_safe(error, 300),
+        )
         broker = self.context.get("broker")
-        await broker.publish(raw.data, self.policy.subjects.deadletter(consumer),
-                             headers=dead_headers, stream=self.policy.subjects.deadletter_stream())
+        await broker.publish(
+            raw.data,
+            self.policy.subjects.deadletter(consumer),
+            headers=dead_headers,
+            stream=self.policy.subjects.deadletter_stream(),
+        )
         await msg.ack()
 
 
@@ -123,8 +140,9 @@ class DeadLetter:
     headers: dict[str, str]
 
 
-async def list_dead_letters(nc: NatsClient, subjects: Subjects,
-                            consumer: str | None = None, limit: int = 1000) -> list[DeadLetter]:
+async def list_dead_letters(
+    nc: NatsClient, subjects: Subjects, consumer: str | None = None, limit: int = 1000
+) -> list[DeadLetter]:
     """Dead letters in order, optionally of one consumer."""
     js = nc.jetstream()
     info = await js.stream_info(subjects.deadletter_stream())
@@ -132,8 +150,12 @@ async def list_dead_letters(nc: NatsClient, subjects: Subjects,
     sequence = info.state.first_seq
     while sequence and sequence <= info.state.last_seq and len(found) < limit:
         try:
-            raw = await js.get_msg(subjects.deadletter_stream(), seq=sequence, next=True,
-                                   subject=subjects.deadletter(consumer) if consumer else None)
+            raw = await js.get_msg(
+                subjects.deadletter_stream(),
+                seq=sequence,
+                next=True,
+                subject=subjects.deadletter(consumer) if consumer else None,
+            )
         except NotFoundError:
             break
         assert raw.seq is not None
@@ -142,13 +164,20 @@ async def list_dead_letters(nc: NatsClient, subjects: Subjects,
     return found
 
 
-def _as_dead_letter(sequence: int, time: datetime | None, data: bytes,
-                    headers: dict[str, str]) -> DeadLetter:
-    return DeadLetter(sequence=sequence, time=time, consumer=headers.get(h.CONSUMER, ""),
-                      original_subject=headers.get(h.ORIGINAL_SUBJECT, ""),
-                      reason=headers.get(h.REASON, ""), error=headers.get(h.ERROR, ""),
-                      attempts=int(headers.get(h.ATTEMPTS, "0") or 0), data=data,
-                      headers=headers)
+def _as_dead_letter(
+    sequence: int, time: datetime | None, data: bytes, headers: dict[str, str]
+) -> DeadLetter:
+    return DeadLetter(
+        sequence=sequence,
+        time=time,
+        consumer=headers.get(h.CONSUMER, ""),
+        original_subject=headers.get(h.ORIGINAL_SUBJECT, ""),
+        reason=headers.get(h.REASON, ""),
+        error=headers.get(h.ERROR, ""),
+        attempts=int(headers.get(h.ATTEMPTS, "0") or 0),
+        data=data,
+        headers=headers,
+    )
 
 
 async def replay_dead_letter(nc: NatsClient, subjects: Subjects, letter: DeadLetter) -> None:
@@ -158,10 +187,13 @@ async def replay_dead_letter(nc: NatsClient, subjects: Subjects, letter: DeadLet
     envelope id in the body is unchanged, so idempotent handlers still apply it only once.
     """
     js = nc.jetstream()
-    replay_headers = {k: v for k, v in letter.headers.items() if k not in h.DEADLETTER_HEADERS}
+    replay_headers = h.application_headers(letter.headers)
     original_id = replay_headers.get(h.MSG_ID, letter.original_subject)
     replay_headers[h.MSG_ID] = f"{original_id}:replay:{letter.sequence}"
-    await js.publish(letter.original_subject, letter.data, headers=replay_headers)
+    original_stream = letter.headers.get(h.ORIGINAL_STREAM) or None
+    await js.publish(
+        letter.original_subject, letter.data, headers=replay_headers, stream=original_stream
+    )
     await js.delete_msg(subjects.deadletter_stream(), letter.sequence)
 
 

@@ -9,8 +9,24 @@ CONSUMER = "Tuneloop-Consumer"
 REASON = "Tuneloop-Dead-Letter-Reason"
 ERROR = "Tuneloop-Dead-Letter-Error"
 ATTEMPTS = "Tuneloop-Attempts"
-DEADLETTER_HEADERS = (ORIGINAL_SUBJECT, ORIGINAL_STREAM, ORIGINAL_SEQUENCE, CONSUMER, REASON,
-                      ERROR, ATTEMPTS)
+DEADLETTER_HEADERS = (
+    ORIGINAL_SUBJECT,
+    ORIGINAL_STREAM,
+    ORIGINAL_SEQUENCE,
+    CONSUMER,
+    REASON,
+    ERROR,
+    ATTEMPTS,
+)
+
+
+def application_headers(headers: dict[str, str]) -> dict[str, str]:
+    """Headers minus dead-letter bookkeeping and JetStream publish expectations."""
+    return {
+        name: value
+        for name, value in headers.items()
+        if name not in DEADLETTER_HEADERS and not name.startswith("Nats-Expected")
+    }
 
 
 def header_safe(text: str, limit: int = 1000) -> str:
@@ -30,5 +46,6 @@ __all__ = [
     "ORIGINAL_STREAM",
     "ORIGINAL_SUBJECT",
     "REASON",
+    "application_headers",
     "header_safe",
 ]

@@ -8,6 +8,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.envelope import utc_now
 from libs.messaging.tables import ProcessedMessage
 
 
@@ -15,7 +16,9 @@ async def claim_message(session: AsyncSession, consumer: str, message_id: str) -
     """True the first time ``consumer`` sees ``message_id`` in a committed transaction."""
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(ProcessedMessage).values(consumer=consumer, message_id=message_id)
+    statement = insert(ProcessedMessage).values(
+        consumer=consumer, message_id=message_id, processed_at=utc_now()
+    )
     result = await session.execute(statement.on_conflict_do_nothing())
     return bool(getattr(result, "rowcount", 0) == 1)
 

@@ -12,6 +12,7 @@ from contextlib import suppress
 from opentelemetry.propagate import inject
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from contracts.envelope import Event, utc_now
 from libs.messaging.bus import Bus, message_headers
@@ -28,8 +29,14 @@ def add_to_outbox(session: AsyncSession, bus: Bus, event: Event) -> None:
     """Stage ``event`` in the caller's transaction; the relay publishes it after commit."""
     headers = message_headers(event)
     inject(headers)
-    session.add(OutboxMessage(message_id=event.id, subject=bus.subjects.event(type(event)),
-                              payload=event.model_dump_json(), headers=headers))
+    session.add(
+        OutboxMessage(
+            message_id=event.id,
+            subject=bus.subjects.event(type(event)),
+            payload=event.model_dump_json(),
+            headers=headers,
+        )
+    )
 
 
 class OutboxRelay:
@@ -49,13 +56,20 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish one batch; return how many rows were published."""
         async with self.database.transaction() as session:
-            rows = (await session.execute(
-                select(OutboxMessage).where(OutboxMessage.published_at.is_(None))  # type: ignore[union-attr]
-                .order_by(OutboxMessage.created_at).limit(RELAY_BATCH))).scalars().all()
+            pending = (
+                select(OutboxMessage)
+                .where(col(OutboxMessage.published_at).is_(None))
+                .order_by(col(OutboxMessage.created_at))
+                .limit(RELAY_BATCH)
+            )
+            rows = (await session.execute(pending)).scalars().all()
             for row in rows:
-                await self.bus.broker.publish(row.payload.encode(), row.subject,
-                                              headers=dict(row.headers),
-                                              stream=self._stream_of(row.subject))
+                await self.bus.broker.publish(
+                    row.payload.encode(),
+                    row.subject,
+                    headers=dict(row.headers),
+                    stream=self._stream_of(row.subject),
+                )
                 row.published_at = utc_now()
             return len(rows)
 

@@ -1,6 +1,7 @@
 """Create or update every JetStream stream tuneloop uses, idempotently."""
 
 from datetime import timedelta
+from typing import Any
 
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
@@ -14,32 +15,46 @@ DEADLETTER_RETENTION = timedelta(days=30)
 DUPLICATE_WINDOW = timedelta(minutes=2)
 
 
+def _stream(name: str, subject_filter: str, replicas: int, **policy: Any) -> StreamConfig:
+    return StreamConfig(
+        name=name,
+        subjects=[subject_filter],
+        storage=StorageType.FILE,
+        num_replicas=replicas,
+        duplicate_window=DUPLICATE_WINDOW.total_seconds(),
+        **policy,
+    )
+
+
 def stream_configs(subjects: Subjects, replicas: int = 1) -> list[StreamConfig]:
     """One stream per event concern, one work queue per service, one dead-letter stream."""
-    common = {
-        "storage": StorageType.FILE,
-        "num_replicas": replicas,
-        "duplicate_window": DUPLICATE_WINDOW.total_seconds(),
-    }
     events = [
-        StreamConfig(name=subjects.events_stream(concern),
-                     subjects=[subjects.events_filter(concern)],
-                     retention=RetentionPolicy.LIMITS,
-                     max_age=EVENT_RETENTION.total_seconds(), **common)  # type: ignore[arg-type]
+        _stream(
+            subjects.events_stream(concern),
+            subjects.events_filter(concern),
+            replicas,
+            retention=RetentionPolicy.LIMITS,
+            max_age=EVENT_RETENTION.total_seconds(),
+        )
         for concern in EVENT_CONCERNS
     ]
     commands = [
-        StreamConfig(name=subjects.commands_stream(service),
-                     subjects=[subjects.commands_filter(service)],
-                     retention=RetentionPolicy.WORK_QUEUE,
-                     discard=DiscardPolicy.NEW, **common)  # type: ignore[arg-type]
+        _stream(
+            subjects.commands_stream(service),
+            subjects.commands_filter(service),
+            replicas,
+            retention=RetentionPolicy.WORK_QUEUE,
+            discard=DiscardPolicy.NEW,
+        )
         for service in SERVICE_NAMES
     ]
-    deadletters = StreamConfig(name=subjects.deadletter_stream(),
-                               subjects=[subjects.deadletter_filter()],
-                               retention=RetentionPolicy.LIMITS,
-                               max_age=DEADLETTER_RETENTION.total_seconds(),
-                               **common)  # type: ignore[arg-type]
+    deadletters = _stream(
+        subjects.deadletter_stream(),
+        subjects.deadletter_filter(),
+        replicas,
+        retention=RetentionPolicy.LIMITS,
+        max_age=DEADLETTER_RETENTION.total_seconds(),
+    )
     return [*events, *commands, deadletters]
 
 

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from contracts.envelope import Command, Event
 
 EVENT_CONCERNS = (
-    "dataset", "job", "model", "inference", "feedback", "evaluation", "experiment", "cost",
+    "dataset",
+    "job",
+    "model",
+    "inference",
+    "feedback",
+    "evaluation",
+    "experiment",
+    "cost",
     "budget",
 )
 

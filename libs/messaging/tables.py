@@ -15,8 +15,9 @@ class ProcessedMessage(SQLModel, table=True):
 
     consumer: str = Field(primary_key=True, max_length=128)
     message_id: str = Field(primary_key=True, max_length=64)
-    processed_at: datetime = Field(default_factory=utc_now,
-                                   sa_column=Column(DateTime(timezone=True), nullable=False))
+    processed_at: datetime = Field(
+        default_factory=utc_now, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -28,12 +29,13 @@ class OutboxMessage(SQLModel, table=True):
     subject: str = Field(max_length=255)
     payload: str = Field(sa_column=Column(Text, nullable=False))
     headers: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    created_at: datetime = Field(default_factory=utc_now,
-                                 sa_column=Column(DateTime(timezone=True), nullable=False,
-                                                  index=True))
-    published_at: datetime | None = Field(default=None,
-                                          sa_column=Column(DateTime(timezone=True),
-                                                           nullable=True, index=True))
+    created_at: datetime = Field(
+        default_factory=utc_now,
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True),
+    )
+    published_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True, index=True)
+    )
 
 
 __all__ = ["OutboxMessage", "ProcessedMessage"]

@@ -34,26 +34,41 @@ def publishers_router(definition: ServiceDefinition, subjects: Subjects) -> Nats
     return router
 
 
-def assemble(definition: ServiceDefinition, settings: ServiceSettings,
-             tracer_provider: TracerProvider | None = None) -> AssembledService:
+def assemble(
+    definition: ServiceDefinition,
+    settings: ServiceSettings,
+    tracer_provider: TracerProvider | None = None,
+) -> AssembledService:
     """Build everything without connecting to anything yet."""
     subjects = Subjects(settings.subject_prefix)
     metrics = new_registry()
-    broker = create_broker(settings.nats_url or EMBEDDED_PLACEHOLDER_URL, subjects,
-                           max_attempts=settings.max_delivery_attempts,
-                           tracer_provider=tracer_provider, metrics=metrics,
-                           service=definition.name)
+    broker = create_broker(
+        settings.nats_url or EMBEDDED_PLACEHOLDER_URL,
+        subjects,
+        max_attempts=settings.max_delivery_attempts,
+        tracer_provider=tracer_provider,
+        metrics=metrics,
+        service=definition.name,
+    )
     bus = Bus(broker, subjects)
     database = Database(settings.resolved_database_url())
     context = ServiceContext(
-        name=definition.name, settings=settings, bus=bus, database=database,
+        name=definition.name,
+        settings=settings,
+        bus=bus,
+        database=database,
         artifacts=LocalArtifactStore(settings.resolved_artifacts_dir()),
-        outbox=OutboxRelay(database, bus), metrics=metrics)
+        outbox=OutboxRelay(database, bus),
+        metrics=metrics,
+    )
     broker.include_router(definition.build_router(context))
     broker.include_router(health_router(context))
     broker.include_router(publishers_router(definition, subjects))
-    api = (definition.build_api(context) if definition.build_api
-           else FastAPI(title=f"tuneloop {definition.name}", version=VERSION))
+    api = (
+        definition.build_api(context)
+        if definition.build_api
+        else FastAPI(title=f"tuneloop {definition.name}", version=VERSION)
+    )
     add_operational_routes(api, context)
     instrument_http_app(api, tracer_provider)
     return AssembledService(context, broker, api)

@@ -24,9 +24,14 @@ async def database_check(context: ServiceContext) -> CheckResult:
 async def health_of(context: ServiceContext) -> HealthReply:
     checks = {"nats": CheckResult(ok=True), "database": await database_check(context)}
     return HealthReply(
-        service=context.name, status="ok" if all(c.ok for c in checks.values()) else "degraded",
-        version=VERSION, pid=os.getpid(), started_at=context.started_at,
-        http_url=context.http_url, checks=checks)
+        service=context.name,
+        status="ok" if all(c.ok for c in checks.values()) else "degraded",
+        version=VERSION,
+        pid=os.getpid(),
+        started_at=context.started_at,
+        http_url=context.http_url,
+        checks=checks,
+    )
 
 
 def health_router(context: ServiceContext) -> NatsRouter:

@@ -15,8 +15,9 @@ def add_operational_routes(api: FastAPI, context: ServiceContext) -> None:
     async def process_health() -> JSONResponse:
         """This process's own health (the gateway's ``/healthz`` covers the whole stack)."""
         reply = await health_of(context)
-        return JSONResponse(reply.model_dump(mode="json"),
-                            status_code=200 if reply.status == "ok" else 503)
+        return JSONResponse(
+            reply.model_dump(mode="json"), status_code=200 if reply.status == "ok" else 503
+        )
 
 
 __all__ = ["add_operational_routes"]

@@ -28,7 +28,11 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 async def start_messaging(service: AssembledService) -> None:
     connection = await service.broker.connect()
-    await ensure_streams(connection.jetstream(), service.context.bus.subjects)
+    await ensure_streams(
+        connection.jetstream(),
+        service.context.bus.subjects,
+        service.context.settings.stream_replicas,
+    )
     await service.broker.start()
     service.context.outbox.start()
 
@@ -45,8 +49,9 @@ async def serve(definition: ServiceDefinition, settings: ServiceSettings) -> Non
     sock = bind_socket(settings.http_host, settings.http_port)
     host, port = sock.getsockname()[:2]
     service.context.http_url = f"http://{host}:{port}"
-    server = uvicorn.Server(uvicorn.Config(service.api, log_config=None, access_log=False,
-                                           lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(service.api, log_config=None, access_log=False, lifespan="off")
+    )
     await start_messaging(service)
     logger.info("%s ready", definition.name, extra={"http_url": service.context.http_url})
     try:
@@ -65,8 +70,11 @@ def run_service(definition: ServiceDefinition) -> None:
         raise SystemExit(2) from None
     configure_logging(definition.name, settings.log_level, settings.log_format)
     if settings.nats_url is None:
-        print(f"{definition.name}: TUNELOOP_NATS_URL is not set; start the stack with "
-              "`tuneloop up`, or point it at a NATS server", file=sys.stderr)
+        print(
+            f"{definition.name}: TUNELOOP_NATS_URL is not set; start the stack with "
+            "`tuneloop up`, or point it at a NATS server",
+            file=sys.stderr,
+        )
         raise SystemExit(2)
     asyncio.run(serve(definition, settings))
 

@@ -11,7 +11,12 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -34,8 +39,9 @@ def create_engine(url: str) -> AsyncEngine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise DatabaseUnavailable(f"database URL is not valid ({exc}); "
-                                  "fix TUNELOOP_DATABASE_URL") from None
+        raise DatabaseUnavailable(
+            f"database URL is not valid ({exc}); fix TUNELOOP_DATABASE_URL"
+        ) from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             from pathlib import Path
@@ -44,8 +50,9 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine.sync_engine, "connect", _enable_sqlite_concurrency)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
-                               connect_args={"timeout": 10})
+    return create_async_engine(
+        url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args={"timeout": 10}
+    )
 
 
 class Database:
@@ -95,8 +102,9 @@ def redacted(url: str) -> str:
 
 async def check_database(url: str) -> None:
     """Connect once and run ``select 1``; raise :class:`DatabaseUnavailable` if that fails."""
-    database = Database(url)
+    database: Database | None = None
     try:
+        database = Database(url)
         await database.ping()
     except (SQLAlchemyError, OSError, TimeoutError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
@@ -105,7 +113,8 @@ async def check_database(url: str) -> None:
             "Check TUNELOOP_DATABASE_URL (or unset it to use SQLite under .tuneloop/)"
         ) from None
     finally:
-        await database.dispose()
+        if database is not None:
+            await database.dispose()
 
 
 __all__ = ["Database", "DatabaseUnavailable", "check_database", "create_engine", "redacted"]

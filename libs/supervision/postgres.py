@@ -86,7 +86,7 @@ _CLIENT_TIMEOUT = 30.0
 _PR_SET_PDEATHSIG = 1
 
 
-class PostgresNotFound(RuntimeError):  # noqa: N818 - the name is the public API
+class PostgresNotFound(RuntimeError):
     """No PostgreSQL server binaries on this machine; the message says what to install."""
 
 
@@ -102,8 +102,9 @@ def find_postgres_bindir() -> Path:
     for candidate in (_bindir_from_pg_config(), _newest_debian_bindir()):
         if candidate is not None and _has_required_programs(candidate):
             return candidate
-    raise PostgresNotFound(f"PostgreSQL server binaries (initdb, postgres) not found. "
-                           f"{_INSTALL_HINT}")
+    raise PostgresNotFound(
+        f"PostgreSQL server binaries (initdb, postgres) not found. {_INSTALL_HINT}"
+    )
 
 
 def _bindir_from_pg_config() -> Path | None:
@@ -111,8 +112,13 @@ def _bindir_from_pg_config() -> Path | None:
     if pg_config is None:
         return None
     try:
-        completed = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True,
-                                   timeout=_CLIENT_TIMEOUT, check=True)
+        completed = subprocess.run(
+            [pg_config, "--bindir"],
+            capture_output=True,
+            text=True,
+            timeout=_CLIENT_TIMEOUT,
+            check=True,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     bindir = completed.stdout.strip()
@@ -164,9 +170,10 @@ def _server_account() -> _Account | None:
     try:
         entry = pwd.getpwnam(SUPERUSER)
     except KeyError:
-        raise PostgresNotFound(f"running as root, but there is no '{SUPERUSER}' system user to "
-                               f"run the server as (initdb refuses root). {_INSTALL_HINT}"
-                               ) from None
+        raise PostgresNotFound(
+            f"running as root, but there is no '{SUPERUSER}' system user to "
+            f"run the server as (initdb refuses root). {_INSTALL_HINT}"
+        ) from None
     return _Account(name=entry.pw_name, uid=entry.pw_uid, gid=entry.pw_gid)
 
 
@@ -176,8 +183,9 @@ def _make_cluster_dirs(parent: Path | None, account: _Account | None) -> _Cluste
     if account is not None:
         _require_reachable(parent, account)
     base = Path(tempfile.mkdtemp(prefix="tuneloop-pg-", dir=parent))
-    dirs = _ClusterDirs(base=base, data=base / "data", socket=base / "socket",
-                        log=base / "postgres.log")
+    dirs = _ClusterDirs(
+        base=base, data=base / "data", socket=base / "socket", log=base / "postgres.log"
+    )
     try:
         for directory in (dirs.data, dirs.socket):
             directory.mkdir(mode=0o700)
@@ -197,7 +205,8 @@ def _require_reachable(directory: Path, account: _Account) -> None:
             raise PostgresStartError(
                 f"the '{account.name}' user cannot enter {ancestor}, so it cannot use a cluster "
                 f"directory under {directory}; point TMPDIR (or temp_parent=) at a directory "
-                f"it can reach, such as /tmp")
+                f"it can reach, such as /tmp"
+            )
 
 
 def _can_traverse(directory: Path, account: _Account) -> bool:
@@ -252,23 +261,43 @@ class _Spawner:
     account: _Account | None
     cwd: Path
 
-    def run(self, program: str, arguments: Sequence[str], timeout: float,
-            ) -> subprocess.CompletedProcess[str]:
+    def run(
+        self,
+        program: str,
+        arguments: Sequence[str],
+        timeout: float,
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(self.bindir / program), *arguments], capture_output=True, text=True,
-            timeout=timeout, check=False, stdin=subprocess.DEVNULL, cwd=self.cwd,
-            env=_client_environment(), preexec_fn=_parent_death_hook(),
-            user=self._uid, group=self._gid, extra_groups=self._extra_groups)
+            [str(self.bindir / program), *arguments],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            cwd=self.cwd,
+            env=_client_environment(),
+            preexec_fn=_parent_death_hook(),
+            user=self._uid,
+            group=self._gid,
+            extra_groups=self._extra_groups,
+        )
 
     def start_server(self, arguments: Sequence[str], log: Path) -> subprocess.Popen[bytes]:
         """Start ``postgres`` in the foreground, in its own session, logging to ``log``."""
         with log.open("wb") as log_file:
             return subprocess.Popen(
-                [str(self.bindir / "postgres"), *arguments], stdout=log_file,
-                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.cwd,
-                env=_client_environment(), preexec_fn=_parent_death_hook(),
+                [str(self.bindir / "postgres"), *arguments],
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=self.cwd,
+                env=_client_environment(),
+                preexec_fn=_parent_death_hook(),
                 start_new_session=True,
-                user=self._uid, group=self._gid, extra_groups=self._extra_groups)
+                user=self._uid,
+                group=self._gid,
+                extra_groups=self._extra_groups,
+            )
 
     @property
     def _uid(self) -> int | None:
@@ -290,12 +319,25 @@ class _Spawner:
 def _initialise_data_dir(spawner: _Spawner, dirs: _ClusterDirs) -> None:
     completed = spawner.run(
         "initdb",
-        ["-D", str(dirs.data), "-A", "trust", "-U", SUPERUSER, "--no-sync", "-E", "UTF8",
-         "--locale=C"],
-        timeout=_INITDB_TIMEOUT)
+        [
+            "-D",
+            str(dirs.data),
+            "-A",
+            "trust",
+            "-U",
+            SUPERUSER,
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ],
+        timeout=_INITDB_TIMEOUT,
+    )
     if completed.returncode != 0:
-        raise PostgresStartError(f"initdb failed with exit code {completed.returncode}:\n"
-                                 f"{completed.stdout}{completed.stderr}")
+        raise PostgresStartError(
+            f"initdb failed with exit code {completed.returncode}:\n"
+            f"{completed.stdout}{completed.stderr}"
+        )
 
 
 def _server_arguments(dirs: _ClusterDirs, port: int) -> list[str]:
@@ -305,8 +347,11 @@ def _server_arguments(dirs: _ClusterDirs, port: int) -> list[str]:
     return arguments
 
 
-def _start_server_on_a_free_port(spawner: _Spawner, dirs: _ClusterDirs, timeout: float,
-                                 ) -> tuple[subprocess.Popen[bytes], int]:
+def _start_server_on_a_free_port(
+    spawner: _Spawner,
+    dirs: _ClusterDirs,
+    timeout: float,
+) -> tuple[subprocess.Popen[bytes], int]:
     """Start and await readiness, retrying on a new port if another process grabbed ours."""
     attempt = 1
     while True:
@@ -316,8 +361,11 @@ def _start_server_on_a_free_port(spawner: _Spawner, dirs: _ClusterDirs, timeout:
             _wait_until_accepting(spawner, process, port, dirs.log, timeout)
         except BaseException as exc:
             _shut_down(process, timeout=DEFAULT_SHUTDOWN_TIMEOUT)
-            if not (isinstance(exc, PostgresStartError) and attempt < _PORT_ATTEMPTS
-                    and _PORT_TAKEN_MESSAGE in _log_tail(dirs.log)):
+            if not (
+                isinstance(exc, PostgresStartError)
+                and attempt < _PORT_ATTEMPTS
+                and _PORT_TAKEN_MESSAGE in _log_tail(dirs.log)
+            ):
                 raise
             logger.info("port %d was taken before postgres could bind it; retrying", port)
             attempt += 1
@@ -325,18 +373,23 @@ def _start_server_on_a_free_port(spawner: _Spawner, dirs: _ClusterDirs, timeout:
             return process, port
 
 
-def _wait_until_accepting(spawner: _Spawner, process: subprocess.Popen[bytes], port: int,
-                          log: Path, timeout: float) -> None:
+def _wait_until_accepting(
+    spawner: _Spawner, process: subprocess.Popen[bytes], port: int, log: Path, timeout: float
+) -> None:
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
-            raise PostgresStartError(f"postgres exited with code {process.returncode} while "
-                                     f"starting; server log:\n{_log_tail(log)}")
+            raise PostgresStartError(
+                f"postgres exited with code {process.returncode} while "
+                f"starting; server log:\n{_log_tail(log)}"
+            )
         if _accepts_connections(spawner, port):
             return
         if time.monotonic() >= deadline:
-            raise PostgresStartError(f"postgres did not accept connections on port {port} "
-                                     f"within {timeout:g} s; server log:\n{_log_tail(log)}")
+            raise PostgresStartError(
+                f"postgres did not accept connections on port {port} "
+                f"within {timeout:g} s; server log:\n{_log_tail(log)}"
+            )
         time.sleep(_READY_POLL_INTERVAL)
 
 
@@ -345,9 +398,21 @@ def _accepts_connections(spawner: _Spawner, port: int) -> bool:
     try:
         completed = spawner.run(
             "pg_isready",
-            ["-q", "-h", LISTEN_ADDRESS, "-p", str(port), "-U", SUPERUSER, "-d", "postgres",
-             "-t", "1"],
-            timeout=5.0)
+            [
+                "-q",
+                "-h",
+                LISTEN_ADDRESS,
+                "-p",
+                str(port),
+                "-U",
+                SUPERUSER,
+                "-d",
+                "postgres",
+                "-t",
+                "1",
+            ],
+            timeout=5.0,
+        )
     except subprocess.TimeoutExpired:
         return False
     return completed.returncode == 0
@@ -370,8 +435,9 @@ def _shut_down(process: subprocess.Popen[bytes], timeout: float) -> None:
         process.wait(timeout=timeout)
         return  # a postmaster that exits by itself has already waited for all its children
     except subprocess.TimeoutExpired:
-        logger.warning("postgres (pid %d) ignored shutdown for %g s; killing it",
-                       process.pid, timeout)
+        logger.warning(
+            "postgres (pid %d) ignored shutdown for %g s; killing it", process.pid, timeout
+        )
     backends = _child_pids(process.pid)
     process.kill()
     process.wait(timeout=timeout)
@@ -413,8 +479,8 @@ def _proc_stat(pid: int) -> tuple[str, str, int] | None:
     except OSError:
         return None
     name_end = stat_line.rindex(")")
-    name = stat_line[stat_line.index("(") + 1:name_end]
-    state, parent = stat_line[name_end + 2:].split(" ", 2)[:2]
+    name = stat_line[stat_line.index("(") + 1 : name_end]
+    state, parent = stat_line[name_end + 2 :].split(" ", 2)[:2]
     return name, state, int(parent)
 
 
@@ -443,10 +509,14 @@ class ThrowawayPostgres:
     because on Linux the server is stopped when the thread that started it exits.
     """
 
-    def __init__(self, *, bindir: Path | None = None,
-                 startup_timeout: float = DEFAULT_STARTUP_TIMEOUT,
-                 shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
-                 temp_parent: Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        bindir: Path | None = None,
+        startup_timeout: float = DEFAULT_STARTUP_TIMEOUT,
+        shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
+        temp_parent: Path | None = None,
+    ) -> None:
         """``bindir`` overrides binary discovery; ``temp_parent`` overrides ``$TMPDIR``."""
         self._bindir = bindir
         self._startup_timeout = startup_timeout
@@ -473,8 +543,13 @@ class ThrowawayPostgres:
             raise
         self._cluster = _RunningCluster(dirs=dirs, process=process, port=port, spawner=spawner)
         atexit.register(self.stop)
-        logger.info("throwaway postgres pid %d on port %d ready in %.2f s (%s)", process.pid,
-                    port, time.monotonic() - started_at, dirs.base)
+        logger.info(
+            "throwaway postgres pid %d on port %d ready in %.2f s (%s)",
+            process.pid,
+            port,
+            time.monotonic() - started_at,
+            dirs.base,
+        )
         return self
 
     def stop(self) -> None:
@@ -494,8 +569,12 @@ class ThrowawayPostgres:
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         self.stop()
 
     # ----------------------------------------------------------------------- facts
@@ -545,7 +624,8 @@ class ThrowawayPostgres:
         completed = cluster.spawner.run(
             "createdb",
             ["-h", str(cluster.dirs.socket), "-p", str(cluster.port), "-U", SUPERUSER, name],
-            timeout=_CLIENT_TIMEOUT)
+            timeout=_CLIENT_TIMEOUT,
+        )
         if completed.returncode != 0:
             raise RuntimeError(f"createdb {name} failed: {completed.stderr.strip()}")
         return self.dsn(name)

@@ -5,6 +5,7 @@ so even a ``kill -9`` of the supervisor leaves no orphans. Children run in their
 group: a terminal's Ctrl-C reaches only the supervisor, which stops them in order.
 """
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -40,8 +41,15 @@ def child_preexec(extra: Callable[[], None] | None = None) -> Callable[[], None]
 class ManagedProcess:
     """A child process with a name, a log file and a graceful stop."""
 
-    def __init__(self, name: str, argv: Sequence[str], *, env: Mapping[str, str] | None = None,
-                 log_path: Path | None = None, cwd: Path | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        log_path: Path | None = None,
+        cwd: Path | None = None,
+    ) -> None:
         self.name = name
         self.argv = list(argv)
         self.env = dict(env) if env is not None else None
@@ -59,9 +67,15 @@ class ManagedProcess:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = self.log_path.open("ab")
         self.popen = subprocess.Popen(
-            self.argv, env=self.env, cwd=self.cwd, stdin=subprocess.DEVNULL,
-            stdout=self._log or subprocess.DEVNULL, stderr=subprocess.STDOUT if self._log else None,
-            preexec_fn=child_preexec(), process_group=0)
+            self.argv,
+            env=self.env,
+            cwd=self.cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log or subprocess.DEVNULL,
+            stderr=subprocess.STDOUT if self._log else None,
+            preexec_fn=child_preexec(),
+            process_group=0,
+        )
 
     def running(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
@@ -91,22 +105,23 @@ class ManagedProcess:
         if self.running():
             self.signal(signal.SIGTERM)
             if not self.wait(grace_seconds):
-                logger.warning("%s did not stop within %.0fs; killing it", self.name,
-                               grace_seconds)
+                logger.warning("%s did not stop within %.0fs; killing it", self.name, grace_seconds)
                 self.kill()
+        self._close_log()
+        return self.popen.returncode
+
+    def _close_log(self) -> None:
         if self._log is not None:
             self._log.close()
             self._log = None
-        return self.popen.returncode
 
     def kill(self) -> None:
         if self.popen is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.popen.wait()
+        self._close_log()
 
     def log_tail(self, lines: int = 20) -> str:
         if self.log_path is None or not self.log_path.exists():

@@ -33,8 +33,13 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        entry.update({k: v for k, v in vars(record).items()
-                      if k not in RESERVED and k not in entry and not k.startswith("_")})
+        entry.update(
+            {
+                k: v
+                for k, v in vars(record).items()
+                if k not in RESERVED and k not in entry and not k.startswith("_")
+            }
+        )
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
@@ -47,8 +52,11 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> N
     if fmt == "json":
         handler.setFormatter(JsonFormatter(service))
     else:
-        handler.setFormatter(logging.Formatter(
-            f"%(asctime)s %(levelname)-7s {service} %(name)s: %(message)s [trace=%(trace_id)s]"))
+        handler.setFormatter(
+            logging.Formatter(
+                f"%(asctime)s %(levelname)-7s {service} %(name)s: %(message)s [trace=%(trace_id)s]"
+            )
+        )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

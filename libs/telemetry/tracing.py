@@ -30,11 +30,13 @@ def _exporter(name: str) -> SpanExporter | None:
 
         return OTLPSpanExporter()
     raise UnknownTracesExporter(
-        f"OTEL_TRACES_EXPORTER={name!r} is not supported; use none, console or otlp")
+        f"OTEL_TRACES_EXPORTER={name!r} is not supported; use none, console or otlp"
+    )
 
 
-def configure_tracing(service: str, settings: TelemetrySettings | None = None
-                      ) -> TracerProvider | None:
+def configure_tracing(
+    service: str, settings: TelemetrySettings | None = None
+) -> TracerProvider | None:
     """Install a tracer provider for this process; ``None`` when tracing is off."""
     settings = settings or TelemetrySettings()
     if settings.sdk_disabled:
@@ -54,8 +56,7 @@ def instrument_http_app(app: Any, provider: TracerProvider | None) -> None:
         return
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-    FastAPIInstrumentor.instrument_app(app, tracer_provider=provider,
-                                       excluded_urls="livez,metrics")
+    FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls="livez,metrics")
 
 
 __all__ = ["UnknownTracesExporter", "configure_tracing", "instrument_http_app"]

@@ -16,7 +16,10 @@ DEFINITION = ServiceDefinition(
     name="cost",
     settings=CostSettings,
     build_router=build_router,
-    emits=(CostRecorded, BudgetExceeded,),
+    emits=(
+        CostRecorded,
+        BudgetExceeded,
+    ),
 )
 
 __all__ = ["DEFINITION", "build_router"]

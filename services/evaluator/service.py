@@ -16,7 +16,11 @@ DEFINITION = ServiceDefinition(
     name="evaluator",
     settings=EvaluatorSettings,
     build_router=build_router,
-    emits=(EvaluationCompleted, ExperimentUpdated, ExperimentConcluded,),
+    emits=(
+        EvaluationCompleted,
+        ExperimentUpdated,
+        ExperimentConcluded,
+    ),
 )
 
 __all__ = ["DEFINITION", "build_router"]

@@ -12,22 +12,30 @@ from services.gateway.health import AskHealth, stack_health
 def health_routes(ask: AskHealth, timeout: float) -> APIRouter:
     router = APIRouter(tags=["health"])
 
-    @router.get("/healthz", response_model=GatewayHealth,
-                responses={503: {"model": GatewayHealth,
-                                 "description": "At least one service is not healthy."}})
+    @router.get(
+        "/healthz",
+        response_model=GatewayHealth,
+        responses={
+            503: {"model": GatewayHealth, "description": "At least one service is not healthy."}
+        },
+    )
     async def healthz() -> JSONResponse:
         """Health of every service, asked over NATS; 503 unless all are ``ok``."""
         health = await stack_health(ask, timeout)
-        return JSONResponse(health.model_dump(mode="json"),
-                            status_code=200 if health.status == "ok" else 503)
+        return JSONResponse(
+            health.model_dump(mode="json"), status_code=200 if health.status == "ok" else 503
+        )
 
     return router
 
 
 def create_api(ask: AskHealth, timeout: float) -> FastAPI:
-    api = FastAPI(title="tuneloop", version=VERSION,
-                  description="The closed loop of LLM fine-tuning: data, training, registry, "
-                              "A/B tests, promotion and ROI.")
+    api = FastAPI(
+        title="tuneloop",
+        version=VERSION,
+        description="The closed loop of LLM fine-tuning: data, training, registry, "
+        "A/B tests, promotion and ROI.",
+    )
     api.include_router(health_routes(ask, timeout))
     return api
 

@@ -13,10 +13,16 @@ AskHealth = Callable[[str, float], Awaitable[HealthReply]]
 
 def as_service_health(reply: HealthReply, latency_ms: float) -> ServiceHealth:
     return ServiceHealth(
-        status=reply.status, version=reply.version, pid=reply.pid, http_url=reply.http_url,
-        checks={name: "ok" if check.ok else (check.detail or "failing")
-                for name, check in reply.checks.items()},
-        latency_ms=round(latency_ms, 2))
+        status=reply.status,
+        version=reply.version,
+        pid=reply.pid,
+        http_url=reply.http_url,
+        checks={
+            name: "ok" if check.ok else (check.detail or "failing")
+            for name, check in reply.checks.items()
+        },
+        latency_ms=round(latency_ms, 2),
+    )
 
 
 async def probe(ask: AskHealth, service: str, timeout: float) -> ServiceHealth:
@@ -29,8 +35,9 @@ async def probe(ask: AskHealth, service: str, timeout: float) -> ServiceHealth:
     return as_service_health(reply, (time.perf_counter() - started) * 1000)
 
 
-async def stack_health(ask: AskHealth, timeout: float,
-                       services: tuple[str, ...] = SERVICE_NAMES) -> GatewayHealth:
+async def stack_health(
+    ask: AskHealth, timeout: float, services: tuple[str, ...] = SERVICE_NAMES
+) -> GatewayHealth:
     results = await asyncio.gather(*(probe(ask, name, timeout) for name in services))
     by_service = dict(zip(services, results, strict=True))
     healthy = all(result.status == "ok" for result in results)

@@ -16,7 +16,12 @@ DEFINITION = ServiceDefinition(
     name="registry",
     settings=RegistrySettings,
     build_router=build_router,
-    emits=(ModelRegistered, ModelDeployed, ModelRolledBack, ModelArchived,),
+    emits=(
+        ModelRegistered,
+        ModelDeployed,
+        ModelRolledBack,
+        ModelArchived,
+    ),
 )
 
 __all__ = ["DEFINITION", "build_router"]

@@ -1,4 +1,4 @@
-"""The router service: serves OpenAI-compatible inference and splits traffic between model versions."""
+"""The router service: OpenAI-compatible inference, split between model versions."""
 
 from services.router.service import DEFINITION
 

@@ -16,7 +16,10 @@ DEFINITION = ServiceDefinition(
     name="router",
     settings=RouterSettings,
     build_router=build_router,
-    emits=(InferenceCompleted, FeedbackRecorded,),
+    emits=(
+        InferenceCompleted,
+        FeedbackRecorded,
+    ),
 )
 
 __all__ = ["DEFINITION", "build_router"]

@@ -2,7 +2,15 @@
 
 from faststream.nats import NatsRouter
 
-from contracts.events import JobCancelled, JobCheckpointed, JobCompleted, JobCreated, JobFailed, JobProgressed, JobStarted
+from contracts.events import (
+    JobCancelled,
+    JobCheckpointed,
+    JobCompleted,
+    JobCreated,
+    JobFailed,
+    JobProgressed,
+    JobStarted,
+)
 from libs.runtime import ServiceContext, ServiceDefinition
 from services.trainer.settings import TrainerSettings
 
@@ -16,7 +24,15 @@ DEFINITION = ServiceDefinition(
     name="trainer",
     settings=TrainerSettings,
     build_router=build_router,
-    emits=(JobCreated, JobStarted, JobProgressed, JobCheckpointed, JobCompleted, JobFailed, JobCancelled,),
+    emits=(
+        JobCreated,
+        JobStarted,
+        JobProgressed,
+        JobCheckpointed,
+        JobCompleted,
+        JobFailed,
+        JobCancelled,
+    ),
 )
 
 __all__ = ["DEFINITION", "build_router"]

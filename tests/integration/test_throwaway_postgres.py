@@ -59,7 +59,7 @@ def _children_of(parent: int) -> list[int]:
             stat_line = Path(f"/proc/{entry}/stat").read_text()
         except OSError:
             continue
-        if int(stat_line[stat_line.rindex(")") + 2:].split()[1]) == parent:
+        if int(stat_line[stat_line.rindex(")") + 2 :].split()[1]) == parent:
             children.append(int(entry))
     return children
 
@@ -151,9 +151,14 @@ def test_server_stops_when_the_python_parent_is_killed() -> None:
         "print(pg.pid, pg.base_dir, flush=True)\n"
         "sys.stdin.read()\n"  # block until the test closes stdin or kills us
     )
-    parent = subprocess.Popen([sys.executable, "-c", parent_script], cwd=REPO_ROOT,
-                              env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", parent_script],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert parent.stdin is not None
     assert parent.stdout is not None
     postmaster, base_dir = None, None

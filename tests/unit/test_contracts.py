@@ -37,8 +37,14 @@ def test_envelope_is_filled_in() -> None:
 
 
 def test_round_trip_through_json_is_lossless() -> None:
-    event = DatasetExported(dataset="support", version=3, artifact_sha256="a" * 64,
-                            artifact_uri="file:///x", train_rows=10, tenant="acme")
+    event = DatasetExported(
+        dataset="support",
+        version=3,
+        artifact_sha256="a" * 64,
+        artifact_uri="file:///x",
+        train_rows=10,
+        tenant="acme",
+    )
     assert DatasetExported.model_validate_json(event.model_dump_json()) == event
 
 
@@ -46,15 +52,15 @@ def test_round_trip_through_json_is_lossless() -> None:
     ("payload", "field"),
     [
         ({"job_id": "j", "error": {"code": "x", "message": "y"}, "surprise": 1}, "surprise"),
-        ({"job_id": "j", "error": {"code": "x", "message": "y"}, "type": "job.completed"},
-         "type"),
-        ({"job_id": "j", "error": {"code": "x", "message": "y"}, "tenant": "bad tenant!"},
-         "tenant"),
+        ({"job_id": "j", "error": {"code": "x", "message": "y"}, "type": "job.completed"}, "type"),
+        (
+            {"job_id": "j", "error": {"code": "x", "message": "y"}, "tenant": "bad tenant!"},
+            "tenant",
+        ),
         ({"job_id": "j"}, "error"),
     ],
 )
-def test_bad_messages_are_rejected_naming_the_field(payload: dict[str, object],
-                                                     field: str) -> None:
+def test_bad_messages_are_rejected_naming_the_field(payload: dict[str, object], field: str) -> None:
     with pytest.raises(ValidationError) as caught:
         JobFailed.model_validate(payload)
     assert field in {str(part) for err in caught.value.errors() for part in err["loc"]}

@@ -3,8 +3,8 @@
 import asyncio
 from datetime import UTC, datetime
 
-import pytest
 import httpx
+import pytest
 
 from contracts.queries import CheckResult, HealthReply
 from contracts.services import SERVICE_NAMES
@@ -14,11 +14,17 @@ pytestmark = pytest.mark.unit
 
 
 def reply(service: str, database_ok: bool = True) -> HealthReply:
-    return HealthReply(service=service, status="ok" if database_ok else "degraded",
-                       version="test", pid=1, started_at=datetime.now(UTC),
-                       checks={"nats": CheckResult(ok=True),
-                               "database": CheckResult(ok=database_ok,
-                                                       detail="" if database_ok else "locked")})
+    return HealthReply(
+        service=service,
+        status="ok" if database_ok else "degraded",
+        version="test",
+        pid=1,
+        started_at=datetime.now(UTC),
+        checks={
+            "nats": CheckResult(ok=True),
+            "database": CheckResult(ok=database_ok, detail="" if database_ok else "locked"),
+        },
+    )
 
 
 def fake_asker(down: set[str] = frozenset(), degraded: set[str] = frozenset()):  # type: ignore[no-untyped-def,assignment]

@@ -20,16 +20,21 @@ pytestmark = pytest.mark.unit
 def context_with(database: object, tmp_path: Path) -> ServiceContext:
     broker = NatsBroker()
     bus = Bus(broker, Subjects("unit"))
-    return ServiceContext(name="registry", settings=ServiceSettings(), bus=bus,
-                          database=database,  # type: ignore[arg-type]
-                          artifacts=LocalArtifactStore(tmp_path),
-                          outbox=OutboxRelay(database, bus),  # type: ignore[arg-type]
-                          metrics=CollectorRegistry())
+    return ServiceContext(
+        name="registry",
+        settings=ServiceSettings(),
+        bus=bus,
+        database=database,  # type: ignore[arg-type]
+        artifacts=LocalArtifactStore(tmp_path),
+        outbox=OutboxRelay(database, bus),  # type: ignore[arg-type]
+        metrics=CollectorRegistry(),
+    )
 
 
 @pytest.mark.parametrize(("ping_error", "status"), [(None, "ok"), (OSError("disk"), "degraded")])
-async def test_health_reply_reflects_the_database(tmp_path: Path, ping_error: Exception | None,
-                                                  status: str) -> None:
+async def test_health_reply_reflects_the_database(
+    tmp_path: Path, ping_error: Exception | None, status: str
+) -> None:
     database = AsyncMock()
     database.ping.side_effect = ping_error
     context = context_with(database, tmp_path)

@@ -11,8 +11,9 @@ from services.registry.settings import RegistrySettings
 pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("clean_env")]
 
 
-def test_defaults_use_sqlite_under_the_home_directory(monkeypatch: pytest.MonkeyPatch,
-                                                       tmp_path: Path) -> None:
+def test_defaults_use_sqlite_under_the_home_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("TUNELOOP_HOME", str(tmp_path))
     settings = load_settings(StackSettings)
     assert settings.resolved_database_url() == f"sqlite+aiosqlite:///{tmp_path / 'tuneloop.db'}"
@@ -35,8 +36,9 @@ def test_each_service_reads_its_own_port(monkeypatch: pytest.MonkeyPatch) -> Non
         ("TUNELOOP_MAX_DELIVERY_ATTEMPTS", "0", "TUNELOOP_MAX_DELIVERY_ATTEMPTS"),
     ],
 )
-def test_a_bad_variable_is_named_in_one_line(monkeypatch: pytest.MonkeyPatch, variable: str,
-                                             value: str, expected: str) -> None:
+def test_a_bad_variable_is_named_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigurationError) as caught:
         load_settings(StackSettings)

@@ -42,8 +42,12 @@ def test_every_event_lands_in_exactly_one_stream() -> None:
     subjects = Subjects()
     configs = stream_configs(subjects)
     for event in ALL_EVENTS:
-        owners = [c.name for c in configs for pattern in c.subjects or []
-                  if covers(pattern, subjects.event(event))]
+        owners = [
+            c.name
+            for c in configs
+            for pattern in c.subjects or []
+            if covers(pattern, subjects.event(event))
+        ]
         assert owners == [subjects.stream_of_event(event)], event
 
 
@@ -56,6 +60,7 @@ def test_queries_are_in_no_stream() -> None:
 
 def test_command_streams_are_work_queues() -> None:
     subjects = Subjects()
-    config = next(c for c in stream_configs(subjects)
-                  if c.name == subjects.stream_of_command(CreateJob))
+    config = next(
+        c for c in stream_configs(subjects) if c.name == subjects.stream_of_command(CreateJob)
+    )
     assert config.retention == "workqueue"
