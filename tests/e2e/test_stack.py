@@ -67,9 +67,19 @@ def healthy(url: str) -> bool:
         return False
 
 
+def wait_until_up(url: str, home: Path) -> None:
+    """Healthy, and the stack has recorded its processes."""
+    eventually_sync(
+        lambda: healthy(url) and (home / "stack.json").exists(),
+        timeout=90,
+        interval=0.25,
+        what="stack up",
+    )
+
+
 def test_up_starts_every_service_and_ctrl_c_stops_them_all(stack) -> None:  # type: ignore[no-untyped-def]
     process, url, home = stack
-    eventually_sync(lambda: healthy(url), timeout=90, interval=0.25, what="stack healthy")
+    wait_until_up(url, home)
 
     body = httpx.get(f"{url}/healthz", timeout=5).json()
     assert body["status"] == "ok"
@@ -96,7 +106,7 @@ def test_up_starts_every_service_and_ctrl_c_stops_them_all(stack) -> None:  # ty
 
 def test_a_crashed_service_is_restarted(stack) -> None:  # type: ignore[no-untyped-def]
     _process, url, home = stack
-    eventually_sync(lambda: healthy(url), timeout=90, interval=0.25, what="stack healthy")
+    wait_until_up(url, home)
     pid = json.loads((home / "stack.json").read_text())["services"]["cost"]
     os.kill(pid, signal.SIGKILL)
 
