@@ -11,32 +11,44 @@ from contracts.fields import Sha256
 class ModelEvent(Event):
     model_name: str = Field(min_length=1)
     version: int = Field(ge=1)
-    serving_name: str = Field(description="Immutable name the adapter is served under.")
+    serving_name: str = Field(description="Immutable name the version is served under.")
 
 
-class ModelRegistered(ModelEvent):
-    type: Literal["model.registered"] = "model.registered"
+class ServableModelEvent(ModelEvent):
+    """Everything a router needs to load and serve the version."""
+
     base_model: str
-    artifact_sha256: Sha256 | None = None
+    artifact_sha256: Sha256 | None = Field(default=None, description="The LoRA adapter.")
+    artifact_uri: str | None = None
+    external_model_id: str | None = Field(
+        default=None, description="A hosted model, e.g. an OpenAI ft: id."
+    )
+
+
+class ModelRegistered(ServableModelEvent):
+    type: Literal["model.registered"] = "model.registered"
     job_id: str | None = None
 
 
-class ModelDeployed(ModelEvent):
+class ModelDeployed(ServableModelEvent):
     type: Literal["model.deployed"] = "model.deployed"
     alias: str
-    base_model: str
-    artifact_sha256: Sha256 | None = None
-    artifact_uri: str | None = None
+    alias_revision: int = Field(ge=1, description="Revision of the alias after this change.")
     previous_version: int | None = None
     config: dict[str, Any] = Field(default_factory=dict)
+    justification: str | None = None
     actor: str = "system"
     notes: str = ""
 
 
-class ModelRolledBack(ModelEvent):
+class ModelRolledBack(ServableModelEvent):
+    """The alias points at ``version`` again, replacing ``from_version``."""
+
     type: Literal["model.rolled_back"] = "model.rolled_back"
     alias: str
+    alias_revision: int = Field(ge=1)
     from_version: int = Field(ge=1)
+    justification: str | None = None
     actor: str = "system"
     notes: str = ""
 

@@ -9,6 +9,7 @@ from libs.messaging.bus import (
     query_subscriber,
 )
 from libs.messaging.deadletter import DeadLetter, list_dead_letters, replay_dead_letter
+from libs.messaging.errors import PermanentError
 from libs.messaging.inbox import claim_message
 from libs.messaging.outbox import OutboxRelay, add_to_outbox
 from libs.messaging.streams import ensure_streams, stream_configs
@@ -18,6 +19,7 @@ __all__ = [
     "Bus",
     "DeadLetter",
     "OutboxRelay",
+    "PermanentError",
     "Subjects",
     "add_to_outbox",
     "claim_message",

@@ -1,7 +1,8 @@
 """Bounded redelivery, then a dead-letter stream that can be listed and replayed.
 
-A JetStream message whose body does not match its contract is dead-lettered at once; one whose
-handler raises is delivered again with back-off until ``max_attempts``, then dead-lettered.
+A JetStream message whose body does not match its contract, or whose handler raises
+:class:`PermanentError`, is dead-lettered at once; one whose handler raises anything else is
+delivered again with back-off until ``max_attempts``, then dead-lettered.
 Either way the consumer acknowledges it and goes on: one bad message never blocks the rest.
 """
 
@@ -20,12 +21,13 @@ from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
 from libs.messaging import headers as h
+from libs.messaging.errors import PermanentError
 from libs.messaging.retry import redelivery_delay
 from libs.messaging.subjects import Subjects
 
 logger = logging.getLogger("tuneloop.messaging.deadletter")
 
-Reason = Literal["invalid", "failed"]
+Reason = Literal["invalid", "rejected", "failed"]
 
 
 def _jetstream_metadata(raw: Any) -> Msg.Metadata | None:
@@ -72,6 +74,8 @@ class DeadLetterMiddleware(BaseMiddleware):
             return await call_next(msg)
         except ValidationError as exc:
             await self._dead_letter(msg, metadata, "invalid", describe_validation_error(exc))
+        except PermanentError as exc:
+            await self._dead_letter(msg, metadata, "rejected", str(exc))
         except Exception as exc:
             attempt = metadata.num_delivered or 1
             error = f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,138 @@
+"""New versions: from a finished training job (idempotent) or registered by hand."""
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from contracts.api.registry import RegisterRequest
+from contracts.events import JobCompleted, ModelRegistered
+from libs.artifacts import ArtifactStore
+from libs.messaging import Bus, add_to_outbox
+from services.registry.errors import InvalidRequest, NotFound
+from services.registry.lookups import find_model, latest_version_number
+from services.registry.naming import serving_name
+from services.registry.tables import ModelVersion, RegisteredModel
+
+
+async def model_for_registration(
+    session: AsyncSession, tenant: str, name: str, description: str = ""
+) -> RegisteredModel:
+    model = await find_model(session, tenant, name)
+    if model is None:
+        model = RegisteredModel(tenant=tenant, name=name, description=description)
+        session.add(model)
+        await session.flush()
+    return model
+
+
+async def version_of_job(session: AsyncSession, tenant: str, job_id: str) -> ModelVersion | None:
+    query = select(ModelVersion).where(
+        col(ModelVersion.tenant) == tenant, col(ModelVersion.job_id) == job_id
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def add_version(
+    session: AsyncSession, bus: Bus, model: RegisteredModel, row: ModelVersion
+) -> ModelVersion:
+    """Number the version, name it for serving, store it and announce it."""
+    row.version = (await latest_version_number(session, model) or 0) + 1
+    row.serving_name = serving_name(
+        model.name, row.version, row.artifact_sha256, row.external_model_id
+    )
+    session.add(row)
+    await session.flush()
+    add_to_outbox(
+        session,
+        bus,
+        ModelRegistered(
+            tenant=model.tenant,
+            model_name=model.name,
+            version=row.version,
+            serving_name=row.serving_name,
+            base_model=row.base_model,
+            artifact_sha256=row.artifact_sha256,
+            artifact_uri=row.artifact_uri,
+            external_model_id=row.external_model_id,
+            job_id=row.job_id,
+        ),
+    )
+    return row
+
+
+async def register_job_output(session: AsyncSession, bus: Bus, event: JobCompleted) -> ModelVersion:
+    """The version a completed job produced; the same job never makes a second version."""
+    existing = await version_of_job(session, event.tenant, event.job_id)
+    if existing is not None:
+        return existing
+    model = await model_for_registration(session, event.tenant, event.model_name)
+    assert model.id is not None
+    return await add_version(
+        session,
+        bus,
+        model,
+        ModelVersion(
+            tenant=event.tenant,
+            model_id=model.id,
+            version=0,
+            status="ready",
+            serving_name="",
+            base_model=event.base_model,
+            artifact_sha256=event.adapter_sha256,
+            artifact_uri=event.adapter_uri,
+            artifact_bytes=event.adapter_bytes,
+            source="job",
+            job_id=event.job_id,
+            dataset=event.dataset,
+            dataset_version=event.dataset_version,
+            training_config=event.hyperparameters,
+            training_metrics={
+                **event.metrics,
+                "trained_tokens": float(event.trained_tokens),
+                "wall_seconds": event.wall_seconds,
+            },
+        ),
+    )
+
+
+async def register_manually(
+    session: AsyncSession, bus: Bus, artifacts: ArtifactStore, tenant: str, request: RegisterRequest
+) -> ModelVersion:
+    """A version from an adapter already in the artifact store, or an external model id."""
+    if (request.artifact_sha256 is None) == (request.external_model_id is None):
+        raise InvalidRequest(
+            "give exactly one of artifact_sha256 (an adapter in the artifact "
+            "store) or external_model_id (e.g. an OpenAI ft: model)"
+        )
+    artifact_uri, artifact_bytes = None, None
+    if request.artifact_sha256 is not None:
+        if not await artifacts.exists(request.artifact_sha256):
+            raise NotFound(
+                f"artifact {request.artifact_sha256} is not in the artifact store; "
+                "upload the adapter first"
+            )
+        info = await artifacts.info(request.artifact_sha256)
+        artifact_uri, artifact_bytes = info.uri, info.size
+    model = await model_for_registration(session, tenant, request.model_name, request.description)
+    assert model.id is not None
+    return await add_version(
+        session,
+        bus,
+        model,
+        ModelVersion(
+            tenant=tenant,
+            model_id=model.id,
+            version=0,
+            status="ready",
+            serving_name="",
+            base_model=request.base_model,
+            artifact_sha256=request.artifact_sha256,
+            artifact_uri=artifact_uri,
+            artifact_bytes=artifact_bytes,
+            external_model_id=request.external_model_id,
+            source="manual",
+        ),
+    )
+
+
+__all__ = ["register_job_output", "register_manually"]

@@ -1,0 +1,93 @@
+"""The registry's tables: models, versions, aliases and the append-only deployment history."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from contracts.envelope import utc_now
+
+
+def _timestamp(**options: Any) -> Any:
+    return Field(
+        default_factory=utc_now,
+        sa_column=Column(DateTime(timezone=True), nullable=False, **options),
+    )
+
+
+def _json() -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class RegisteredModel(SQLModel, table=True):
+    __tablename__ = "registry_models"
+    __table_args__ = (UniqueConstraint("tenant", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(max_length=64, index=True)
+    name: str = Field(max_length=64)
+    description: str = Field(default="", max_length=2000)
+    created_at: datetime = _timestamp()
+
+
+class ModelVersion(SQLModel, table=True):
+    __tablename__ = "registry_versions"
+    __table_args__ = (UniqueConstraint("model_id", "version"), UniqueConstraint("tenant", "job_id"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(max_length=64, index=True)
+    model_id: int = Field(foreign_key="registry_models.id", index=True)
+    version: int
+    status: str = Field(max_length=16)
+    serving_name: str = Field(max_length=128)
+    base_model: str = Field(max_length=255)
+    artifact_sha256: str | None = Field(default=None, max_length=64)
+    artifact_uri: str | None = Field(default=None, max_length=1024)
+    artifact_bytes: int | None = None
+    external_model_id: str | None = Field(default=None, max_length=255)
+    source: str = Field(max_length=16)
+    job_id: str | None = Field(default=None, max_length=128)
+    dataset: str | None = Field(default=None, max_length=128)
+    dataset_version: int | None = None
+    training_config: dict[str, Any] = _json()
+    training_metrics: dict[str, float] = _json()
+    quality_metrics: dict[str, float] = _json()
+    performance_metrics: dict[str, float] = _json()
+    cost: dict[str, float] = _json()
+    created_at: datetime = _timestamp()
+
+
+class ModelAlias(SQLModel, table=True):
+    __tablename__ = "registry_aliases"
+    __table_args__ = (UniqueConstraint("model_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(max_length=64, index=True)
+    model_id: int = Field(foreign_key="registry_models.id", index=True)
+    name: str = Field(max_length=32)
+    version_id: int = Field(foreign_key="registry_versions.id")
+    revision: int = Field(default=1, description="Optimistic concurrency counter.")
+    updated_at: datetime = _timestamp()
+
+
+class DeploymentEntry(SQLModel, table=True):
+    """Append-only: rows are inserted, never updated or deleted."""
+
+    __tablename__ = "registry_deployments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(max_length=64, index=True)
+    model_id: int = Field(foreign_key="registry_models.id", index=True)
+    alias: str | None = Field(default=None, max_length=32)
+    action: str = Field(max_length=16)
+    from_version: int | None = None
+    to_version: int | None = None
+    actor: str = Field(max_length=128)
+    notes: str = Field(default="", max_length=4000)
+    config: dict[str, Any] = _json()
+    justification: str | None = Field(default=None, max_length=255)
+    created_at: datetime = _timestamp(index=True)
+
+
+__all__ = ["DeploymentEntry", "ModelAlias", "ModelVersion", "RegisteredModel"]

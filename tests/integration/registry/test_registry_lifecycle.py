@@ -1,0 +1,204 @@
+"""Registration, deploys, rollbacks, archives and their history, on SQLite and PostgreSQL."""
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from contracts.api.registry import ArchiveRequest, DeployRequest, RegisterRequest, RollbackRequest
+from libs.messaging.tables import OutboxMessage
+from services.registry import queries
+from services.registry.errors import Conflict, NotFound, Refused
+from services.registry.registry import Registry
+from tests.integration.registry.conftest import job_completed, registry_on
+
+pytestmark = pytest.mark.integration
+
+
+async def outbox_types(registry: Registry) -> list[str]:
+    async with registry.database.session() as session:
+        rows = (await session.execute(select(OutboxMessage))).scalars().all()
+    return [row.subject.split(".events.", 1)[1] for row in sorted(rows, key=lambda r: r.created_at)]
+
+
+async def test_a_redelivered_or_repeated_job_makes_one_version(registry: Registry) -> None:
+    event = job_completed("job-1")
+    first = await registry.register_job_output(event)
+    assert first is not None
+    assert first.version == 1
+    assert first.serving_name == f"support-bot@1-{'a' * 8}"
+    assert await registry.register_job_output(event) is None  # the same message again
+    again = await registry.register_job_output(job_completed("job-1"))  # same job, new message
+    assert again is not None
+    assert again.version == 1
+    versions = await registry.read(lambda s: queries.list_versions(s, "acme", "support-bot"))
+    assert [v.version for v in versions] == [1]
+    assert versions[0].training_metrics["train_loss"] == 0.5
+    assert versions[0].training_config == {"epochs": 3, "lora_r": 8}
+    assert await outbox_types(registry) == ["model.registered"]
+
+
+async def test_deploy_deploy_roll_back_is_recorded_and_announced(registry: Registry) -> None:
+    await registry.register_job_output(job_completed("job-1", sha_digit="a"))
+    await registry.register_job_output(job_completed("job-2", sha_digit="b", loss=0.3))
+    await registry.deploy("acme", "support-bot", DeployRequest(version=1, notes="first"))
+    await registry.deploy(
+        "acme",
+        "support-bot",
+        DeployRequest(
+            version=2, notes="better loss", justification="exp-7", config={"traffic_weight": 1.0}
+        ),
+    )
+    alias = await registry.roll_back(
+        "acme", "support-bot", "production", RollbackRequest(notes="complaints", actor="ana")
+    )
+    assert alias.version == 1
+    assert alias.revision == 3
+
+    records = await registry.read(lambda s: queries.history(s, "acme", "support-bot"))
+    assert [(r.action, r.from_version, r.to_version, r.notes) for r in records] == [
+        ("deploy", None, 1, "first"),
+        ("deploy", 1, 2, "better loss"),
+        ("rollback", 2, 1, "complaints"),
+    ]
+    assert records[1].justification == "exp-7"
+    assert records[1].config == {"traffic_weight": 1.0}
+    assert records[2].actor == "ana"
+    statuses = {
+        v.version: v.status
+        for v in await registry.read(lambda s: queries.list_versions(s, "acme", "support-bot"))
+    }
+    assert statuses == {1: "deployed", 2: "ready"}
+    assert await outbox_types(registry) == [
+        "model.registered",
+        "model.registered",
+        "model.deployed",
+        "model.deployed",
+        "model.rolled_back",
+    ]
+
+
+async def test_racing_deploys_one_wins_one_conflicts(
+    migrated_database_url: str, tmp_path: Path
+) -> None:
+    setup = registry_on(migrated_database_url, tmp_path)
+    first = registry_on(migrated_database_url, tmp_path)
+    second = registry_on(migrated_database_url, tmp_path)
+    try:
+        for job in ("job-1", "job-2", "job-3"):
+            await setup.register_job_output(job_completed(job, sha_digit=job[-1]))
+        current = await setup.deploy("acme", "support-bot", DeployRequest(version=1))
+        results = await asyncio.gather(
+            first.deploy(
+                "acme", "support-bot", DeployRequest(version=2, expected_revision=current.revision)
+            ),
+            second.deploy(
+                "acme", "support-bot", DeployRequest(version=3, expected_revision=current.revision)
+            ),
+            return_exceptions=True,
+        )
+        conflicts = [r for r in results if isinstance(r, Conflict)]
+        winners = [r for r in results if not isinstance(r, BaseException)]
+        assert len(conflicts) == 1, results
+        assert len(winners) == 1, results
+        assert (
+            "changed by someone else" in conflicts[0].message or "same time" in conflicts[0].message
+        )
+        serving = await setup.read(
+            lambda s: queries.serving_now(s, "acme", "support-bot", "production")
+        )
+        assert serving.version == winners[0].version
+        assert serving.revision == current.revision + 1
+    finally:
+        for instance in (setup, first, second):
+            await instance.database.dispose()
+
+
+async def test_a_stale_revision_is_a_conflict(registry: Registry) -> None:
+    await registry.register_job_output(job_completed("job-1"))
+    await registry.deploy("acme", "support-bot", DeployRequest(version=1))
+    with pytest.raises(Conflict, match="reload it and retry"):
+        await registry.deploy("acme", "support-bot", DeployRequest(version=1, expected_revision=0))
+
+
+async def test_archive_is_refused_while_an_alias_serves_the_version(registry: Registry) -> None:
+    await registry.register_job_output(job_completed("job-1", sha_digit="a"))
+    await registry.register_job_output(job_completed("job-2", sha_digit="b"))
+    await registry.deploy("acme", "support-bot", DeployRequest(version=1, alias="candidate"))
+    with pytest.raises(Refused, match="alias\\(es\\) candidate"):
+        await registry.archive("acme", "support-bot", 1, ArchiveRequest())
+    archived = await registry.archive("acme", "support-bot", 2, ArchiveRequest(notes="worse"))
+    assert archived.status == "archived"
+    with pytest.raises(Refused, match="archived"):
+        await registry.deploy("acme", "support-bot", DeployRequest(version=2))
+
+
+async def test_rollback_without_history_says_what_to_do(registry: Registry) -> None:
+    await registry.register_job_output(job_completed("job-1"))
+    await registry.deploy("acme", "support-bot", DeployRequest(version=1))
+    with pytest.raises(Refused, match="name one with to_version"):
+        await registry.roll_back("acme", "support-bot", "production", RollbackRequest())
+
+
+async def test_tenants_never_see_each_other(registry: Registry) -> None:
+    await registry.register_job_output(job_completed("job-1", tenant="acme"))
+    assert await registry.read(lambda s: queries.list_models(s, "globex")) == []
+    with pytest.raises(NotFound):
+        await registry.deploy("globex", "support-bot", DeployRequest(version=1))
+    with pytest.raises(NotFound):
+        await registry.read(lambda s: queries.describe_version(s, "globex", "support-bot", 1))
+
+
+async def test_manual_registration_needs_a_stored_artifact(registry: Registry) -> None:
+    with pytest.raises(NotFound, match="upload the adapter first"):
+        await registry.register(
+            "acme", RegisterRequest(model_name="manual", base_model="m", artifact_sha256="c" * 64)
+        )
+    stored = await registry.artifacts.put_bytes(b"adapter")
+    version = await registry.register(
+        "acme", RegisterRequest(model_name="manual", base_model="m", artifact_sha256=stored.sha256)
+    )
+    assert version.artifact_bytes == len(b"adapter")
+    hosted = await registry.register(
+        "acme",
+        RegisterRequest(
+            model_name="manual",
+            base_model="gpt-4o-mini",
+            external_model_id="ft:gpt-4o-mini:acme::1",
+        ),
+    )
+    assert hosted.version == 2
+    assert hosted.external_model_id == "ft:gpt-4o-mini:acme::1"
+
+
+async def test_export_and_import_round_trip(registry: Registry) -> None:
+    await registry.register_job_output(job_completed("job-1", sha_digit="a"))
+    await registry.register_job_output(job_completed("job-2", sha_digit="b"))
+    await registry.deploy("acme", "support-bot", DeployRequest(version=1, notes="go"))
+    await registry.deploy("acme", "support-bot", DeployRequest(version=2, notes="better"))
+    exported = await registry.export_registry("acme")
+
+    summary = await registry.import_registry("acme-restored", exported)
+    assert (summary.models, summary.versions, summary.history) == (1, 2, 2)
+    restored = await registry.export_registry("acme-restored")
+    assert restored.versions == exported.versions
+    assert [m.model_dump(exclude={"tenant"}) for m in restored.models] == [
+        m.model_dump(exclude={"tenant"}) for m in exported.models
+    ]
+    assert [r.model_dump(exclude={"sequence"}) for r in restored.history] == [
+        r.model_dump(exclude={"sequence"}) for r in exported.history
+    ]
+
+    with pytest.raises(Conflict, match="already exist"):
+        await registry.import_registry("acme-restored", exported)
+
+
+async def test_compare_shows_metric_and_config_differences(registry: Registry) -> None:
+    await registry.register_job_output(job_completed("job-1", sha_digit="a", loss=0.5))
+    event = job_completed("job-2", sha_digit="b", loss=0.25)
+    event = event.model_copy(update={"hyperparameters": {"epochs": 5, "lora_r": 8}})
+    await registry.register_job_output(event)
+    comparison = await registry.read(lambda s: queries.compare(s, "acme", "support-bot", 1, 2))
+    assert comparison.metric_differences["training_metrics.train_loss"] == -0.25
+    assert comparison.config_differences == {"epochs": [3, 5]}
