@@ -50,7 +50,7 @@ async def serve(definition: ServiceDefinition, settings: ServiceSettings) -> Non
     host, port = sock.getsockname()[:2]
     service.context.http_url = f"http://{host}:{port}"
     server = uvicorn.Server(
-        uvicorn.Config(service.api, log_config=None, access_log=False, lifespan="off")
+        uvicorn.Config(service.api, log_config=None, access_log=False, lifespan="on")
     )
     await start_messaging(service)
     logger.info("%s ready", definition.name, extra={"http_url": service.context.http_url})

@@ -1,12 +1,18 @@
 """The gateway's HTTP routes."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 
 from contracts.api.health import GatewayHealth
 from libs.runtime import ServiceContext
 from libs.runtime.health import VERSION
+from services.gateway.directory import ServiceDirectory
 from services.gateway.health import AskHealth, stack_health
+from services.gateway.proxy import proxy_routes
 
 
 def health_routes(ask: AskHealth, timeout: float) -> APIRouter:
@@ -30,13 +36,23 @@ def health_routes(ask: AskHealth, timeout: float) -> APIRouter:
 
 
 def create_api(ask: AskHealth, timeout: float) -> FastAPI:
+    client = httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=5.0))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await client.aclose()
+
     api = FastAPI(
         title="tuneloop",
         version=VERSION,
-        description="The closed loop of LLM fine-tuning: data, training, registry, "
-        "A/B tests, promotion and ROI.",
+        lifespan=lifespan,
+        description="The closed loop of LLM fine-tuning: data, training, registry, A/B tests, "
+        "promotion and ROI. Every `/v1/...` path is served by the service that owns it "
+        "(see contracts/openapi/).",
     )
     api.include_router(health_routes(ask, timeout))
+    api.include_router(proxy_routes(ServiceDirectory(ask, timeout), client))
     return api
 
 

@@ -93,6 +93,9 @@ def test_up_starts_every_service_and_ctrl_c_stops_them_all(stack) -> None:  # ty
     metrics = httpx.get(f"{url}/metrics/", timeout=5)
     assert metrics.status_code == 200
     assert "process_resident_memory_bytes" in metrics.text
+    through_gateway = httpx.get(f"{url}/v1/models", headers={"X-Tuneloop-Tenant": "e2e"}, timeout=5)
+    assert through_gateway.status_code == 200
+    assert through_gateway.json() == []
     registry_url = body["services"]["registry"]["http_url"]
     assert httpx.get(f"{registry_url}/livez", timeout=5).json()["service"] == "registry"
 
