@@ -7,6 +7,12 @@ from contracts.events.evaluations import (
     ExperimentConcluded,
     ExperimentUpdated,
 )
+from contracts.events.experiments import (
+    ExperimentRamped,
+    ExperimentStarted,
+    ExperimentStopped,
+    ExperimentVariant,
+)
 from contracts.events.inference import FeedbackRecorded, InferenceCompleted
 from contracts.events.jobs import (
     JobCancelled,
@@ -40,6 +46,9 @@ ALL_EVENTS = (
     InferenceCompleted,
     FeedbackRecorded,
     EvaluationCompleted,
+    ExperimentStarted,
+    ExperimentRamped,
+    ExperimentStopped,
     ExperimentUpdated,
     ExperimentConcluded,
     CostRecorded,
@@ -53,7 +62,11 @@ __all__ = [
     "DatasetExported",
     "EvaluationCompleted",
     "ExperimentConcluded",
+    "ExperimentRamped",
+    "ExperimentStarted",
+    "ExperimentStopped",
     "ExperimentUpdated",
+    "ExperimentVariant",
     "FeedbackRecorded",
     "InferenceCompleted",
     "JobCancelled",

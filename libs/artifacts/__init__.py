@@ -1,5 +1,6 @@
 """Immutable, sha256-addressed blobs: datasets, adapters, checkpoints."""
 
+from libs.artifacts.directories import restore_directory, store_directory
 from libs.artifacts.store import (
     ArtifactInfo,
     ArtifactNotFound,
@@ -14,4 +15,6 @@ __all__ = [
     "ArtifactStore",
     "IntegrityError",
     "LocalArtifactStore",
+    "restore_directory",
+    "store_directory",
 ]

@@ -1,25 +1,121 @@
-"""The router service's definition: what it consumes, emits and serves."""
+"""The router's definition: one set of components per process, shared by handlers and API."""
 
+import httpx
+from fastapi import FastAPI
 from faststream.nats import NatsRouter
 
-from contracts.events import FeedbackRecorded, InferenceCompleted
+from contracts.events import (
+    ExperimentRamped,
+    ExperimentStarted,
+    ExperimentStopped,
+    FeedbackRecorded,
+    InferenceCompleted,
+)
 from libs.runtime import ServiceContext, ServiceDefinition
+from services.router.adapters import AdapterManager
+from services.router.api import create_api
+from services.router.catalog import Catalog
+from services.router.deployments import Deployments
+from services.router.experiments import Experiments
+from services.router.handlers import router_handlers
+from services.router.inference import InferenceService
+from services.router.recorder import InferenceRecorder
 from services.router.settings import RouterSettings
+from services.router.upstreams import Upstream, UpstreamPool
+
+
+class RouterComponents:
+    def __init__(self, context: ServiceContext) -> None:
+        settings = context.settings
+        assert isinstance(settings, RouterSettings)
+        self.settings = settings
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(600.0, connect=3.0),
+            limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
+        )
+        mapping = settings.upstream_map()
+        self.pool = UpstreamPool(mapping, self.client)
+        self.catalog = Catalog(context.database, set(mapping) - {"*"})
+        self.adapters = AdapterManager(context.artifacts, settings.resolved_adapter_dir())
+        self.recorder = InferenceRecorder(context.bus)
+        self.inference = InferenceService(
+            self.catalog,
+            self.pool,
+            self.adapters,
+            self.recorder,
+            self._remote(),
+            settings.connect_retries,
+        )
+        self.deployments = Deployments(
+            context.database, self.pool, self.adapters, self.catalog.invalidate
+        )
+        self.experiments = Experiments(context.database, context.bus, self._changed(context))
+        context.startup_hooks.append(self.start)
+        context.shutdown_hooks.append(self.stop)
+
+    def _remote(self) -> Upstream | None:
+        if self.settings.remote_base_url is None:
+            return None
+        key = self.settings.remote_api_key
+        client = httpx.AsyncClient(
+            timeout=httpx.Timeout(600.0, connect=5.0),
+            headers=({"Authorization": f"Bearer {key.get_secret_value()}"} if key else {}),
+        )
+        return Upstream(self.settings.remote_base_url.rstrip("/"), client)
+
+    def _changed(self, context: ServiceContext):  # type: ignore[no-untyped-def]
+        def changed() -> None:
+            self.catalog.invalidate()
+            context.outbox.notify()
+
+        return changed
+
+    async def start(self) -> None:
+        self.recorder.start()
+        await self.deployments.reconcile()
+
+    async def stop(self) -> None:
+        await self.recorder.stop()
+        await self.client.aclose()
+
+
+_components: dict[int, RouterComponents] = {}
+
+
+def components_of(context: ServiceContext) -> RouterComponents:
+    """The process's components (the handlers and the API share one set)."""
+    if id(context) not in _components:
+        _components[id(context)] = RouterComponents(context)
+    return _components[id(context)]
 
 
 def build_router(context: ServiceContext) -> NatsRouter:
-    """Message handlers of the router."""
-    return NatsRouter()
+    return router_handlers(components_of(context).deployments, context.bus.subjects)
+
+
+def build_api(context: ServiceContext) -> FastAPI:
+    parts = components_of(context)
+    return create_api(
+        parts.inference,
+        parts.experiments,
+        context.bus,
+        parts.settings.max_request_bytes,
+        parts.settings.max_tokens_limit,
+    )
 
 
 DEFINITION = ServiceDefinition(
     name="router",
     settings=RouterSettings,
     build_router=build_router,
+    build_api=build_api,
     emits=(
         InferenceCompleted,
         FeedbackRecorded,
+        ExperimentStarted,
+        ExperimentRamped,
+        ExperimentStopped,
     ),
 )
 
-__all__ = ["DEFINITION", "build_router"]
+__all__ = ["DEFINITION", "build_api", "build_router"]

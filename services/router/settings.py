@@ -1,6 +1,8 @@
-"""Settings of the router service."""
+"""Settings of the router."""
 
-from pydantic import Field
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
 
 from libs.config import ServiceSettings
 
@@ -13,6 +15,46 @@ class RouterSettings(ServiceSettings):
         validation_alias="TUNELOOP_ROUTER_PORT",
         description="HTTP port of the router; 0 picks a free one.",
     )
+    upstreams: str = Field(
+        default="",
+        validation_alias="TUNELOOP_ROUTER_UPSTREAMS",
+        description="Comma-separated `base_model=url` (or `*=url` for every base model) of "
+        "OpenAI-compatible servers with LoRA loading (vLLM or the embedded engine).",
+    )
+    adapter_dir: Path | None = Field(
+        default=None,
+        validation_alias="TUNELOOP_ROUTER_ADAPTER_DIR",
+        description="Where adapters are unpacked for the upstreams to read; <home>/adapters.",
+    )
+    remote_base_url: str | None = Field(
+        default=None,
+        validation_alias="TUNELOOP_ROUTER_REMOTE_BASE_URL",
+        description="OpenAI-compatible endpoint for hosted models (e.g. OpenAI ft: models).",
+    )
+    remote_api_key: SecretStr | None = Field(
+        default=None, validation_alias="TUNELOOP_ROUTER_REMOTE_API_KEY"
+    )
+    max_request_bytes: int = Field(default=1_000_000, ge=1024)
+    max_tokens_limit: int = Field(default=4096, ge=1)
+    connect_retries: int = Field(default=2, ge=0, le=10)
+
+    @field_validator("upstreams")
+    @classmethod
+    def _pairs(cls, value: str) -> str:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            if "=" not in item or not item.split("=", 1)[1].startswith(("http://", "https://")):
+                raise ValueError(f"{item!r} is not `base_model=http://host:port`")
+        return value
+
+    def upstream_map(self) -> dict[str, list[str]]:
+        mapping: dict[str, list[str]] = {}
+        for item in filter(None, (part.strip() for part in self.upstreams.split(","))):
+            base_model, url = item.split("=", 1)
+            mapping.setdefault(base_model, []).append(url.rstrip("/"))
+        return mapping
+
+    def resolved_adapter_dir(self) -> Path:
+        return (self.adapter_dir or self.home / "adapters").resolve()
 
 
 __all__ = ["RouterSettings"]

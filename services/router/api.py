@@ -1,0 +1,217 @@
+"""The router's HTTP API: OpenAI-compatible completions, models, feedback, experiments."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import httpx
+from fastapi import APIRouter, FastAPI, Header, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from contracts.api.router import (
+    ExperimentCreate,
+    ExperimentPublic,
+    FeedbackAccepted,
+    FeedbackRequest,
+    OpenAIError,
+    OpenAIErrorInfo,
+    RampRequest,
+)
+from contracts.events import FeedbackRecorded
+from libs.messaging import Bus
+from libs.runtime.health import VERSION
+from services.router.catalog import Catalog, UnknownModel
+from services.router.experiments import ExperimentError, Experiments
+from services.router.forwarding import UpstreamDown
+from services.router.inference import BadRequest, InferenceService, Served, parse_body
+from services.router.upstreams import NoUpstream, UpstreamError
+
+Tenant = Annotated[
+    str, Header(alias="X-Tuneloop-Tenant", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)
+]
+PASSED_HEADERS = {"content-type", "x-request-id"}
+
+
+def openai_error(
+    status: int, message: str, kind: str, param: str | None = None, code: str | None = None
+) -> JSONResponse:
+    body = OpenAIError(error=OpenAIErrorInfo(message=message, type=kind, param=param, code=code))
+    return JSONResponse(body.model_dump(mode="json"), status_code=status)
+
+
+def tuneloop_headers(served: Served) -> dict[str, str]:
+    headers = {
+        "x-tuneloop-request-id": served.request_id,
+        "x-tuneloop-serving-name": served.target.serving_name,
+    }
+    if served.target.variant is not None:
+        headers["x-tuneloop-variant"] = served.target.variant
+        headers["x-tuneloop-experiment"] = served.target.experiment_id or ""
+    if served.fallback:
+        headers["x-tuneloop-fallback"] = "true"
+    return headers
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise BadRequest(f"The request body is larger than {limit} bytes.", status=413)
+    return body
+
+
+def completion_routes(service: InferenceService, max_bytes: int, max_tokens: int) -> APIRouter:
+    router = APIRouter(tags=["inference"])
+
+    async def handle(request: Request, path: str, tenant: str, unit: str | None) -> Response:
+        try:
+            body = parse_body(await read_limited(request, max_bytes), max_tokens)
+            served = await service.serve(tenant, unit, path, body)
+        except BadRequest as exc:
+            return openai_error(exc.status, exc.message, "invalid_request_error", exc.param)
+        except UnknownModel as exc:
+            return openai_error(404, str(exc), "invalid_request_error", "model", "model_not_found")
+        except (UpstreamDown, NoUpstream, UpstreamError) as exc:
+            return openai_error(503, str(exc), "server_error", code="upstream_unavailable")
+        except httpx.TransportError as exc:
+            return openai_error(
+                502,
+                f"the upstream failed: {type(exc).__name__}",
+                "server_error",
+                code="upstream_error",
+            )
+        return respond(service, tenant, body["model"], served)
+
+    @router.post("/v1/chat/completions")
+    async def chat_completions(
+        request: Request,
+        tenant: Tenant = "default",
+        unit: Annotated[str | None, Header(alias="X-Tuneloop-Unit")] = None,
+    ) -> Response:
+        """OpenAI chat completions, streaming or not, split by the model's experiment."""
+        return await handle(request, "/v1/chat/completions", tenant, unit)
+
+    @router.post("/v1/completions")
+    async def completions(
+        request: Request,
+        tenant: Tenant = "default",
+        unit: Annotated[str | None, Header(alias="X-Tuneloop-Unit")] = None,
+    ) -> Response:
+        """OpenAI (legacy) text completions."""
+        return await handle(request, "/v1/completions", tenant, unit)
+
+    return router
+
+
+def respond(service: InferenceService, tenant: str, requested: str, served: Served) -> Response:
+    answer = served.answer
+    headers = {
+        **{k: v for k, v in answer.headers.items() if k.lower() in PASSED_HEADERS},
+        **tuneloop_headers(served),
+    }
+    service.adapters.in_flight[served.target.serving_name] += 1
+    if answer.chunks is None:
+        service.adapters.in_flight[served.target.serving_name] -= 1
+        service.record(tenant, requested, served)
+        return Response(answer.body, status_code=answer.status, headers=headers)
+
+    async def relay(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            service.adapters.in_flight[served.target.serving_name] -= 1
+            service.record(tenant, requested, served)
+
+    return StreamingResponse(
+        relay(answer.chunks),
+        status_code=answer.status,
+        headers=headers,
+        media_type="text/event-stream",
+    )
+
+
+def model_routes(catalog: Catalog) -> APIRouter:
+    router = APIRouter(tags=["inference"])
+
+    @router.get("/v1/models")
+    async def list_models(tenant: Tenant = "default") -> dict[str, object]:
+        """Every name this tenant can send as `model`, in OpenAI's list shape."""
+        names = await catalog.visible_models(tenant)
+        return {
+            "object": "list",
+            "data": [{"id": n, "object": "model", "created": 0, "owned_by": tenant} for n in names],
+        }
+
+    return router
+
+
+def feedback_routes(bus: Bus) -> APIRouter:
+    router = APIRouter(tags=["feedback"])
+
+    @router.post("/v1/feedback", status_code=202, response_model=FeedbackAccepted)
+    async def feedback(body: FeedbackRequest, tenant: Tenant = "default") -> FeedbackAccepted:
+        """A rating, gold star or corrected answer for a served request."""
+        event = FeedbackRecorded(
+            tenant=tenant,
+            request_id=body.request_id,
+            rating=body.rating,
+            gold_star=body.gold_star,
+            corrected_answer=body.corrected_answer,
+        )
+        await bus.publish_event(event)
+        return FeedbackAccepted(id=event.id, request_id=body.request_id)
+
+    return router
+
+
+def experiment_routes(experiments: Experiments) -> APIRouter:
+    router = APIRouter(prefix="/v1/experiments", tags=["experiments"])
+
+    @router.post("", status_code=201, response_model=ExperimentPublic)
+    async def create(body: ExperimentCreate, tenant: Tenant = "default") -> ExperimentPublic:
+        """Start splitting a model's traffic between a control and treatments."""
+        return await experiments.create(tenant, body)
+
+    @router.get("", response_model=list[ExperimentPublic])
+    async def list_experiments(tenant: Tenant = "default") -> list[ExperimentPublic]:
+        return await experiments.list(tenant)
+
+    @router.post("/{experiment_id}/ramp", response_model=ExperimentPublic)
+    async def ramp(
+        experiment_id: str, body: RampRequest, tenant: Tenant = "default"
+    ) -> ExperimentPublic:
+        """Change a treatment's share; units already in it stay in it."""
+        return await experiments.ramp(tenant, experiment_id, body)
+
+    @router.post("/{experiment_id}/stop", response_model=ExperimentPublic)
+    async def stop(experiment_id: str, tenant: Tenant = "default") -> ExperimentPublic:
+        return await experiments.stop(tenant, experiment_id, "stopped by request")
+
+    return router
+
+
+async def experiment_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ExperimentError)
+    return JSONResponse(
+        {"error": {"code": "experiment_error", "message": exc.message}}, status_code=exc.status
+    )
+
+
+def create_api(
+    service: InferenceService, experiments: Experiments, bus: Bus, max_bytes: int, max_tokens: int
+) -> FastAPI:
+    api = FastAPI(
+        title="tuneloop router",
+        version=VERSION,
+        description="OpenAI-compatible inference over fine-tuned versions, split by experiment.",
+    )
+    api.include_router(completion_routes(service, max_bytes, max_tokens))
+    api.include_router(model_routes(service.catalog))
+    api.include_router(feedback_routes(bus))
+    api.include_router(experiment_routes(experiments))
+    api.add_exception_handler(ExperimentError, experiment_error)
+    return api
+
+
+__all__ = ["create_api"]

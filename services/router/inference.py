@@ -1,0 +1,136 @@
+"""The request path: resolve the model, pick the upstream, forward, fall back, record."""
+
+import json
+import time
+import uuid
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from contracts.events import InferenceCompleted
+from services.router import forwarding
+from services.router.adapters import AdapterManager
+from services.router.catalog import Catalog, Target
+from services.router.forwarding import Answer, UpstreamDown
+from services.router.recorder import InferenceRecorder
+from services.router.upstreams import Upstream, UpstreamError, UpstreamPool
+
+
+class BadRequest(Exception):
+    def __init__(self, message: str, param: str | None = None, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.status = status
+
+
+@dataclass
+class Served:
+    answer: Answer
+    target: Target
+    request_id: str
+    fallback: bool
+    started: float
+
+
+def parse_body(raw: bytes, max_tokens_limit: int) -> dict[str, Any]:
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"The request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        raise BadRequest("You must provide a model parameter.", param="model")
+    for field in ("max_tokens", "max_completion_tokens"):
+        value = body.get(field)
+        if value is not None and (not isinstance(value, int) or value > max_tokens_limit):
+            raise BadRequest(
+                f"{field} must be an integer of at most {max_tokens_limit}.", param=field
+            )
+    return body
+
+
+class InferenceService:
+    def __init__(
+        self,
+        catalog: Catalog,
+        pool: UpstreamPool,
+        adapters: AdapterManager,
+        recorder: InferenceRecorder,
+        remote: Upstream | None,
+        retries: int,
+    ) -> None:
+        self.catalog = catalog
+        self.pool = pool
+        self.adapters = adapters
+        self.recorder = recorder
+        self.remote = remote
+        self.retries = retries
+
+    def upstream_for(self, target: Target) -> Upstream:
+        if target.external_model_id is not None:
+            if self.remote is None:
+                raise BadRequest(
+                    f"`{target.serving_name}` is a hosted model and no remote "
+                    "endpoint is configured (TUNELOOP_ROUTER_REMOTE_BASE_URL).",
+                    status=503,
+                )
+            return self.remote
+        upstreams = self.pool.for_base_model(target.base_model)
+        return upstreams[zlib.crc32(target.serving_name.encode()) % len(upstreams)]
+
+    async def _send(self, target: Target, path: str, body: dict[str, Any]) -> Answer:
+        upstream = self.upstream_for(target)
+        try:
+            await self.adapters.ensure_loaded(target, upstream)
+        except httpx.TransportError as exc:
+            raise UpstreamDown(f"{upstream.base_url} is unreachable: {exc}") from exc
+        outgoing = {**body, "model": target.external_model_id or target.serving_name}
+        headers = (
+            {"Authorization": upstream.client.headers.get("Authorization", "")}
+            if target.external_model_id
+            else None
+        )
+        if body.get("stream"):
+            return await forwarding.stream(upstream, path, outgoing, self.retries, headers)
+        return await forwarding.complete(upstream, path, outgoing, self.retries, headers)
+
+    async def serve(self, tenant: str, unit: str | None, path: str, body: dict[str, Any]) -> Served:
+        started = time.perf_counter()
+        unit = unit or (body.get("user") if isinstance(body.get("user"), str) else None)
+        target = await self.catalog.resolve(tenant, body["model"], unit or uuid.uuid4().hex)
+        fallback = False
+        try:
+            answer = await self._send(target, path, body)
+        except (UpstreamDown, UpstreamError, httpx.TransportError):
+            if target.control is None:
+                raise
+            target, fallback = target.control, True
+            answer = await self._send(target, path, body)
+        return Served(answer, target, f"req_{uuid.uuid4().hex}", fallback, started)
+
+    def record(self, tenant: str, requested_model: str, served: Served) -> None:
+        answer = served.answer
+        self.recorder.record(
+            InferenceCompleted(
+                tenant=tenant,
+                request_id=served.request_id,
+                requested_model=requested_model,
+                serving_name=served.target.serving_name,
+                experiment_id=served.target.experiment_id,
+                variant=served.target.variant,
+                unit_hash=served.target.unit_bucket,
+                latency_ms=round((time.perf_counter() - served.started) * 1000, 3),
+                time_to_first_token_ms=answer.first_token_ms,
+                prompt_tokens=answer.usage.prompt_tokens,
+                completion_tokens=answer.usage.completion_tokens,
+                status="ok" if answer.status < 400 else "error",
+                fallback=served.fallback,
+            )
+        )
+
+
+__all__ = ["BadRequest", "InferenceService", "Served", "parse_body"]
