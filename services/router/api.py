@@ -109,9 +109,8 @@ def respond(service: InferenceService, tenant: str, requested: str, served: Serv
         **{k: v for k, v in answer.headers.items() if k.lower() in PASSED_HEADERS},
         **tuneloop_headers(served),
     }
-    service.adapters.in_flight[served.target.serving_name] += 1
     if answer.chunks is None:
-        service.adapters.in_flight[served.target.serving_name] -= 1
+        service.finished(served.target)
         service.record(tenant, requested, served)
         return Response(answer.body, status_code=answer.status, headers=headers)
 
@@ -120,7 +119,7 @@ def respond(service: InferenceService, tenant: str, requested: str, served: Serv
             async for chunk in chunks:
                 yield chunk
         finally:
-            service.adapters.in_flight[served.target.serving_name] -= 1
+            service.finished(served.target)
             service.record(tenant, requested, served)
 
     return StreamingResponse(

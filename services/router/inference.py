@@ -98,18 +98,30 @@ class InferenceService:
             return await forwarding.stream(upstream, path, outgoing, self.retries, headers)
         return await forwarding.complete(upstream, path, outgoing, self.retries, headers)
 
+    async def _tracked_send(self, target: Target, path: str, body: dict[str, Any]) -> Answer:
+        """Send, counting the request as in flight on its adapter until :meth:`finished`."""
+        self.adapters.in_flight[target.serving_name] += 1
+        try:
+            return await self._send(target, path, body)
+        except BaseException:
+            self.finished(target)
+            raise
+
+    def finished(self, target: Target) -> None:
+        self.adapters.in_flight[target.serving_name] -= 1
+
     async def serve(self, tenant: str, unit: str | None, path: str, body: dict[str, Any]) -> Served:
         started = time.perf_counter()
         unit = unit or (body.get("user") if isinstance(body.get("user"), str) else None)
         target = await self.catalog.resolve(tenant, body["model"], unit or uuid.uuid4().hex)
         fallback = False
         try:
-            answer = await self._send(target, path, body)
+            answer = await self._tracked_send(target, path, body)
         except (UpstreamDown, UpstreamError, httpx.TransportError):
             if target.control is None:
                 raise
             target, fallback = target.control, True
-            answer = await self._send(target, path, body)
+            answer = await self._tracked_send(target, path, body)
         return Served(answer, target, f"req_{uuid.uuid4().hex}", fallback, started)
 
     def record(self, tenant: str, requested_model: str, served: Served) -> None:
