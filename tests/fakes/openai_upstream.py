@@ -118,7 +118,7 @@ class ServerThread:
 
     def __init__(self, app: FastAPI, port: int | None = None) -> None:
         self.app = app
-        self.sock = socket.socket()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", port or 0))
         self.port = self.sock.getsockname()[1]
