@@ -1,11 +1,11 @@
 """Run one service as a process until SIGTERM or Ctrl-C."""
 
-import asyncio
 import logging
 import socket
 import sys
 
 import uvicorn
+import uvloop
 
 from libs.config import ConfigurationError, load_settings
 from libs.config.settings import ServiceSettings
@@ -56,7 +56,9 @@ async def serve(definition: ServiceDefinition, settings: ServiceSettings) -> Non
     host, port = sock.getsockname()[:2]
     service.context.http_url = f"http://{host}:{port}"
     server = uvicorn.Server(
-        uvicorn.Config(service.api, log_config=None, access_log=False, lifespan="on")
+        uvicorn.Config(
+            service.api, log_config=None, access_log=False, http="httptools", lifespan="on"
+        )
     )
     await start_messaging(service)
     logger.info("%s ready", definition.name, extra={"http_url": service.context.http_url})
@@ -82,7 +84,7 @@ def run_service(definition: ServiceDefinition) -> None:
             file=sys.stderr,
         )
         raise SystemExit(2)
-    asyncio.run(serve(definition, settings))
+    uvloop.run(serve(definition, settings))
 
 
 __all__ = ["run_service", "serve"]
