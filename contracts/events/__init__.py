@@ -1,7 +1,7 @@
 """Every event tuneloop publishes, one module per concern (each concern is one stream)."""
 
 from contracts.events.cost import BudgetExceeded, CostRecorded
-from contracts.events.datasets import DatasetExported
+from contracts.events.datasets import DatasetExported, SplitArtifact
 from contracts.events.evaluations import (
     EvaluationCompleted,
     ExperimentConcluded,
@@ -67,4 +67,5 @@ __all__ = [
     "ModelDeployed",
     "ModelRegistered",
     "ModelRolledBack",
+    "SplitArtifact",
 ]

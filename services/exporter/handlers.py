@@ -1,0 +1,63 @@
+"""Message handlers of the exporter: export commands and feedback on served requests."""
+
+import logging
+
+from faststream.nats import NatsRouter
+from sqlalchemy import select
+from sqlmodel import col
+
+from contracts.commands import ExportDataset
+from contracts.events import FeedbackRecorded
+from libs.messaging import Subjects, claim_message, command_subscriber, event_subscriber
+from services.exporter.examples import rate_captured_example
+from services.exporter.export import ExportRejected, ExternalImportFailed, run_export
+from services.exporter.runtime import Exporter
+from services.exporter.tables import ExporterFeedback
+
+FEEDBACK_CONSUMER = "exporter.feedback"
+logger = logging.getLogger("tuneloop.exporter")
+
+
+async def export_on_command(exporter: Exporter, command: ExportDataset) -> None:
+    """Run the export; a redelivered command (same id) is not exported twice."""
+    try:
+        row = await run_export(exporter.tools, exporter.plan(command.tenant, command), command.id)
+    except (ExportRejected, ExternalImportFailed) as exc:
+        logger.warning("export %s of %s refused: %s", command.id, command.name, exc)
+        return
+    if row is not None:
+        logger.info("exported %s version %s (%s)", row.dataset, row.version, row.id)
+
+
+async def record_feedback(exporter: Exporter, event: FeedbackRecorded) -> None:
+    """Keep the feedback and rate the example captured for its request, once per event."""
+    async with exporter.tools.database.transaction() as session:
+        if not await claim_message(session, FEEDBACK_CONSUMER, event.id):
+            return
+        statement = select(ExporterFeedback).where(
+            col(ExporterFeedback.tenant) == event.tenant,
+            col(ExporterFeedback.request_id) == event.request_id,
+        )
+        feedback = (await session.execute(statement)).scalar_one_or_none()
+        if feedback is None:
+            feedback = ExporterFeedback(tenant=event.tenant, request_id=event.request_id)
+            session.add(feedback)
+        if event.rating is not None:
+            feedback.rating = event.rating
+        feedback.gold_star = feedback.gold_star or event.gold_star
+        await rate_captured_example(
+            session, event.tenant, event.request_id, event.rating, event.gold_star
+        )
+
+
+def register_handlers(router: NatsRouter, subjects: Subjects, exporter: Exporter) -> None:
+    @command_subscriber(router, subjects, ExportDataset)
+    async def on_export(command: ExportDataset) -> None:
+        await export_on_command(exporter, command)
+
+    @event_subscriber(router, subjects, "exporter", FeedbackRecorded)
+    async def on_feedback(event: FeedbackRecorded) -> None:
+        await record_feedback(exporter, event)
+
+
+__all__ = ["export_on_command", "record_feedback", "register_handlers"]
