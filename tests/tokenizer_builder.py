@@ -8,7 +8,20 @@ CHATML_TEMPLATE = (
     "{{ message['content'] }}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
-WORDS = "the a refund order shipping invoice account password reset help please thanks".split()
+WORDS = (
+    "the",
+    "a",
+    "refund",
+    "order",
+    "shipping",
+    "invoice",
+    "account",
+    "password",
+    "reset",
+    "help",
+    "please",
+    "thanks",
+)
 
 
 def training_lines(count: int = 400) -> list[str]:
