@@ -92,7 +92,10 @@ async def test_too_large_upload_is_refused_while_streaming(
 
 
 async def test_csv_and_alpaca_uploads_are_normalised(client: httpx.AsyncClient) -> None:
-    csv = b'prompt,response,rating\n"Where is my parcel, please?","It left the depot today and arrives tomorrow.",5\n'
+    csv = (
+        b"prompt,response,rating\n"
+        b'"Where is my parcel, please?","It left the depot today and arrives tomorrow.",5\n'
+    )
     assert (await upload(client, csv, "pairs.csv")).json()["format"] == "csv"
     alpaca = json.dumps(
         [{"instruction": "Summarise my last invoice.", "output": "Invoice 12 was 30 EUR, paid."}]
