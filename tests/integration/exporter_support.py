@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from libs.artifacts import LocalArtifactStore
 from libs.messaging import Bus, OutboxRelay, Subjects, create_broker
@@ -72,7 +73,7 @@ async def http_client(exporter: Exporter) -> AsyncIterator[httpx.AsyncClient]:
 async def stored_examples(database: Database, tenant: str | None = None) -> int:
     statement = select(func.count()).select_from(ExporterExample)
     if tenant is not None:
-        statement = statement.where(ExporterExample.tenant == tenant)  # type: ignore[arg-type]
+        statement = statement.where(col(ExporterExample.tenant) == tenant)
     async with database.session() as session:
         return int((await session.execute(statement)).scalar_one())
 
