@@ -1,5 +1,6 @@
-"""Build a tiny tokenizer-only Hugging Face directory: a BPE trained on generated lines,
-saved with ``PreTrainedTokenizerFast.save_pretrained`` and a ChatML chat template."""
+"""Build a small tokenizer-only Hugging Face directory: a BPE trained on generated lines (plus
+an optional corpus), saved with ``PreTrainedTokenizerFast.save_pretrained`` and a ChatML chat
+template."""
 
 from pathlib import Path
 
@@ -31,18 +32,20 @@ def training_lines(count: int = 400) -> list[str]:
     ]
 
 
-def build_tokenizer_dir(directory: Path) -> Path:
+def build_tokenizer_dir(
+    directory: Path, corpus: list[str] | None = None, vocab_size: int = 512
+) -> Path:
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     trainer = trainers.BpeTrainer(
-        vocab_size=512,
+        vocab_size=vocab_size,
         special_tokens=["<unk>", "<|im_start|>", "<|im_end|>"],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
-    tokenizer.train_from_iterator(training_lines(), trainer)
+    tokenizer.train_from_iterator(training_lines() + (corpus or []), trainer)
     fast = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
         tokenizer_object=tokenizer,
         unk_token="<unk>",

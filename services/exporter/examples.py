@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -19,6 +19,7 @@ from services.exporter.tables import ExporterExample, ExporterFeedback
 from services.exporter.validation import content_text
 
 INSERT_BATCH = 2000
+EXAMPLES: Table = ExporterExample.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,12 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def content_hashes(messages: Sequence[dict[str, Any]], tools: Any) -> tuple[str, str]:
+def content_hashes(
+    messages: Sequence[dict[str, Any]], tools: Any, messages_json: str | None = None
+) -> tuple[str, str]:
     """(exact, normalised) hashes of a conversation and its tools."""
     tools_text = canonical_json(tools) if tools else ""
-    exact = _digest(canonical_json(messages) + "\x1d" + tools_text)
+    exact = _digest((messages_json or canonical_json(messages)) + "\x1d" + tools_text)
     folded = "\x1e".join(
         f"{m.get('role')}\x1f{' '.join((content_text(m.get('content')) or '').lower().split())}"
         for m in messages
@@ -55,11 +58,12 @@ def example_row(record: dict[str, Any], provenance: Provenance) -> dict[str, Any
     """The ``exporter_examples`` row of one validated chat record."""
     messages = record["messages"]
     tools = record.get("tools")
-    exact, normalised = content_hashes(messages, tools)
+    messages_json = canonical_json(messages)
+    exact, normalised = content_hashes(messages, tools, messages_json)
     return {
         "id": new_message_id(),
         "tenant": provenance.tenant,
-        "messages": canonical_json(messages),
+        "messages": messages_json,
         "tools": canonical_json(tools) if tools else None,
         "rating": record.get("rating"),
         "gold_star": bool(record.get("gold_star", False)),
@@ -98,7 +102,7 @@ async def insert_examples(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     for start in range(0, len(rows), INSERT_BATCH):
         batch = rows[start : start + INSERT_BATCH]
         await apply_waiting_feedback(session, batch)
-        await session.execute(insert(ExporterExample), batch)
+        await session.execute(insert(EXAMPLES), batch)
 
 
 async def rate_captured_example(

@@ -103,11 +103,17 @@ def candidates(tenant: str, filters: ExportFilters) -> Select[*tuple[Any, ...]]:
 async def stream_into(
     writer: DatasetWriter, database: Database, statement: Select[*tuple[Any, ...]]
 ) -> None:
+    """Fetch the next batch while the writer works on the current one (in a thread)."""
     async with database.session() as session:
         result = await session.stream(statement.execution_options(yield_per=READ_BATCH))
+        writing: asyncio.Task[None] | None = None
         async for partition in result.partitions(READ_BATCH):
             rows = [StoredExample(*row) for row in partition]
-            await asyncio.to_thread(writer.consume, rows)
+            if writing is not None:
+                await writing
+            writing = asyncio.create_task(asyncio.to_thread(writer.consume, rows))
+        if writing is not None:
+            await writing
 
 
 def rejection(plan: ExportPlan, writer: DatasetWriter) -> ExportRejected:

@@ -15,6 +15,7 @@ from services.exporter.validation import content_text
 Conversation = Sequence[dict[str, Any]]
 SENTINEL = "\u2063SENTINEL\u2063"
 ROLES = ("system", "user", "assistant", "tool")
+CACHE_LIMIT = 100_000
 
 
 class TokenCounter(Protocol):
@@ -55,6 +56,8 @@ class HuggingFaceTokenCounter:
         self._encode: Any = getattr(backend, "encode_batch_fast", backend.encode_batch)
         self.name = f"hf:{directory.name}"
         self.wrappers = self._role_wrappers()
+        self._cache: dict[tuple[str, str], int] = {}
+        self.message_wise = self._message_wise()
 
     def _render(self, conversation: Conversation) -> str:
         messages = [
@@ -92,11 +95,47 @@ class HuggingFaceTokenCounter:
             return self._render(conversation)
         return self._wrapped(conversation, self.wrappers)
 
+    def _message_wise(self) -> bool:
+        """Whether a conversation's count is the sum of its messages' counts.
+
+        True for templates like ChatML whose wrappers start and end with special tokens: the
+        tokenizer never merges across them, so each message can be counted (and cached) alone.
+        """
+        if self.wrappers is None:
+            return False
+        probe = [
+            {"role": "system", "content": "Be brief and kind."},
+            {"role": "user", "content": "a b, c d!"},
+            {"role": "assistant", "content": "e f\ng h."},
+        ]
+        whole = self._lengths([self._wrapped(probe, self.wrappers)])[0]
+        parts = self._lengths([self._wrapped([m], self.wrappers) for m in probe])
+        return whole == sum(parts)
+
+    def _lengths(self, texts: list[str]) -> list[int]:
+        return [len(encoding.ids) for encoding in self._encode(texts, add_special_tokens=False)]
+
+    def _count_messages(self, conversations: Sequence[Conversation]) -> list[int]:
+        assert self.wrappers is not None
+        cache = self._cache
+        if len(cache) > CACHE_LIMIT:
+            cache.clear()
+        keys = [
+            [(str(m.get("role")), content_text(m.get("content")) or "") for m in conversation]
+            for conversation in conversations
+        ]
+        missing = list({key for conversation in keys for key in conversation if key not in cache})
+        if missing:
+            texts = [self._wrapped([{"role": r, "content": t}], self.wrappers) for r, t in missing]
+            cache.update(zip(missing, self._lengths(texts), strict=True))
+        return [sum(cache[key] for key in conversation) for conversation in keys]
+
     def count(self, conversations: Sequence[Conversation]) -> list[int]:
         if not conversations:
             return []
-        texts = [self.rendered(conversation) for conversation in conversations]
-        return [len(encoding.ids) for encoding in self._encode(texts, add_special_tokens=False)]
+        if self.message_wise:
+            return self._count_messages(conversations)
+        return self._lengths([self.rendered(conversation) for conversation in conversations])
 
 
 def load_token_counter(directory: Path | None) -> TokenCounter:
