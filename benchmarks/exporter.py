@@ -1,11 +1,13 @@
 """Exporting rated examples: tuneloop's exporter vs a naive pandas script, 100k and 1M rows.
 
-Each size is generated and loaded into a fresh SQLite database through the exporter's own
-insert path (content hashes included), then exported in a child process of its own so its
-peak RSS is the export's alone: filter (min rating), validate every row, count tokens with a
-real tokenizer (a 4k-token BPE trained locally on text like the benchmark's, since no model can
-be downloaded here), de-duplicate, split, format as OpenAI chat JSONL, write to
-the artifact store with a manifest and lineage. The peer reads the same rows with
+Each size is generated and loaded into a fresh SQLite database through the exporter's intake
+path (the checks and token counting every API row gets, content hashes, batched inserts; the
+length limits are relaxed there so the export's own validation has rows to exclude). Then it
+is exported in a child process of its own, so its peak RSS is the export's alone: filter (min
+rating), validate every row, reuse the token counts of the same tokenizer, de-duplicate,
+split, format as OpenAI chat JSONL, write to the artifact store with a manifest and lineage.
+The tokenizer is a real BPE (4k tokens, trained locally on text like the benchmark's, since no
+model can be downloaded here) with a ChatML template. The peer reads the same rows with
 ``pandas.read_sql`` and writes ``json.dumps`` per row, with no validation, dedup or split.
 Figures are examples/s (load + export for tuneloop, read + write for the peer) and peak RSS.
 """
@@ -57,16 +59,28 @@ def tokenizer_corpus() -> list[str]:
     return [m["content"] for i in range(2000) for m in record(i)["messages"]]
 
 
-async def load(database_url: str, size: int) -> float:
+async def load(database_url: str, size: int, tokenizer: Path) -> float:
+    """Store ``size`` examples through the intake path of the API: check, count, insert."""
     from libs.storage import Database, migrate_to_head
     from services.exporter.examples import Provenance, example_row, insert_examples
+    from services.exporter.ingest import check_records
+    from services.exporter.tokens import HuggingFaceTokenCounter
+    from services.exporter.validation import Rules
 
     await migrate_to_head(database_url)
     database = Database(database_url)
+    counter = HuggingFaceTokenCounter(tokenizer)
+    rules = Rules(min_prompt_chars=0, min_response_chars=0)
     provenance = Provenance(tenant="bench", source="bench")
     started = time.perf_counter()
     for start in range(0, size, LOAD_BATCH):
-        rows = [example_row(record(i), provenance) for i in range(start, start + LOAD_BATCH)]
+        batch = [(i, record(i)) for i in range(start, start + LOAD_BATCH)]
+        checked = check_records(batch, rules, counter)  # type: ignore[arg-type]
+        rows = [
+            example_row(c.record, provenance, (counter.name, c.tokens))
+            for c in checked
+            if c.record is not None
+        ]
         async with database.transaction() as session:
             await insert_examples(session, rows)
     elapsed = time.perf_counter() - started
@@ -137,7 +151,7 @@ def child(mode: str, directory: Path, size: int) -> None:
     url = f"sqlite+aiosqlite:///{directory / 'bench.db'}"
     result: dict[str, Any]
     if mode == "load":
-        result = {"seconds": asyncio.run(load(url, size))}
+        result = {"seconds": asyncio.run(load(url, size, directory / "tokenizer"))}
     elif mode == "export":
         result = asyncio.run(export(url, directory / "artifacts", directory / "tokenizer"))
     else:

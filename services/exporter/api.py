@@ -114,7 +114,12 @@ def example_routes(exporter: Exporter) -> APIRouter:
             return error_response(
                 422, "invalid_examples", f"{len(errors)} problem(s); nothing was stored", errors
             )
-        rows = [example_row(r, Provenance(tenant=tenant)) for r in records]
+        name = exporter.tools.counter.name
+        rows = [
+            example_row(c.record, Provenance(tenant=tenant), (name, c.tokens))
+            for c in checked
+            if c.record is not None
+        ]
         async with exporter.tools.database.transaction() as session:
             await insert_examples(session, rows)
         warnings = field_errors([w for c in checked for w in c.verdict.warnings])

@@ -54,8 +54,15 @@ def content_hashes(
     return exact, _digest(folded + "\x1d" + tools_text)
 
 
-def example_row(record: dict[str, Any], provenance: Provenance) -> dict[str, Any]:
-    """The ``exporter_examples`` row of one validated chat record."""
+def example_row(
+    record: dict[str, Any], provenance: Provenance, tokens: tuple[str, int | None] | None = None
+) -> dict[str, Any]:
+    """The ``exporter_examples`` row of one validated chat record.
+
+    ``tokens`` is (tokenizer name, count) when the record was counted on intake, so exports
+    with the same tokenizer need not count it again.
+    """
+    counter, count = tokens if tokens and tokens[1] is not None else (None, None)
     messages = record["messages"]
     tools = record.get("tools")
     messages_json = canonical_json(messages)
@@ -74,6 +81,8 @@ def example_row(record: dict[str, Any], provenance: Provenance) -> dict[str, Any
         "request_id": record.get("request_id"),
         "external_key": record.get("external_key"),
         "extra": record.get("metadata") or {},
+        "token_count": count,
+        "token_counter": counter,
         "content_hash": exact,
         "normalized_hash": normalised,
         "created_at": record.get("created_at") or utc_now(),

@@ -22,6 +22,7 @@ class CheckedRow:
     line: int | None
     record: dict[str, Any] | None
     verdict: Verdict
+    tokens: int | None = None
 
 
 @dataclass
@@ -55,6 +56,7 @@ def check_records(
     countable = [c for c in checked if c.verdict.ok and c.record is not None]
     counts = counter.count([c.record["messages"] for c in countable if c.record is not None])
     for row, tokens in zip(countable, counts, strict=True):
+        row.tokens = tokens
         limits = check_tokens(tokens, rules, row.line)
         row.verdict.errors.extend(limits.errors)
         row.verdict.warnings.extend(limits.warnings)

@@ -35,6 +35,10 @@ class ExporterExample(SQLModel, table=True):
     request_id: str | None = Field(default=None, max_length=128)
     external_key: str | None = Field(default=None, max_length=255)
     extra: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    token_count: int | None = Field(default=None, description="Tokens, as counted on intake.")
+    token_counter: str | None = Field(
+        default=None, max_length=128, description="The tokenizer `token_count` comes from."
+    )
     content_hash: str = Field(max_length=32, description="Exact content.")
     normalized_hash: str = Field(max_length=32, description="Content, whitespace/case folded.")
     created_at: datetime = Field(

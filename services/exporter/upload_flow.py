@@ -73,19 +73,31 @@ async def _scan(
 ) -> int:
     """One pass over the file; with ``provenance``, valid rows are stored in one transaction."""
     iterator = checked_batches(path, container, fmt, exporter.rules, exporter.tools.counter)
+    if provenance is None:
+        while batches := await _batches(iterator):
+            _log(batches[0], errors, warnings)
+        return 0
     stored = 0
     async with exporter.tools.database.transaction() as session:
         while batches := await _batches(iterator):
-            rows = []
-            for checked in batches[0]:
-                errors.add(checked.verdict.errors)
-                warnings.add(checked.verdict.warnings)
-                if checked.verdict.ok and checked.record is not None and provenance:
-                    rows.append(example_row(checked.record, provenance))
+            name = exporter.tools.counter.name
+            rows = [
+                example_row(c.record, provenance, (name, c.tokens))
+                for c in _log(batches[0], errors, warnings)
+                if c.record is not None
+            ]
             if rows:
                 await insert_examples(session, rows)
                 stored += len(rows)
     return stored
+
+
+def _log(batch: list[CheckedRow], errors: ProblemLog, warnings: ProblemLog) -> list[CheckedRow]:
+    """Record the batch's problems; return its valid rows."""
+    for checked in batch:
+        errors.add(checked.verdict.errors)
+        warnings.add(checked.verdict.warnings)
+    return [c for c in batch if c.verdict.ok and c.record is not None]
 
 
 __all__ = ["UploadRejected", "field_errors", "store_upload"]

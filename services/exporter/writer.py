@@ -39,6 +39,8 @@ class StoredExample:
     owner: str | None
     content_hash: str
     normalized_hash: str
+    token_count: int | None = None
+    token_counter: str | None = None
 
 
 class DatasetWriter:
@@ -69,14 +71,29 @@ class DatasetWriter:
             record = self._admit(row)
             if record is not None:
                 candidates.append((row, record))
-        counts = self.counter.count([record["messages"] for _, record in candidates])
-        for (row, record), tokens in zip(candidates, counts, strict=True):
+        for (row, record), tokens in zip(candidates, self._tokens(candidates), strict=True):
             limits = check_tokens(tokens, self.rules)
             if limits.errors:
                 self._exclude(row, limits.errors[0].code)
                 continue
             self.warnings.update(w.code for w in limits.warnings)
             self._write(row, record, tokens)
+
+    def _tokens(self, candidates: list[tuple[StoredExample, dict[str, Any]]]) -> list[int]:
+        """Counts stored on intake by the same tokenizer, the others counted now."""
+        name = self.counter.name
+        uncounted = [
+            record["messages"]
+            for row, record in candidates
+            if row.token_counter != name or row.token_count is None
+        ]
+        fresh = iter(self.counter.count(uncounted))
+        return [
+            row.token_count
+            if row.token_counter == name and row.token_count is not None
+            else next(fresh)
+            for row, _ in candidates
+        ]
 
     def _admit(self, row: StoredExample) -> dict[str, Any] | None:
         """The row's record if it is valid and the first of its content, else ``None``."""

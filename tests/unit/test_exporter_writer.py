@@ -1,6 +1,7 @@
 """Dataset writing: de-duplication, a stable leak-free split, and formats that read back."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,12 @@ def test_openai_rows_carry_only_what_fine_tuning_accepts(tmp_path: Path) -> None
     writer = write(tmp_path, [stored(i) for i in range(5)], "openai-chat-jsonl")
     for line in writer.paths["train"].read_text().splitlines():
         assert set(json.loads(line)) == {"messages"}
+
+
+def test_token_counts_from_intake_are_reused_only_for_the_same_tokenizer(tmp_path: Path) -> None:
+    name = ByteEstimateCounter.name
+    counted_here = replace(stored(1), token_count=10**6, token_counter=name)
+    counted_elsewhere = replace(stored(2), token_count=10**6, token_counter="hf:other")
+    writer = write(tmp_path, [counted_here, counted_elsewhere])
+    assert writer.excluded == {"too_many_tokens": 1}
+    assert ids_in(writer.paths["train"]) | ids_in(writer.paths["test"]) == {"ex2"}

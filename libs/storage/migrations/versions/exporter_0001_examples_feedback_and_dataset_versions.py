@@ -2,7 +2,7 @@
 
 Revision ID: exporter_0001
 Revises: 0001
-Create Date: 2026-11-22 00:17:17.789424
+Create Date: 2026-11-22 00:33:48.773364
 """
 
 from collections.abc import Sequence
@@ -54,6 +54,8 @@ def upgrade() -> None:
     sa.Column('request_id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
     sa.Column('external_key', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
     sa.Column('extra', sa.JSON(), nullable=False),
+    sa.Column('token_count', sa.Integer(), nullable=True),
+    sa.Column('token_counter', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
     sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('normalized_hash', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
