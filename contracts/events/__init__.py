@@ -1,7 +1,7 @@
 """Every event tuneloop publishes, one module per concern (each concern is one stream)."""
 
 from contracts.events.cost import BudgetExceeded, CostRecorded
-from contracts.events.datasets import DatasetExported, SplitArtifact
+from contracts.events.datasets import DatasetExported, DatasetExportFailed, SplitArtifact
 from contracts.events.evaluations import (
     EvaluationCompleted,
     ExperimentConcluded,
@@ -26,6 +26,7 @@ from contracts.events.models import (
 
 ALL_EVENTS = (
     DatasetExported,
+    DatasetExportFailed,
     JobCreated,
     JobStarted,
     JobProgressed,
@@ -50,6 +51,7 @@ __all__ = [
     "ALL_EVENTS",
     "BudgetExceeded",
     "CostRecorded",
+    "DatasetExportFailed",
     "DatasetExported",
     "EvaluationCompleted",
     "ExperimentConcluded",

@@ -52,4 +52,18 @@ class DatasetExported(Event):
     )
 
 
-__all__ = ["DatasetExported", "DatasetFormat", "SplitArtifact"]
+class DatasetExportFailed(Event):
+    """An export command could not produce a dataset; nothing was written."""
+
+    type: Literal["dataset.export_failed"] = "dataset.export_failed"
+    dataset: str = Field(description="Dataset name the export was for.")
+    command_id: str = Field(description="Id of the `dataset.export` command.")
+    code: str = Field(description="`too_few_examples` or `external_import_failed`.")
+    message: str = Field(description="What went wrong and what to do next.")
+    considered: int = Field(default=0, ge=0, description="Examples that matched the filters.")
+    excluded: dict[str, int] = Field(
+        default_factory=dict, description="Examples left out, by reason."
+    )
+
+
+__all__ = ["DatasetExportFailed", "DatasetExported", "DatasetFormat", "SplitArtifact"]

@@ -2,7 +2,7 @@
 
 from faststream.nats import NatsRouter
 
-from contracts.events import DatasetExported
+from contracts.events import DatasetExported, DatasetExportFailed
 from libs.runtime import ServiceContext, ServiceDefinition
 from services.exporter.api import build_api
 from services.exporter.export import ExportTools
@@ -48,7 +48,7 @@ DEFINITION = ServiceDefinition(
     settings=ExporterSettings,
     build_router=build_router,
     build_api=build_api,
-    emits=(DatasetExported,),
+    emits=(DatasetExported, DatasetExportFailed),
 )
 
 __all__ = ["DEFINITION", "build_router", "exporter_of"]

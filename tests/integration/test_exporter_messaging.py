@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlmodel import col
 
 from contracts.commands import ExportDataset
-from contracts.events import DatasetExported, FeedbackRecorded
+from contracts.events import DatasetExported, DatasetExportFailed, FeedbackRecorded
 from libs.messaging import OutboxRelay, Subjects, event_subscriber
 from libs.storage import Database
 from services.exporter.handlers import record_feedback, register_handlers
@@ -144,3 +144,38 @@ async def _processed(database: Database, message_id: str) -> bool:
     async with database.session() as session:
         statement = select(ProcessedMessage).where(col(ProcessedMessage.message_id) == message_id)
         return (await session.execute(statement)).first() is not None
+
+
+async def test_an_export_command_that_cannot_succeed_reports_why(
+    nats_url: str,
+    subjects: Subjects,
+    database: Database,
+    tmp_path: Path,
+    exporter_tokenizer_dir: Path,
+) -> None:
+    failures: list[DatasetExportFailed] = []
+    router = NatsRouter()
+
+    @event_subscriber(router, subjects, "gateway", DatasetExportFailed)
+    async def on_failed(event: DatasetExportFailed) -> None:
+        failures.append(event)
+
+    async with running_bus(nats_url, subjects) as probe:
+        relay = OutboxRelay(database, probe)
+        exporter = exporter_on(
+            database, tmp_path / "artifacts", exporter_tokenizer_dir, bus=probe, outbox=relay
+        )
+        register_handlers(router, subjects, exporter)
+        async with running_bus(nats_url, subjects, router) as bus:
+            relay.start()
+            command = ExportDataset(tenant="empty", name="nothing")
+            await bus.send_command(command)
+            await eventually(lambda: len(failures) == 1, what="dataset.export_failed received")
+            await relay.stop()
+    failure = failures[0]
+    assert (failure.code, failure.command_id, failure.considered) == (
+        "too_few_examples",
+        command.id,
+        0,
+    )
+    assert "at least 3 are needed" in failure.message
