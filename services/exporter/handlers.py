@@ -1,9 +1,11 @@
 """Message handlers of the exporter: export commands and feedback on served requests."""
 
+import json
 import logging
 
 from faststream.nats import NatsRouter
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from contracts.commands import ExportDataset
@@ -15,10 +17,15 @@ from libs.messaging import (
     command_subscriber,
     event_subscriber,
 )
-from services.exporter.examples import rate_captured_example
+from services.exporter.examples import (
+    Provenance,
+    example_row,
+    insert_examples,
+    rate_captured_example,
+)
 from services.exporter.export import ExportRejected, ExternalImportFailed, run_export
 from services.exporter.runtime import Exporter
-from services.exporter.tables import ExporterFeedback
+from services.exporter.tables import ExporterExample, ExporterFeedback
 
 FEEDBACK_CONSUMER = "exporter.feedback"
 FAILURE_CONSUMER = "exporter.export_failed"
@@ -81,6 +88,36 @@ async def record_feedback(exporter: Exporter, event: FeedbackRecorded) -> None:
         await rate_captured_example(
             session, event.tenant, event.request_id, event.rating, event.gold_star
         )
+        if event.corrected_answer:
+            await add_correction(session, event)
+
+
+async def add_correction(session: AsyncSession, event: FeedbackRecorded) -> None:
+    """A corrected answer becomes a gold-star example of its own, next to the captured one."""
+    statement = select(ExporterExample).where(
+        col(ExporterExample.tenant) == event.tenant,
+        col(ExporterExample.request_id) == event.request_id,
+        col(ExporterExample.deleted_at).is_(None),
+    )
+    captured = (await session.execute(statement)).scalars().first()
+    if captured is None or event.corrected_answer is None:
+        return
+    messages = json.loads(captured.messages)
+    last = max(i for i, m in enumerate(messages) if m.get("role") == "assistant")
+    corrected = [*messages[:last], {"role": "assistant", "content": event.corrected_answer}]
+    record = {
+        "messages": corrected,
+        "tools": json.loads(captured.tools) if captured.tools else None,
+        "rating": 5,
+        "gold_star": True,
+        "domain": captured.domain,
+        "task_type": captured.task_type,
+        "owner": captured.owner,
+        "source": "correction",
+        "metadata": {"corrects": captured.id, "feedback": event.id},
+    }
+    provenance = Provenance(tenant=event.tenant, source="correction")
+    await insert_examples(session, [example_row(record, provenance)])
 
 
 def register_handlers(router: NatsRouter, subjects: Subjects, exporter: Exporter) -> None:

@@ -128,6 +128,16 @@ async def test_feedback_rates_the_captured_example_once(
         await http.post("/v1/examples", json={**example(2), "request_id": "req-2"})
         assert await rating_of(database, "req-2") == (2, False)
 
+        better = "Order 2 was delayed by the carrier; it is now due on Friday morning."
+        correction = FeedbackRecorded(request_id="req-2", rating=2, corrected_answer=better)
+        await bus.publish_event(correction)
+        await eventually(lambda: _processed(database, correction.id), what="correction stored")
+    async with database.session() as session:
+        statement = select(ExporterExample).where(col(ExporterExample.source) == "correction")
+        [gold] = (await session.execute(statement)).scalars().all()
+    assert (gold.rating, gold.gold_star) == (5, True)
+    assert better in gold.messages
+
     async with database.transaction() as session:
         await session.execute(update(ExporterExample).values(rating=3))
     await record_feedback(exporter, feedback)  # a redelivery applies nothing
