@@ -28,7 +28,12 @@ from services.exporter.examples import Provenance, example_row, insert_examples
 from services.exporter.export import ExportRejected, ExternalImportFailed, run_export
 from services.exporter.ingest import check_records
 from services.exporter.runtime import Exporter
-from services.exporter.upload_flow import UploadRejected, field_errors, store_upload
+from services.exporter.upload_flow import (
+    UploadEmpty,
+    UploadRejected,
+    field_errors,
+    store_upload,
+)
 from services.exporter.uploads import UploadRefused, receive_upload
 
 TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -159,6 +164,8 @@ def example_routes(exporter: Exporter) -> APIRouter:
                 )
             except UploadRefused as exc:
                 return error_response(exc.status, exc.code, str(exc))
+            except UploadEmpty as exc:
+                return error_response(422, "empty_file", str(exc))
             except UploadRejected as exc:
                 log = exc.errors
                 return error_response(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from contracts.api.datasets import DatasetManifest, ExportFilters, ExternalSource
@@ -31,6 +32,7 @@ from services.exporter.validation import Rules
 from services.exporter.writer import DatasetWriter, StoredExample
 
 READ_BATCH = 5000
+VERSION_ATTEMPTS = 5
 EXPORT_CONSUMER = "exporter.export"
 
 
@@ -273,7 +275,11 @@ async def import_first(tools: ExportTools, plan: ExportPlan) -> ImportSummary | 
 async def run_export(
     tools: ExportTools, plan: ExportPlan, export_id: str | None = None
 ) -> ExporterDatasetVersion | None:
-    """Export ``plan`` as the next version of its dataset; ``None`` if ``export_id`` was done."""
+    """Export ``plan`` as the next version of its dataset; ``None`` if ``export_id`` was done.
+
+    Two exports of one dataset at once both succeed: the one that loses the race for a
+    version number takes the next one.
+    """
     export_id = export_id or new_message_id()
     imported = await import_first(tools, plan)
     if imported is not None:
@@ -292,10 +298,17 @@ async def run_export(
         if writer.kept < plan.min_examples or writer.splits["train"].examples == 0:
             raise rejection(plan, writer)
         stored = await store_files(tools, writer)
-    version = await next_version(tools, plan.tenant, plan.name)
-    manifest = build_manifest(plan, version, writer, stored, tools.counter.name)
-    manifest_info = await tools.artifacts.put_bytes(manifest.model_dump_json(indent=2).encode())
-    return await record_version(tools, export_id, manifest, manifest_info)
+    for attempt in range(VERSION_ATTEMPTS):
+        version = await next_version(tools, plan.tenant, plan.name)
+        manifest = build_manifest(plan, version, writer, stored, tools.counter.name)
+        encoded = manifest.model_dump_json(indent=2).encode()
+        manifest_info = await tools.artifacts.put_bytes(encoded)
+        try:
+            return await record_version(tools, export_id, manifest, manifest_info)
+        except IntegrityError:
+            if attempt == VERSION_ATTEMPTS - 1:
+                raise
+    return None  # pragma: no cover - the loop returns or raises
 
 
 __all__ = [

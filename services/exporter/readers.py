@@ -40,6 +40,8 @@ def parse_json_line(raw: bytes, line: int) -> Any:
 def read_jsonl(path: Path) -> Iterator[Row]:
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
+            if number == 1:
+                raw = raw.removeprefix(codecs.BOM_UTF8)
             if raw.strip():
                 yield number, parse_json_line(raw, number)
 
@@ -99,7 +101,7 @@ def read_json_array(path: Path) -> Iterator[Row]:
 def read_csv(path: Path) -> Iterator[Row]:
     """Rows of a CSV with a header (``prompt,response[,rating]``), as dicts."""
     with path.open("rb") as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
         reader = csv.DictReader(text)
         for row in reader:
             number = reader.line_num

@@ -113,7 +113,7 @@ class HuggingFaceTokenCounter:
         return whole == sum(parts)
 
     def _lengths(self, texts: list[str]) -> list[int]:
-        return [len(encoding.ids) for encoding in self._encode(texts, add_special_tokens=False)]
+        return [len(encoding) for encoding in self._encode(texts, add_special_tokens=False)]
 
     def _count_messages(self, conversations: Sequence[Conversation]) -> list[int]:
         assert self.wrappers is not None

@@ -22,6 +22,13 @@ class UploadRejected(Exception):
     format: str
 
 
+class UploadEmpty(Exception):
+    """The file parsed but held no rows."""
+
+    def __init__(self, fmt: str) -> None:
+        super().__init__(f"the {fmt} file has no rows; check that it is the right file")
+
+
 def field_errors(problems: list[Problem]) -> list[FieldError]:
     return [
         FieldError(line=p.line, field=p.field, code=p.code, message=p.message) for p in problems
@@ -51,6 +58,8 @@ async def store_upload(
             raise UploadRejected(errors, fmt)
         warnings = ProblemLog(cap)
     accepted = await _scan(exporter, path, container, fmt, errors, warnings, provenance)
+    if accepted == 0 and errors.rows == 0:
+        raise UploadEmpty(fmt)
     return UploadReport(
         format=fmt,
         mode="lenient" if lenient else "strict",
@@ -100,4 +109,4 @@ def _log(batch: list[CheckedRow], errors: ProblemLog, warnings: ProblemLog) -> l
     return [c for c in batch if c.verdict.ok and c.record is not None]
 
 
-__all__ = ["UploadRejected", "field_errors", "store_upload"]
+__all__ = ["UploadEmpty", "UploadRejected", "field_errors", "store_upload"]

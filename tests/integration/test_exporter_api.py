@@ -1,5 +1,6 @@
 """The exporter's HTTP API on a real database: examples, uploads, exports, tenant isolation."""
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -191,3 +192,28 @@ async def test_one_tenant_never_sees_or_exports_another_tenants_rows(
     assert (await client.delete(f"/v1/datasets/{version}", headers=globex)).status_code == 404
     files = await client.get(f"/v1/datasets/{version}/files/train", headers=globex)
     assert files.status_code == 404
+
+
+async def test_two_exports_of_one_dataset_at_once_get_distinct_versions(
+    client: httpx.AsyncClient,
+) -> None:
+    await client.post("/v1/examples", json={"examples": [example(i) for i in range(12)]})
+    body = {"name": "race", "test_fraction": 0.0}
+    first, second = await asyncio.gather(
+        client.post("/v1/datasets/exports", json=body),
+        client.post("/v1/datasets/exports", json=body),
+    )
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert sorted([first.json()["version"], second.json()["version"]]) == [1, 2]
+    assert first.json()["artifact_sha256"] == second.json()["artifact_sha256"]
+
+
+async def test_a_byte_order_mark_is_accepted_and_a_file_without_rows_is_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    row = json.dumps(example(1)).encode()
+    with_bom = await upload(client, b"\xef\xbb\xbf" + row + b"\n")
+    assert with_bom.status_code == 201, with_bom.text
+    blank = await upload(client, b"\n\n  \n")
+    assert blank.status_code == 422
+    assert blank.json()["error"]["code"] == "empty_file"
