@@ -117,7 +117,12 @@ def example_routes(exporter: Exporter) -> APIRouter:
         ]
         if errors:
             return error_response(
-                422, "invalid_examples", f"{len(errors)} problem(s); nothing was stored", errors
+                422,
+                "invalid_examples",
+                f"{len(errors)} problem(s) in the examples; nothing was stored. "
+                "Fix the fields listed in `errors` and send them again",
+                errors,
+                len(errors),
             )
         name = exporter.tools.counter.name
         rows = [

@@ -174,30 +174,31 @@ def _check_conversation(checker: _Checker, messages: list[Any], rules: Rules) ->
     _check_alternation(checker, roles)
     if "system" not in roles:
         checker.warn("no_system_message", "messages", "no system message; add one if you use one")
-    prompt = sum(
-        len((content_text(m.get("content")) or "").strip()) for m in messages if m["role"] == "user"
-    )
-    last_assistant = next(
-        (i for i in range(len(roles) - 1, -1, -1) if roles[i] == "assistant"), None
-    )
-    response = (
-        len((content_text(messages[last_assistant].get("content")) or "").strip())
-        if (last_assistant is not None)
-        else 0
-    )
+    _check_lengths(checker, messages, roles, rules)
+
+
+def _text_length(message: Mapping[str, Any]) -> int:
+    return len((content_text(message.get("content")) or "").strip())
+
+
+def _check_lengths(checker: _Checker, messages: list[Any], roles: list[str], rules: Rules) -> None:
+    """The user text (all user messages) and the response (the last assistant message)."""
+    prompt = sum(_text_length(m) for m, role in zip(messages, roles, strict=True) if role == "user")
     if prompt < rules.min_prompt_chars:
         checker.error(
             "prompt_too_short",
             "messages",
-            f"the user text has {prompt} characters; at least {rules.min_prompt_chars} are needed",
+            f"the user text has {prompt} characters; at least {rules.min_prompt_chars} are "
+            "needed (TUNELOOP_EXPORTER_MIN_PROMPT_CHARS)",
         )
-    has_calls = last_assistant is not None and bool(messages[last_assistant].get("tool_calls"))
-    if response < rules.min_response_chars and not has_calls:
+    last = len(roles) - 1 - roles[::-1].index("assistant")
+    response = _text_length(messages[last])
+    if response < rules.min_response_chars and not messages[last].get("tool_calls"):
         checker.error(
             "response_too_short",
-            f"messages[{last_assistant}].content",
+            f"messages[{last}].content",
             f"the response has {response} characters; at least {rules.min_response_chars} "
-            "are needed",
+            "are needed (TUNELOOP_EXPORTER_MIN_RESPONSE_CHARS)",
         )
 
 
