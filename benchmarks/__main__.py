@@ -1,6 +1,6 @@
 """``make bench``: run every benchmark and print the ratios against the peers.
 
-``python -m benchmarks [name ...]`` runs only the named ones (messaging, router).
+``python -m benchmarks [name ...]`` runs only the named ones.
 """
 
 import asyncio
@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.exporter import run_exporter_benchmark
 from benchmarks.messaging import run_messaging_benchmark
 from benchmarks.report import Comparison
 from benchmarks.router import run_router_benchmark
@@ -17,6 +18,7 @@ RESULTS = Path(".tuneloop/bench")
 BENCHMARKS: dict[str, Callable[[], list[Comparison]]] = {
     "messaging": lambda: [asyncio.run(run_messaging_benchmark())],
     "router": run_router_benchmark,
+    "exporter": run_exporter_benchmark,
 }
 
 
@@ -24,15 +26,16 @@ def main() -> None:
     chosen = sys.argv[1:] or list(BENCHMARKS)
     unknown = set(chosen) - set(BENCHMARKS)
     if unknown:
-        raise SystemExit(f"unknown benchmark(s) {', '.join(sorted(unknown))}; "
-                         f"choose from {', '.join(BENCHMARKS)}")
+        raise SystemExit(
+            f"unknown benchmark(s) {', '.join(sorted(unknown))}; "
+            f"choose from {', '.join(BENCHMARKS)}"
+        )
     RESULTS.mkdir(parents=True, exist_ok=True)
     for name in chosen:
         results = BENCHMARKS[name]()
         for result in results:
             print(result.table())
-        (RESULTS / f"{name}.json").write_text(
-            json.dumps([r.as_dict() for r in results], indent=2))
+        (RESULTS / f"{name}.json").write_text(json.dumps([r.as_dict() for r in results], indent=2))
     print(f"results written to {RESULTS}/", file=sys.stderr)
 
 

@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -67,22 +66,43 @@ def process(name: str, argv: list[str], env: dict[str, str], log: Path) -> Itera
 def ensure_litellm() -> Path:
     binary = LITELLM_VENV / "bin" / "litellm"
     if not binary.exists():
-        print(f"installing litellm {LITELLM_VERSION} into {LITELLM_VENV} (once)…",
-              file=sys.stderr)
+        print(f"installing litellm {LITELLM_VERSION} into {LITELLM_VENV} (once)…", file=sys.stderr)
         subprocess.run([sys.executable, "-m", "venv", str(LITELLM_VENV)], check=True)
-        subprocess.run([str(LITELLM_VENV / "bin" / "pip"), "install", "-q",
-                        f"litellm[proxy]=={LITELLM_VERSION}"], check=True)
+        subprocess.run(
+            [
+                str(LITELLM_VENV / "bin" / "pip"),
+                "install",
+                "-q",
+                f"litellm[proxy]=={LITELLM_VERSION}",
+            ],
+            check=True,
+        )
     return binary
 
 
 def litellm_config(upstream: str, directory: Path) -> Path:
-    entries = [{"model_name": "bench", "litellm_params": {
-        "model": "openai/bench-base", "api_base": f"{upstream}/v1", "api_key": "unused",
-        "weight": 1}} for _ in range(2)]
+    entries = [
+        {
+            "model_name": "bench",
+            "litellm_params": {
+                "model": "openai/bench-base",
+                "api_base": f"{upstream}/v1",
+                "api_key": "unused",
+                "weight": 1,
+            },
+        }
+        for _ in range(2)
+    ]
     path = directory / "litellm.json"
-    path.write_text(json.dumps({"model_list": entries,
-                                "router_settings": {"routing_strategy": "simple-shuffle"},
-                                "litellm_settings": {"telemetry": False}}))
+    path.write_text(
+        json.dumps(
+            {
+                "model_list": entries,
+                "router_settings": {"routing_strategy": "simple-shuffle"},
+                "litellm_settings": {"telemetry": False},
+            }
+        )
+    )
     return path
 
 
@@ -91,15 +111,21 @@ async def seed_router_database(url: str) -> None:
     database = Database(url)
     async with database.transaction() as session:
         for version, digest in ((1, "a"), (2, "b")):
-            session.add(Servable(tenant="default", serving_name=f"bench@{version}-{digest * 8}",
-                                 model_name="bench", version=version, base_model="bench-base"))
+            session.add(
+                Servable(
+                    tenant="default",
+                    serving_name=f"bench@{version}-{digest * 8}",
+                    model_name="bench",
+                    version=version,
+                    base_model="bench-base",
+                )
+            )
     await database.dispose()
 
 
 async def timed(client: httpx.AsyncClient, url: str, model: str) -> float:
     started = time.perf_counter()
-    response = await client.post(url, json={**BODY, "model": model,
-                                            "user": uuid.uuid4().hex})
+    response = await client.post(url, json={**BODY, "model": model, "user": uuid.uuid4().hex})
     elapsed = time.perf_counter() - started
     if response.status_code != 200:
         raise RuntimeError(f"{url}: {response.status_code} {response.text[:200]}")
@@ -133,8 +159,12 @@ async def measure(url: str, model: str) -> dict[str, float]:
         started = time.perf_counter()
         await asyncio.gather(*(one() for _ in range(CONCURRENT)))
         throughput = CONCURRENT / (time.perf_counter() - started)
-    return {"p50": percentile(sequential, 50), "p99": percentile(sequential, 99),
-            "ttft_p50": percentile(ttft, 50), "rps": throughput}
+    return {
+        "p50": percentile(sequential, 50),
+        "p99": percentile(sequential, 99),
+        "ttft_p50": percentile(ttft, 50),
+        "rps": throughput,
+    }
 
 
 def run_router_benchmark() -> list[Comparison]:
@@ -145,61 +175,116 @@ def run_router_benchmark() -> list[Comparison]:
         upstream = f"http://127.0.0.1:{upstream_port}"
         database_url = f"sqlite+aiosqlite:///{home / 'router.db'}"
         asyncio.run(seed_router_database(database_url))
-        with EmbeddedNats(home / "nats") as nats_server, \
-                process("upstream", [sys.executable, "-m", "benchmarks.fast_upstream",
-                                     str(upstream_port)], {}, home / "upstream.log"), \
-                process("router", [sys.executable, "-m", "services.router"], {
-                    "TUNELOOP_HOME": str(home), "TUNELOOP_NATS_URL": nats_server.url,
-                    "TUNELOOP_DATABASE_URL": database_url, "TUNELOOP_LOG_LEVEL": "WARNING",
+        with (
+            EmbeddedNats(home / "nats") as nats_server,
+            process(
+                "upstream",
+                [sys.executable, "-m", "benchmarks.fast_upstream", str(upstream_port)],
+                {},
+                home / "upstream.log",
+            ),
+            process(
+                "router",
+                [sys.executable, "-m", "services.router"],
+                {
+                    "TUNELOOP_HOME": str(home),
+                    "TUNELOOP_NATS_URL": nats_server.url,
+                    "TUNELOOP_DATABASE_URL": database_url,
+                    "TUNELOOP_LOG_LEVEL": "WARNING",
                     "TUNELOOP_ROUTER_PORT": str(router_port),
-                    "TUNELOOP_ROUTER_UPSTREAMS": f"bench-base={upstream}"}, home / "router.log"), \
-                process("litellm", [str(litellm), "--config",
-                                    str(litellm_config(upstream, home)), "--port",
-                                    str(litellm_port), "--num_workers", "1"], {
-                    "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR",
+                    "TUNELOOP_ROUTER_UPSTREAMS": f"bench-base={upstream}",
+                },
+                home / "router.log",
+            ),
+            process(
+                "litellm",
+                [
+                    str(litellm),
+                    "--config",
+                    str(litellm_config(upstream, home)),
+                    "--port",
+                    str(litellm_port),
+                    "--num_workers",
+                    "1",
+                ],
+                {
+                    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+                    "LITELLM_LOG": "ERROR",
                     "DISABLE_SCHEMA_UPDATE": "True",
                     # neither proxy checks keys in this comparison
-                    "LITELLM_DANGEROUSLY_PERMIT_WEAK_OR_UNSET_MASTER_KEY": "true"},
-                    home / "litellm.log"):
+                    "LITELLM_DANGEROUSLY_PERMIT_WEAK_OR_UNSET_MASTER_KEY": "true",
+                },
+                home / "litellm.log",
+            ),
+        ):
             wait_for(f"{upstream}/v1/models")
             router = f"http://127.0.0.1:{router_port}"
             wait_for(f"{router}/v1/models")
-            created = httpx.post(f"{router}/v1/experiments", json={
-                "name": "bench", "model_name": "bench",
-                "control": {"name": "a", "serving_name": "bench@1-aaaaaaaa", "weight": 0.5},
-                "treatments": [{"name": "b", "serving_name": "bench@2-bbbbbbbb",
-                                "weight": 0.5}]})
+            created = httpx.post(
+                f"{router}/v1/experiments",
+                json={
+                    "name": "bench",
+                    "model_name": "bench",
+                    "control": {"name": "a", "serving_name": "bench@1-aaaaaaaa", "weight": 0.5},
+                    "treatments": [
+                        {"name": "b", "serving_name": "bench@2-bbbbbbbb", "weight": 0.5}
+                    ],
+                },
+            )
             created.raise_for_status()
             time.sleep(1.5)  # the router's catalog snapshot refreshes every second
             wait_for(f"http://127.0.0.1:{litellm_port}/health/liveliness", timeout=180)
             direct = asyncio.run(measure(f"{upstream}/v1/chat/completions", "bench-base"))
             ours = asyncio.run(measure(f"{router}/v1/chat/completions", "bench"))
-            peer = asyncio.run(measure(
-                f"http://127.0.0.1:{litellm_port}/v1/chat/completions", "bench"))
+            peer = asyncio.run(
+                measure(f"http://127.0.0.1:{litellm_port}/v1/chat/completions", "bench")
+            )
     return report(direct, ours, peer)
 
 
-def report(direct: dict[str, float], ours: dict[str, float],
-           peer: dict[str, float]) -> list[Comparison]:
+def report(
+    direct: dict[str, float], ours: dict[str, float], peer: dict[str, float]
+) -> list[Comparison]:
     def added(result: dict[str, float], key: str) -> float:
         return max(result[key] - direct[key], 0.001)
 
     return [
-        Comparison("router", "added latency p50 at concurrency 1 (ms)", "tuneloop router",
-                   added(ours, "p50"), "LiteLLM proxy", added(peer, "p50"),
-                   higher_is_better=False),
-        Comparison("router", "added latency p99 at concurrency 1 (ms)", "tuneloop router",
-                   added(ours, "p99"), "LiteLLM proxy", added(peer, "p99"),
-                   higher_is_better=False),
-        Comparison("router", "added time to first byte, streaming (ms)", "tuneloop router",
-                   added(ours, "ttft_p50"), "LiteLLM proxy", added(peer, "ttft_p50"),
-                   higher_is_better=False),
-        Comparison("router", f"requests/s at concurrency {CONCURRENCY} (direct: "
-                   f"{direct['rps']:.0f})", "tuneloop router", ours["rps"], "LiteLLM proxy",
-                   peer["rps"]),
+        Comparison(
+            "router",
+            "added latency p50 at concurrency 1 (ms)",
+            "tuneloop router",
+            added(ours, "p50"),
+            "LiteLLM proxy",
+            added(peer, "p50"),
+            higher_is_better=False,
+        ),
+        Comparison(
+            "router",
+            "added latency p99 at concurrency 1 (ms)",
+            "tuneloop router",
+            added(ours, "p99"),
+            "LiteLLM proxy",
+            added(peer, "p99"),
+            higher_is_better=False,
+        ),
+        Comparison(
+            "router",
+            "added time to first byte, streaming (ms)",
+            "tuneloop router",
+            added(ours, "ttft_p50"),
+            "LiteLLM proxy",
+            added(peer, "ttft_p50"),
+            higher_is_better=False,
+        ),
+        Comparison(
+            "router",
+            f"requests/s at concurrency {CONCURRENCY} (direct: {direct['rps']:.0f})",
+            "tuneloop router",
+            ours["rps"],
+            "LiteLLM proxy",
+            peer["rps"],
+        ),
     ]
-
-
 
 
 __all__ = ["run_router_benchmark"]

@@ -80,3 +80,11 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(("TUNELOOP_", "OTEL_")):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def exporter_tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small tokenizer-only Hugging Face directory (BPE, ChatML template) built locally."""
+    from tests.tokenizer_builder import build_tokenizer_dir
+
+    return build_tokenizer_dir(tmp_path_factory.mktemp("tokenizer"))

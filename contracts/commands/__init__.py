@@ -1,9 +1,18 @@
 """Commands: imperative requests, each owned by exactly one service's work queue."""
 
+from contracts.commands.datasets import ExportDataset
 from contracts.commands.jobs import CancelJob, CreateJob
 from contracts.commands.models import ArchiveModel, DeployModel, RegisterModel, RollBackModel
 
-ALL_COMMANDS = (CreateJob, CancelJob, RegisterModel, DeployModel, RollBackModel, ArchiveModel)
+ALL_COMMANDS = (
+    ExportDataset,
+    CreateJob,
+    CancelJob,
+    RegisterModel,
+    DeployModel,
+    RollBackModel,
+    ArchiveModel,
+)
 
 __all__ = [
     "ALL_COMMANDS",
@@ -11,6 +20,7 @@ __all__ = [
     "CancelJob",
     "CreateJob",
     "DeployModel",
+    "ExportDataset",
     "RegisterModel",
     "RollBackModel",
 ]

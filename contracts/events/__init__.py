@@ -1,7 +1,7 @@
 """Every event tuneloop publishes, one module per concern (each concern is one stream)."""
 
 from contracts.events.cost import BudgetExceeded, CostRecorded
-from contracts.events.datasets import DatasetExported
+from contracts.events.datasets import DatasetExported, DatasetExportFailed, SplitArtifact
 from contracts.events.evaluations import (
     EvaluationCompleted,
     ExperimentConcluded,
@@ -32,6 +32,7 @@ from contracts.events.models import (
 
 ALL_EVENTS = (
     DatasetExported,
+    DatasetExportFailed,
     JobCreated,
     JobStarted,
     JobProgressed,
@@ -59,6 +60,7 @@ __all__ = [
     "ALL_EVENTS",
     "BudgetExceeded",
     "CostRecorded",
+    "DatasetExportFailed",
     "DatasetExported",
     "EvaluationCompleted",
     "ExperimentConcluded",
@@ -80,4 +82,5 @@ __all__ = [
     "ModelDeployed",
     "ModelRegistered",
     "ModelRolledBack",
+    "SplitArtifact",
 ]

@@ -2,21 +2,53 @@
 
 from faststream.nats import NatsRouter
 
-from contracts.events import DatasetExported
+from contracts.events import DatasetExported, DatasetExportFailed
 from libs.runtime import ServiceContext, ServiceDefinition
+from services.exporter.api import build_api
+from services.exporter.export import ExportTools
+from services.exporter.handlers import register_handlers
+from services.exporter.runtime import Exporter, exporter_from_settings
 from services.exporter.settings import ExporterSettings
+from services.exporter.tokens import load_token_counter
+
+_EXPORTERS: dict[int, tuple[ServiceContext, Exporter]] = {}
+
+
+def exporter_of(context: ServiceContext) -> Exporter:
+    """The one :class:`Exporter` of a service context (the tokenizer is loaded once)."""
+    known = _EXPORTERS.get(id(context))
+    if known is not None and known[0] is context:
+        return known[1]
+    settings = context.settings
+    if not isinstance(settings, ExporterSettings):
+        settings = ExporterSettings.model_validate(settings.model_dump())
+    tools = ExportTools(
+        database=context.database,
+        artifacts=context.artifacts,
+        bus=context.bus,
+        outbox=context.outbox,
+        counter=load_token_counter(settings.exporter_tokenizer),
+        external_databases=settings.exporter_external_databases,
+        external_timeout_seconds=settings.exporter_external_timeout_seconds,
+    )
+    exporter = exporter_from_settings(settings, tools)
+    _EXPORTERS[id(context)] = (context, exporter)
+    return exporter
 
 
 def build_router(context: ServiceContext) -> NatsRouter:
     """Message handlers of the exporter."""
-    return NatsRouter()
+    router = NatsRouter()
+    register_handlers(router, context.bus.subjects, exporter_of(context))
+    return router
 
 
 DEFINITION = ServiceDefinition(
     name="exporter",
     settings=ExporterSettings,
     build_router=build_router,
-    emits=(DatasetExported,),
+    build_api=build_api,
+    emits=(DatasetExported, DatasetExportFailed),
 )
 
-__all__ = ["DEFINITION", "build_router"]
+__all__ = ["DEFINITION", "build_router", "exporter_of"]

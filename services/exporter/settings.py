@@ -1,5 +1,7 @@
 """Settings of the exporter service."""
 
+from pathlib import Path
+
 from pydantic import Field
 
 from libs.config import ServiceSettings
@@ -12,6 +14,43 @@ class ExporterSettings(ServiceSettings):
         le=65535,
         validation_alias="TUNELOOP_EXPORTER_PORT",
         description="HTTP port of the exporter; 0 picks a free one.",
+    )
+    exporter_tokenizer: Path | None = Field(
+        default=None,
+        description="Local Hugging Face directory of the base model's tokenizer, used to count "
+        "tokens; unset counts ~4 bytes per token (an estimate, named as such in manifests).",
+    )
+    exporter_context_length: int = Field(
+        default=2048, ge=16, description="Token limit of the base model; longer rows are refused."
+    )
+    exporter_near_limit_fraction: float = Field(
+        default=0.9, gt=0, le=1, description="Rows above this share of the limit get a warning."
+    )
+    exporter_min_prompt_chars: int = Field(
+        default=10, ge=0, description="Shortest accepted prompt (user text), in characters."
+    )
+    exporter_min_response_chars: int = Field(
+        default=20, ge=0, description="Shortest accepted response (last assistant message)."
+    )
+    exporter_upload_max_bytes: int = Field(
+        default=100 * 1024 * 1024, ge=1, description="Largest accepted upload, in bytes."
+    )
+    exporter_max_reported_errors: int = Field(
+        default=100, ge=1, description="Row errors listed in a response; the total is counted."
+    )
+    exporter_min_examples: int = Field(
+        default=10, ge=1, description="Fewer valid examples make an export fail."
+    )
+    exporter_warn_examples: int = Field(
+        default=100, ge=1, description="Fewer valid examples make an export warn."
+    )
+    exporter_external_databases: dict[str, str] = Field(
+        default_factory=dict,
+        description="External PostgreSQL databases examples can be imported from, as JSON: "
+        '{"app": "postgresql://reader:...@host/db"}. Use a read-only role.',
+    )
+    exporter_external_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Statement timeout of an external import query."
     )
 
 

@@ -28,8 +28,11 @@ def main() -> None:
     model = AdapterModel(model_dir, settings.threads)
     app = create_engine_app(model, settings.base_model, settings.max_new_tokens_limit)
     sock = bind_socket(settings.http_host, settings.http_port)
-    logger.info("engine serving %s", settings.base_model,
-                extra={"http_url": f"http://{settings.http_host}:{sock.getsockname()[1]}"})
+    logger.info(
+        "engine serving %s",
+        settings.base_model,
+        extra={"http_url": f"http://{settings.http_host}:{sock.getsockname()[1]}"},
+    )
     uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False)).run(sockets=[sock])
 
 

@@ -27,8 +27,8 @@ class AdapterModel:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         torch.set_num_threads(threads)
-        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        self.base = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+        self.tokenizer: Any = AutoTokenizer.from_pretrained(model_dir)
+        self.base: Any = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
         self.base.eval()
         self.model: Any = self.base
         self.adapters: set[str] = set()
@@ -64,19 +64,22 @@ class AdapterModel:
 
     def prompt_ids(self, messages: list[dict[str, Any]] | None, prompt: str | None) -> Any:
         if messages is not None:
-            return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True,
-                                                      return_tensors="pt", return_dict=True)[
-                "input_ids"]
+            return self.tokenizer.apply_chat_template(
+                messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+            )["input_ids"]
         return self.tokenizer(prompt or "", return_tensors="pt")["input_ids"]
 
-    def _generate(self, adapter: str | None, input_ids: Any, options: dict[str, Any],
-                  streamer: Any = None) -> Any:
+    def _generate(
+        self, adapter: str | None, input_ids: Any, options: dict[str, Any], streamer: Any = None
+    ) -> Any:
         import torch
 
-        kwargs = {"max_new_tokens": options["max_tokens"],
-                  "do_sample": options["temperature"] > 0,
-                  "pad_token_id": self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
-                  "streamer": streamer}
+        kwargs = {
+            "max_new_tokens": options["max_tokens"],
+            "do_sample": options["temperature"] > 0,
+            "pad_token_id": self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+            "streamer": streamer,
+        }
         if options["temperature"] > 0:
             kwargs |= {"temperature": options["temperature"], "top_p": options["top_p"]}
         with torch.inference_mode():
@@ -90,22 +93,19 @@ class AdapterModel:
             self.model.set_adapter(adapter)
             return self.model.generate(input_ids=input_ids, **kwargs)
 
-    def generate(self, adapter: str | None, input_ids: Any,
-                 options: dict[str, Any]) -> Generation:
+    def generate(self, adapter: str | None, input_ids: Any, options: dict[str, Any]) -> Generation:
         with self.lock:
             output = self._generate(adapter, input_ids, options)
-        new_tokens = output[0][input_ids.shape[1]:]
+        new_tokens = output[0][input_ids.shape[1] :]
         text = self.tokenizer.decode(new_tokens, skip_special_tokens=True)
         finish = "length" if len(new_tokens) >= options["max_tokens"] else "stop"
-        return Generation(text, int(input_ids.shape[1]), int(len(new_tokens)), finish)
+        return Generation(text, int(input_ids.shape[1]), len(new_tokens), finish)
 
-    def stream(self, adapter: str | None, input_ids: Any,
-               options: dict[str, Any]) -> Iterator[str]:
+    def stream(self, adapter: str | None, input_ids: Any, options: dict[str, Any]) -> Iterator[str]:
         """Text pieces as they are generated (generation runs in a worker thread)."""
         from transformers import TextIteratorStreamer
 
-        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True,
-                                        skip_special_tokens=True)
+        streamer: Any = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         failure: list[BaseException] = []
 
         def run() -> None:

@@ -9,11 +9,16 @@ from libs.config import ServiceSettings
 
 class EngineSettings(ServiceSettings):
     http_port: int = Field(default=0, ge=0, le=65535, validation_alias="TUNELOOP_ENGINE_PORT")
-    base_model: str = Field(default="smollm2-135m-instruct",
-                            validation_alias="TUNELOOP_BASE_MODEL",
-                            description="`tiny-llama`, `smollm2-135m-instruct` or an HF dir.")
-    models_dir: Path | None = Field(default=None, validation_alias="TUNELOOP_MODELS_DIR",
-                                    description="Cache of built base models; <home>/models.")
+    base_model: str = Field(
+        default="smollm2-135m-instruct",
+        validation_alias="TUNELOOP_BASE_MODEL",
+        description="`tiny-llama`, `smollm2-135m-instruct` or an HF dir.",
+    )
+    models_dir: Path | None = Field(
+        default=None,
+        validation_alias="TUNELOOP_MODELS_DIR",
+        description="Cache of built base models; <home>/models.",
+    )
     max_new_tokens_limit: int = Field(default=512, ge=1)
     threads: int = Field(default=2, ge=1, validation_alias="TUNELOOP_ENGINE_THREADS")
 

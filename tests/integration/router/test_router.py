@@ -80,6 +80,7 @@ async def test_an_experiment_splits_sticky_units_between_adapters(stack: Stack) 
     v1 = await register_and_deploy(stack, "control says hi")
     v2 = await register_and_deploy(stack, "treatment says hi", deploy=False)
     await eventually(lambda: answer_is(stack, "support-bot", "control says hi"), what="v1")
+    await eventually(lambda: known(stack, v2), what="v2 known to the router")
     created = await stack.client.post(
         "/v1/experiments",
         headers=ACME,
@@ -104,6 +105,12 @@ async def test_an_experiment_splits_sticky_units_between_adapters(stack: Stack) 
     for user, variant in list(seen.items())[:20]:
         _, headers = await answer(stack, "support-bot", user=user)
         assert headers["x-tuneloop-variant"] == variant
+
+
+async def known(stack: Stack, serving_name: str) -> bool:
+    """The router has heard of the version (its model.registered event arrived)."""
+    response = await stack.client.get("/v1/models", headers=ACME)
+    return serving_name in [m["id"] for m in response.json()["data"]]
 
 
 async def answer_is(stack: Stack, model: str, text: str) -> bool:
@@ -229,6 +236,7 @@ async def test_a_down_treatment_falls_back_to_control_without_errors(stack: Stac
     v1 = await register_and_deploy(stack, "steady control")
     v2 = await register_and_deploy(stack, "risky treatment", deploy=False, base_model=OTHER_BASE)
     await eventually(lambda: answer_is(stack, "support-bot", "steady control"), what="v1")
+    await eventually(lambda: known(stack, v2), what="v2 known to the router")
     created = await stack.client.post(
         "/v1/experiments",
         headers=ACME,

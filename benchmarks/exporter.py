@@ -1,0 +1,236 @@
+"""Exporting rated examples: tuneloop's exporter vs a naive pandas script, 100k and 1M rows.
+
+Each size is generated and loaded into a fresh SQLite database through the exporter's intake
+path (the checks and token counting every API row gets, content hashes, batched inserts; the
+length limits are relaxed there so the export's own validation has rows to exclude). Then it
+is exported in a child process of its own, so its peak RSS is the export's alone: filter (min
+rating), validate every row, reuse the token counts of the same tokenizer, de-duplicate,
+split, format as OpenAI chat JSONL, write to the artifact store with a manifest and lineage.
+The tokenizer is a real BPE (4k tokens, trained locally on text like the benchmark's, since no
+model can be downloaded here) with a ChatML template. The peer reads the same rows with
+``pandas.read_sql`` and writes ``json.dumps`` per row, with no validation, dedup or split.
+Figures are examples/s (load + export for tuneloop, read + write for the peer) and peak RSS.
+"""
+
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.report import Comparison
+
+SIZES = (100_000, 1_000_000)
+LOAD_BATCH = 10_000
+CHILD_TIMEOUT_SECONDS = 900
+TOPICS = ("billing", "shipping", "returns", "account")
+
+
+def record(i: int) -> dict[str, Any]:
+    """A realistic rated example; ~2 % exact duplicates and ~1 % with a too-short answer."""
+    n = i - 1 if i % 50 == 0 else i
+    answer = (
+        "Ok."
+        if i % 100 == 7
+        else (
+            f"Your order {n} left our warehouse on Monday; the tracking number is TL{n:08d} and "
+            "delivery is expected within three working days. Reply here if it does not arrive."
+        )
+    )
+    return {
+        "messages": [
+            {"role": "system", "content": "You are the support assistant of an online shop."},
+            {"role": "user", "content": f"Hi, where is my order {n}? It has not arrived yet."},
+            {"role": "assistant", "content": answer},
+        ],
+        "rating": 1 + n % 5,
+        "gold_star": n % 11 == 0,
+        "domain": TOPICS[n % len(TOPICS)],
+        "task_type": "support",
+    }
+
+
+def tokenizer_corpus() -> list[str]:
+    """Text like the benchmark's, so the BPE knows its words as a real model's would."""
+    return [m["content"] for i in range(2000) for m in record(i)["messages"]]
+
+
+async def load(database_url: str, size: int, tokenizer: Path) -> float:
+    """Store ``size`` examples through the intake path of the API: check, count, insert."""
+    from libs.storage import Database, migrate_to_head
+    from services.exporter.examples import Provenance, example_row, insert_examples
+    from services.exporter.ingest import check_records
+    from services.exporter.tokens import HuggingFaceTokenCounter
+    from services.exporter.validation import Rules
+
+    await migrate_to_head(database_url)
+    database = Database(database_url)
+    counter = HuggingFaceTokenCounter(tokenizer)
+    rules = Rules(min_prompt_chars=0, min_response_chars=0)
+    provenance = Provenance(tenant="bench", source="bench")
+    started = time.perf_counter()
+    for start in range(0, size, LOAD_BATCH):
+        batch = [(i, record(i)) for i in range(start, start + LOAD_BATCH)]
+        checked = check_records(batch, rules, counter)  # type: ignore[arg-type]
+        rows = [
+            example_row(c.record, provenance, (counter.name, c.tokens))
+            for c in checked
+            if c.record is not None
+        ]
+        async with database.transaction() as session:
+            await insert_examples(session, rows)
+    elapsed = time.perf_counter() - started
+    await database.dispose()
+    return elapsed
+
+
+async def export(database_url: str, artifacts: Path, tokenizer: Path) -> dict[str, Any]:
+    from contracts.api.datasets import ExportFilters
+    from libs.artifacts import LocalArtifactStore
+    from libs.messaging import Bus, Subjects, create_broker
+    from libs.storage import Database
+    from services.exporter.export import ExportPlan, ExportTools, run_export
+    from services.exporter.tokens import HuggingFaceTokenCounter
+
+    subjects = Subjects("bench")
+    database = Database(database_url)
+    tools = ExportTools(
+        database=database,
+        artifacts=LocalArtifactStore(artifacts),
+        bus=Bus(create_broker("nats://127.0.0.1:1", subjects, max_attempts=1), subjects),
+        outbox=None,
+        counter=HuggingFaceTokenCounter(tokenizer),
+    )
+    plan = ExportPlan(
+        tenant="bench",
+        name="bench",
+        format="openai-chat-jsonl",
+        filters=ExportFilters(min_rating=2),
+    )
+    started = time.perf_counter()
+    row = await run_export(tools, plan)
+    elapsed = time.perf_counter() - started
+    await database.dispose()
+    assert row is not None
+    return {
+        "seconds": elapsed,
+        "train": row.train_rows,
+        "test": row.test_rows,
+        "excluded": row.manifest["excluded"],
+    }
+
+
+def baseline(database_path: Path, output: Path) -> dict[str, Any]:
+    import sqlite3
+
+    import pandas
+
+    started = time.perf_counter()
+    with sqlite3.connect(database_path) as connection:
+        frame = pandas.read_sql(
+            "select id, messages, rating from exporter_examples where tenant = ? and rating >= ?",
+            connection,
+            params=("bench", 2),
+        )
+    with output.open("w") as out:
+        for row in frame.itertuples():
+            out.write(json.dumps({"messages": json.loads(row.messages)}) + "\n")
+    return {"seconds": time.perf_counter() - started, "rows": len(frame)}
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child(mode: str, directory: Path, size: int) -> None:
+    """Run one step in this process and print its figures as JSON."""
+    url = f"sqlite+aiosqlite:///{directory / 'bench.db'}"
+    result: dict[str, Any]
+    if mode == "load":
+        result = {"seconds": asyncio.run(load(url, size, directory / "tokenizer"))}
+    elif mode == "export":
+        result = asyncio.run(export(url, directory / "artifacts", directory / "tokenizer"))
+    else:
+        result = baseline(directory / "bench.db", directory / "baseline.jsonl")
+    print(json.dumps({**result, "peak_rss_mb": peak_rss_mb()}))
+
+
+def run_child(mode: str, directory: Path, size: int) -> dict[str, Any]:
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.exporter", mode, str(directory), str(size)],
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_SECONDS,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"benchmark step {mode} failed:\n{completed.stderr[-3000:]}")
+    figures: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def measure(size: int) -> dict[str, Any]:
+    from tests.tokenizer_builder import build_tokenizer_dir
+
+    with tempfile.TemporaryDirectory(prefix="tuneloop-bench-") as name:
+        directory = Path(name)
+        build_tokenizer_dir(directory / "tokenizer", tokenizer_corpus(), vocab_size=4096)
+        loaded = run_child("load", directory, size)
+        exported = run_child("export", directory, size)
+        peer = run_child("baseline", directory, size)
+    ours_seconds = loaded["seconds"] + exported["seconds"]
+    return {
+        "size": size,
+        "load_seconds": round(loaded["seconds"], 2),
+        "export_seconds": round(exported["seconds"], 2),
+        "examples_per_second": size / ours_seconds,
+        "export_examples_per_second": size / exported["seconds"],
+        "export_peak_rss_mb": round(exported["peak_rss_mb"], 1),
+        "kept": exported["train"] + exported["test"],
+        "excluded": exported["excluded"],
+        "peer_examples_per_second": size / peer["seconds"],
+        "peer_peak_rss_mb": round(peer["peak_rss_mb"], 1),
+    }
+
+
+def run_exporter_benchmark(sizes: tuple[int, ...] = SIZES) -> list[Comparison]:
+    results = [measure(size) for size in sizes]
+    for result in results:
+        print(json.dumps(result), file=sys.stderr)
+    comparisons = []
+    for result in results:
+        size = f"{result['size']:,}"
+        comparisons.append(
+            Comparison(
+                name=f"exporter-{result['size']}",
+                metric=f"examples/s, {size} rated examples: load + filter, validate, "
+                "tokens, dedup, split, format, write",
+                ours_label="tuneloop exporter (load + export)",
+                ours=result["examples_per_second"],
+                peer_label="pandas read_sql + json.dumps per row",
+                peer=result["peer_examples_per_second"],
+            )
+        )
+        comparisons.append(
+            Comparison(
+                name=f"exporter-{result['size']}-memory",
+                metric=f"peak RSS in MB, {size} examples (lower is better)",
+                ours_label="tuneloop export (child process)",
+                ours=result["export_peak_rss_mb"],
+                peer_label="pandas read_sql + json.dumps per row",
+                peer=result["peer_peak_rss_mb"],
+                higher_is_better=False,
+            )
+        )
+    return comparisons
+
+
+if __name__ == "__main__":
+    child(sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]))
+
+
+__all__ = ["run_exporter_benchmark"]

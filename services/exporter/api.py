@@ -1,0 +1,310 @@
+"""The exporter's HTTP routes: examples in, uploads, exports and dataset versions out."""
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+
+from contracts.api.datasets import (
+    DatasetDetail,
+    DatasetList,
+    DatasetPreview,
+    ExampleBatch,
+    ExampleIn,
+    ExamplesCreated,
+    ExportRequest,
+    UploadFormat,
+    UploadReport,
+)
+from contracts.api.errors import ErrorBody, ErrorInfo, FieldError
+from libs.runtime import ServiceContext
+from libs.runtime.health import VERSION
+from services.exporter import catalog
+from services.exporter.examples import Provenance, example_row, insert_examples
+from services.exporter.export import ExportRejected, ExternalImportFailed, run_export
+from services.exporter.ingest import check_records
+from services.exporter.runtime import Exporter
+from services.exporter.upload_flow import (
+    UploadEmpty,
+    UploadRejected,
+    field_errors,
+    store_upload,
+)
+from services.exporter.uploads import UploadRefused, receive_upload
+
+TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+Tenant = Annotated[
+    str,
+    Header(
+        alias="X-Tuneloop-Tenant",
+        pattern=TENANT_PATTERN,
+        max_length=64,
+        description="Tenant of the request; one tenant never sees another's data.",
+    ),
+]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "No such dataset version for this tenant."},
+    422: {"model": ErrorBody, "description": "Invalid input; every problem is listed."},
+}
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+FILES = ("train", "test", "manifest", "lineage")
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    errors: list[FieldError] | None = None,
+    total: int | None = None,
+) -> JSONResponse:
+    body = ErrorBody(
+        error=ErrorInfo(code=code, message=message, errors=errors or [], total_errors=total)
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=status)
+
+
+def not_found(version_id: str) -> JSONResponse:
+    return error_response(
+        404, "dataset_not_found", f"no dataset version `{version_id}`; list them at /v1/datasets"
+    )
+
+
+def example_record(example: ExampleIn) -> dict[str, Any]:
+    """The chat record of an API example, its system prompt as the first message."""
+    record = example.model_dump(exclude_none=True, exclude={"system", "messages"})
+    messages = [m.model_dump(exclude_none=True) for m in example.messages]
+    if example.system:
+        messages.insert(0, {"role": "system", "content": example.system})
+    return {**record, "messages": messages}
+
+
+def example_routes(exporter: Exporter) -> APIRouter:
+    router = APIRouter(tags=["examples"])
+
+    @router.post("/v1/examples", status_code=201, response_model=ExamplesCreated, responses=ERRORS)
+    async def add_examples(
+        body: ExampleIn | ExampleBatch, tenant: Tenant = "default"
+    ) -> ExamplesCreated | JSONResponse:
+        """Store one rated example or a batch (all or none)."""
+        examples = body.examples if isinstance(body, ExampleBatch) else [body]
+        records = [example_record(example) for example in examples]
+        checked = check_records(list(enumerate(records, 1)), exporter.rules, exporter.tools.counter)
+        prefix = "examples[{}]." if isinstance(body, ExampleBatch) else ""
+        errors = [
+            FieldError(
+                field=prefix.format(c.line - 1) + (p.field or ""), code=p.code, message=p.message
+            )
+            for c in checked
+            if c.line is not None
+            for p in c.verdict.errors
+        ]
+        if errors:
+            return error_response(
+                422,
+                "invalid_examples",
+                f"{len(errors)} problem(s) in the examples; nothing was stored. "
+                "Fix the fields listed in `errors` and send them again",
+                errors,
+                len(errors),
+            )
+        name = exporter.tools.counter.name
+        rows = [
+            example_row(c.record, Provenance(tenant=tenant), (name, c.tokens))
+            for c in checked
+            if c.record is not None
+        ]
+        async with exporter.tools.database.transaction() as session:
+            await insert_examples(session, rows)
+        warnings = field_errors([w for c in checked for w in c.verdict.warnings])
+        return ExamplesCreated(ids=[row["id"] for row in rows], warnings=warnings)
+
+    @router.post(
+        "/v1/datasets/uploads",
+        status_code=201,
+        response_model=UploadReport,
+        responses={**ERRORS, 413: {"model": ErrorBody, "description": "The file is too large."}},
+        openapi_extra=UPLOAD_BODY,
+    )
+    async def upload(
+        request: Request,
+        tenant: Tenant = "default",
+        mode: Literal["strict", "lenient"] = "strict",
+        format: UploadFormat = "auto",
+        source: Annotated[str, Query(max_length=128)] = "upload",
+        domain: Annotated[str | None, Query(max_length=128)] = None,
+        task_type: Annotated[str | None, Query(max_length=128)] = None,
+        owner: Annotated[str | None, Query(max_length=128)] = None,
+    ) -> UploadReport | JSONResponse:
+        """Upload a file of examples (OpenAI chat JSONL, prompt/completion, Alpaca, ShareGPT,
+        CSV). Strict mode stores every row or none; lenient keeps the valid rows."""
+        provenance = Provenance(tenant, source, domain, task_type, owner)
+        with tempfile.TemporaryDirectory(prefix="tuneloop-upload-") as directory:
+            path = Path(directory) / "upload"
+            try:
+                filename = await receive_upload(
+                    request.headers.get("content-type", ""),
+                    request.stream(),
+                    path,
+                    exporter.upload_max_bytes,
+                )
+                return await store_upload(
+                    exporter, path, filename, format, mode == "lenient", provenance
+                )
+            except UploadRefused as exc:
+                return error_response(exc.status, exc.code, str(exc))
+            except UploadEmpty as exc:
+                return error_response(422, "empty_file", str(exc))
+            except UploadRejected as exc:
+                log = exc.errors
+                return error_response(
+                    422,
+                    "invalid_rows",
+                    f"{log.rows} row(s) of the {exc.format} file are invalid ({log.total} "
+                    "problem(s)); nothing was stored. Fix them, or upload with ?mode=lenient "
+                    "to keep the valid rows",
+                    field_errors(log.kept),
+                    log.total,
+                )
+
+    return router
+
+
+def dataset_routes(exporter: Exporter, context_artifacts: Any) -> APIRouter:
+    router = APIRouter(tags=["datasets"])
+    database = exporter.tools.database
+
+    @router.post(
+        "/v1/datasets/exports", status_code=201, response_model=DatasetDetail, responses=ERRORS
+    )
+    async def export(
+        request: ExportRequest, tenant: Tenant = "default"
+    ) -> DatasetDetail | JSONResponse:
+        """Export the tenant's matching examples as the next version of a dataset."""
+        try:
+            row = await run_export(exporter.tools, exporter.plan(tenant, request))
+        except ExportRejected as exc:
+            reasons = [
+                FieldError(field=code, code=code, message=f"{count} example(s) excluded: {code}")
+                for code, count in sorted(exc.excluded.items(), key=lambda kv: -kv[1])
+            ]
+            return error_response(422, "too_few_examples", str(exc), reasons, exc.considered)
+        except ExternalImportFailed as exc:
+            return error_response(422, "external_import_failed", str(exc))
+        assert row is not None
+        return catalog.version_detail(row)
+
+    @router.get("/v1/datasets", response_model=DatasetList)
+    async def list_datasets(tenant: Tenant = "default", dataset: str | None = None) -> DatasetList:
+        """The tenant's dataset versions, newest first within each dataset."""
+        rows = await catalog.list_versions(database, tenant, dataset)
+        return DatasetList(data=[catalog.version_out(row) for row in rows])
+
+    @router.get("/v1/datasets/{version_id}", response_model=DatasetDetail, responses=ERRORS)
+    async def get_dataset(
+        version_id: str, tenant: Tenant = "default"
+    ) -> DatasetDetail | JSONResponse:
+        """A dataset version with its manifest: filters, counts, per-split statistics."""
+        row = await catalog.find_version(database, tenant, version_id)
+        return catalog.version_detail(row) if row else not_found(version_id)
+
+    @router.get("/v1/datasets/{version_id}/files/{name}", responses=ERRORS)
+    async def download(
+        version_id: str,
+        name: Literal["train", "test", "manifest", "lineage"],
+        tenant: Tenant = "default",
+    ) -> Response:
+        """Download a split, the manifest or the lineage (example id → split) file."""
+        row = await catalog.find_version(database, tenant, version_id)
+        sha256 = catalog.split_sha256(row, name) if row else None
+        if row is None or sha256 is None:
+            return not_found(f"{version_id}/{name}")
+        suffix = "json" if name == "manifest" else "jsonl"
+        return FileResponse(
+            context_artifacts.path_of(sha256),
+            media_type="application/json" if name == "manifest" else "application/x-ndjson",
+            filename=f"{row.dataset}-v{row.version}-{name}.{suffix}",
+            headers={"ETag": f'"{sha256}"'},
+        )
+
+    @router.get(
+        "/v1/datasets/{version_id}/preview", response_model=DatasetPreview, responses=ERRORS
+    )
+    async def preview(
+        version_id: str,
+        tenant: Tenant = "default",
+        split: Literal["train", "test"] = "train",
+        limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    ) -> DatasetPreview | JSONResponse:
+        """The first ``limit`` rows of a split, as written."""
+        row = await catalog.find_version(database, tenant, version_id)
+        sha256 = catalog.split_sha256(row, split) if row else None
+        if row is None:
+            return not_found(version_id)
+        rows: list[dict[str, Any]] = []
+        if sha256:
+            with context_artifacts.path_of(sha256).open("rb") as handle:
+                for _, line in zip(range(limit), handle, strict=False):
+                    rows.append(json.loads(line))
+        return DatasetPreview(id=version_id, split=split, rows=rows)
+
+    @router.delete("/v1/datasets/{version_id}", status_code=204, responses=ERRORS)
+    async def delete(version_id: str, tenant: Tenant = "default") -> Response:
+        """Hide a dataset version; its files stay in the artifact store."""
+        if await catalog.soft_delete(database, tenant, version_id):
+            return Response(status_code=204)
+        return not_found(version_id)
+
+    return router
+
+
+async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        FieldError(
+            field=".".join(str(part) for part in error["loc"][1:]) or None,
+            code=str(error["type"]),
+            message=str(error["msg"]),
+        )
+        for error in exc.errors()
+    ]
+    return error_response(
+        422, "invalid_request", "the request is not valid; see `errors`", errors, len(errors)
+    )
+
+
+def create_api(exporter: Exporter, artifacts: Any) -> FastAPI:
+    api = FastAPI(
+        title="tuneloop exporter",
+        version=VERSION,
+        description="Rated examples in; validated, de-duplicated, versioned datasets out.",
+    )
+    api.add_exception_handler(RequestValidationError, invalid_request)
+    api.include_router(example_routes(exporter))
+    api.include_router(dataset_routes(exporter, artifacts))
+    return api
+
+
+def build_api(context: ServiceContext) -> FastAPI:
+    from services.exporter.service import exporter_of
+
+    return create_api(exporter_of(context), context.artifacts)
+
+
+__all__ = ["build_api", "create_api", "error_response"]

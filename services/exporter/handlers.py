@@ -1,0 +1,133 @@
+"""Message handlers of the exporter: export commands and feedback on served requests."""
+
+import json
+import logging
+
+from faststream.nats import NatsRouter
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from contracts.commands import ExportDataset
+from contracts.events import DatasetExportFailed, FeedbackRecorded
+from libs.messaging import (
+    Subjects,
+    add_to_outbox,
+    claim_message,
+    command_subscriber,
+    event_subscriber,
+)
+from services.exporter.examples import (
+    Provenance,
+    example_row,
+    insert_examples,
+    rate_captured_example,
+)
+from services.exporter.export import ExportRejected, ExternalImportFailed, run_export
+from services.exporter.runtime import Exporter
+from services.exporter.tables import ExporterExample, ExporterFeedback
+
+FEEDBACK_CONSUMER = "exporter.feedback"
+FAILURE_CONSUMER = "exporter.export_failed"
+logger = logging.getLogger("tuneloop.exporter")
+
+
+async def export_on_command(exporter: Exporter, command: ExportDataset) -> None:
+    """Run the export; a redelivered command (same id) is not exported twice.
+
+    An export that cannot succeed (too few examples, a failing external query) is reported
+    with ``dataset.export_failed`` rather than retried.
+    """
+    try:
+        row = await run_export(exporter.tools, exporter.plan(command.tenant, command), command.id)
+    except (ExportRejected, ExternalImportFailed) as exc:
+        logger.warning("export %s of %s refused: %s", command.id, command.name, exc)
+        await report_failure(exporter, command, exc)
+        return
+    if row is not None:
+        logger.info("exported %s version %s (%s)", row.dataset, row.version, row.id)
+
+
+async def report_failure(
+    exporter: Exporter, command: ExportDataset, exc: ExportRejected | ExternalImportFailed
+) -> None:
+    rejected = isinstance(exc, ExportRejected)
+    event = DatasetExportFailed(
+        tenant=command.tenant,
+        dataset=command.name,
+        command_id=command.id,
+        code="too_few_examples" if rejected else "external_import_failed",
+        message=str(exc),
+        considered=exc.considered if isinstance(exc, ExportRejected) else 0,
+        excluded=exc.excluded if isinstance(exc, ExportRejected) else {},
+    )
+    async with exporter.tools.database.transaction() as session:
+        if not await claim_message(session, FAILURE_CONSUMER, command.id):
+            return
+        add_to_outbox(session, exporter.tools.bus, event)
+    if exporter.tools.outbox is not None:
+        exporter.tools.outbox.notify()
+
+
+async def record_feedback(exporter: Exporter, event: FeedbackRecorded) -> None:
+    """Keep the feedback and rate the example captured for its request, once per event."""
+    async with exporter.tools.database.transaction() as session:
+        if not await claim_message(session, FEEDBACK_CONSUMER, event.id):
+            return
+        statement = select(ExporterFeedback).where(
+            col(ExporterFeedback.tenant) == event.tenant,
+            col(ExporterFeedback.request_id) == event.request_id,
+        )
+        feedback = (await session.execute(statement)).scalar_one_or_none()
+        if feedback is None:
+            feedback = ExporterFeedback(tenant=event.tenant, request_id=event.request_id)
+            session.add(feedback)
+        if event.rating is not None:
+            feedback.rating = event.rating
+        feedback.gold_star = feedback.gold_star or event.gold_star
+        await rate_captured_example(
+            session, event.tenant, event.request_id, event.rating, event.gold_star
+        )
+        if event.corrected_answer:
+            await add_correction(session, event)
+
+
+async def add_correction(session: AsyncSession, event: FeedbackRecorded) -> None:
+    """A corrected answer becomes a gold-star example of its own, next to the captured one."""
+    statement = select(ExporterExample).where(
+        col(ExporterExample.tenant) == event.tenant,
+        col(ExporterExample.request_id) == event.request_id,
+        col(ExporterExample.deleted_at).is_(None),
+    )
+    captured = (await session.execute(statement)).scalars().first()
+    if captured is None or event.corrected_answer is None:
+        return
+    messages = json.loads(captured.messages)
+    last = max(i for i, m in enumerate(messages) if m.get("role") == "assistant")
+    corrected = [*messages[:last], {"role": "assistant", "content": event.corrected_answer}]
+    record = {
+        "messages": corrected,
+        "tools": json.loads(captured.tools) if captured.tools else None,
+        "rating": 5,
+        "gold_star": True,
+        "domain": captured.domain,
+        "task_type": captured.task_type,
+        "owner": captured.owner,
+        "source": "correction",
+        "metadata": {"corrects": captured.id, "feedback": event.id},
+    }
+    provenance = Provenance(tenant=event.tenant, source="correction")
+    await insert_examples(session, [example_row(record, provenance)])
+
+
+def register_handlers(router: NatsRouter, subjects: Subjects, exporter: Exporter) -> None:
+    @command_subscriber(router, subjects, ExportDataset)
+    async def on_export(command: ExportDataset) -> None:
+        await export_on_command(exporter, command)
+
+    @event_subscriber(router, subjects, "exporter", FeedbackRecorded)
+    async def on_feedback(event: FeedbackRecorded) -> None:
+        await record_feedback(exporter, event)
+
+
+__all__ = ["export_on_command", "record_feedback", "register_handlers"]

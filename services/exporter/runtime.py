@@ -1,0 +1,54 @@
+"""What the exporter's routes and handlers share, built once from its settings."""
+
+from dataclasses import dataclass, field, replace
+
+from contracts.api.datasets import ExportRequest
+from contracts.commands import ExportDataset
+from services.exporter.export import ExportPlan, ExportTools
+from services.exporter.settings import ExporterSettings
+from services.exporter.validation import Rules
+
+
+@dataclass(frozen=True)
+class Exporter:
+    tools: ExportTools
+    rules: Rules = field(default_factory=Rules)
+    min_examples: int = 10
+    warn_examples: int = 100
+    upload_max_bytes: int = 100 * 1024 * 1024
+    max_reported_errors: int = 100
+
+    def plan(self, tenant: str, request: ExportRequest | ExportDataset) -> ExportPlan:
+        rules = self.rules
+        if request.context_length is not None:
+            rules = replace(rules, context_length=request.context_length)
+        return ExportPlan(
+            tenant=tenant,
+            name=request.name,
+            format=request.format,
+            filters=request.filters,
+            test_fraction=request.test_fraction,
+            min_examples=request.min_examples or self.min_examples,
+            warn_examples=self.warn_examples,
+            rules=rules,
+            external=request.external,
+        )
+
+
+def exporter_from_settings(settings: ExporterSettings, tools: ExportTools) -> Exporter:
+    return Exporter(
+        tools=tools,
+        rules=Rules(
+            min_prompt_chars=settings.exporter_min_prompt_chars,
+            min_response_chars=settings.exporter_min_response_chars,
+            context_length=settings.exporter_context_length,
+            near_limit_fraction=settings.exporter_near_limit_fraction,
+        ),
+        min_examples=settings.exporter_min_examples,
+        warn_examples=settings.exporter_warn_examples,
+        upload_max_bytes=settings.exporter_upload_max_bytes,
+        max_reported_errors=settings.exporter_max_reported_errors,
+    )
+
+
+__all__ = ["Exporter", "exporter_from_settings"]

@@ -1,0 +1,163 @@
+"""Turning a stream of stored examples into dataset files, in constant memory.
+
+Rows arrive ordered by their normalised hash, so duplicates are adjacent: each group of
+equal normalised content keeps its first valid row and counts the others as duplicates,
+without remembering anything beyond the current group. The split side comes from the same
+hash, so an example always lands on the same side and duplicates never straddle the split.
+"""
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from services.exporter.render import RENDERERS
+from services.exporter.stats import SplitAccumulator
+from services.exporter.tokens import TokenCounter
+from services.exporter.validation import Rules, check_record, check_tokens, content_text
+
+HASH_SPACE = 16**15
+
+
+def is_test(normalized_hash: str, test_fraction: float) -> bool:
+    """The split side of an example: a pure function of its normalised content."""
+    return int(normalized_hash[:15], 16) / HASH_SPACE < test_fraction
+
+
+@dataclass(frozen=True)
+class StoredExample:
+    id: str
+    messages: str
+    tools: str | None
+    rating: int | None
+    gold_star: bool
+    domain: str | None
+    task_type: str | None
+    source: str
+    owner: str | None
+    content_hash: str
+    normalized_hash: str
+    token_count: int | None = None
+    token_counter: str | None = None
+
+
+class DatasetWriter:
+    """Writes ``train``/``test`` files in one format and a lineage file of every row."""
+
+    def __init__(
+        self, directory: Path, fmt: str, rules: Rules, counter: TokenCounter, test_fraction: float
+    ) -> None:
+        self.render = RENDERERS[fmt]
+        self.rules = rules
+        self.counter = counter
+        self.test_fraction = test_fraction
+        self.paths = {s: directory / f"{s}.jsonl" for s in ("train", "test", "lineage")}
+        self.files: dict[str, BinaryIO] = {s: p.open("wb") for s, p in self.paths.items()}
+        self.splits = {"train": SplitAccumulator(), "test": SplitAccumulator()}
+        self.excluded: Counter[str] = Counter()
+        self.warnings: Counter[str] = Counter()
+        self.considered = 0
+        self._group = ""
+        self._group_hashes: set[str] = set()
+        self._group_kept = False
+
+    def consume(self, rows: Sequence[StoredExample]) -> None:
+        """Validate, de-duplicate, split and write one batch of rows."""
+        candidates: list[tuple[StoredExample, dict[str, Any]]] = []
+        for row in rows:
+            self.considered += 1
+            record = self._admit(row)
+            if record is not None:
+                candidates.append((row, record))
+        for (row, record), tokens in zip(candidates, self._tokens(candidates), strict=True):
+            limits = check_tokens(tokens, self.rules)
+            if limits.errors:
+                self._exclude(row, limits.errors[0].code)
+                continue
+            self.warnings.update(w.code for w in limits.warnings)
+            self._write(row, record, tokens)
+
+    def _tokens(self, candidates: list[tuple[StoredExample, dict[str, Any]]]) -> list[int]:
+        """Counts stored on intake by the same tokenizer, the others counted now."""
+        name = self.counter.name
+        uncounted = [
+            record["messages"]
+            for row, record in candidates
+            if row.token_counter != name or row.token_count is None
+        ]
+        fresh = iter(self.counter.count(uncounted))
+        return [
+            row.token_count
+            if row.token_counter == name and row.token_count is not None
+            else next(fresh)
+            for row, _ in candidates
+        ]
+
+    def _admit(self, row: StoredExample) -> dict[str, Any] | None:
+        """The row's record if it is valid and the first of its content, else ``None``."""
+        if row.normalized_hash != self._group:
+            self._group, self._group_kept = row.normalized_hash, False
+            self._group_hashes = set()
+        exact_seen = row.content_hash in self._group_hashes
+        self._group_hashes.add(row.content_hash)
+        if self._group_kept:
+            self._exclude(row, "duplicate" if exact_seen else "near_duplicate")
+            return None
+        record: dict[str, Any] = {"messages": json.loads(row.messages)}
+        if row.tools:
+            record["tools"] = json.loads(row.tools)
+        verdict = check_record(record, self.rules)
+        if not verdict.ok:
+            self._exclude(row, verdict.errors[0].code)
+            return None
+        self.warnings.update(w.code for w in verdict.warnings)
+        self._group_kept = True
+        return record
+
+    def _exclude(self, row: StoredExample, reason: str) -> None:
+        self.excluded[reason] += 1
+        self._lineage(row.id, f"excluded:{reason}")
+
+    def _lineage(self, example_id: str, outcome: str) -> None:
+        self.files["lineage"].write(f'{{"id":"{example_id}","split":"{outcome}"}}\n'.encode())
+
+    def _write(self, row: StoredExample, record: dict[str, Any], tokens: int) -> None:
+        split = "test" if is_test(row.normalized_hash, self.test_fraction) else "train"
+        example = {
+            "id": row.id,
+            **record,
+            "rating": row.rating,
+            "gold_star": row.gold_star,
+            "domain": row.domain,
+            "task_type": row.task_type,
+            "source": row.source,
+            "owner": row.owner,
+        }
+        self.files[split].write((self.render(example) + "\n").encode())
+        self._lineage(row.id, split)
+        messages = record["messages"]
+        last: dict[str, Any] = next(
+            (m for m in reversed(messages) if m.get("role") == "assistant"), {}
+        )
+        self.splits[split].add(
+            tokens,
+            len(messages),
+            len(content_text(last.get("content")) or ""),
+            row.domain,
+            row.task_type,
+            row.rating,
+            row.gold_star,
+        )
+
+    @property
+    def kept(self) -> int:
+        return sum(split.examples for split in self.splits.values())
+
+    def close(self) -> None:
+        for handle in self.files.values():
+            handle.close()
+
+
+__all__ = ["DatasetWriter", "StoredExample", "is_test"]

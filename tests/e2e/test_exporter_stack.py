@@ -1,0 +1,77 @@
+"""The exporter inside `tuneloop up`: examples in over HTTP, a dataset version out."""
+
+import json
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.test_stack import REPO, TUNELOOP, free_port, stack_env, wait_until_up
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def exporter_url(tmp_path: Path, exporter_tokenizer_dir: Path) -> Iterator[str]:
+    port, exporter_port = free_port(), free_port()
+    env = stack_env(
+        tmp_path,
+        TUNELOOP_EXPORTER_PORT=str(exporter_port),
+        TUNELOOP_EXPORTER_TOKENIZER=str(exporter_tokenizer_dir),
+        TUNELOOP_EXPORTER_CONTEXT_LENGTH="512",
+    )
+    process = subprocess.Popen(
+        [*TUNELOOP, "up", "--gateway-port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}", tmp_path)
+        yield f"http://127.0.0.1:{exporter_port}"
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+        assert process.returncode == 0, output
+
+
+def rows(count: int) -> bytes:
+    return b"".join(
+        json.dumps(
+            {
+                "messages": [
+                    {"role": "user", "content": f"How do I return the jacket from order {i}?"},
+                    {
+                        "role": "assistant",
+                        "content": f"Print the label for order {i} and drop it at any depot.",
+                    },
+                ],
+                "rating": 5,
+            }
+        ).encode()
+        + b"\n"
+        for i in range(count)
+    )
+
+
+def test_upload_then_export_in_the_running_stack(exporter_url: str) -> None:
+    with httpx.Client(base_url=exporter_url, timeout=30) as client:
+        upload = client.post(
+            "/v1/datasets/uploads",
+            params={"domain": "returns"},
+            files={"file": ("rows.jsonl", rows(25))},
+        )
+        assert upload.status_code == 201, upload.text
+        assert upload.json()["total_warnings"] == 25  # no system message
+        export = client.post("/v1/datasets/exports", json={"name": "returns", "format": "sharegpt"})
+        assert export.status_code == 201, export.text
+        manifest = export.json()["manifest"]
+        assert manifest["tokenizer"].startswith("hf:")
+        assert manifest["splits"]["train"]["domains"] == {"returns": export.json()["train_rows"]}
+        listed = client.get("/v1/datasets").json()["data"]
+        assert [(d["dataset"], d["format"]) for d in listed] == [("returns", "sharegpt")]

@@ -1,0 +1,122 @@
+"""Dataset writing: de-duplication, a stable leak-free split, and formats that read back."""
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.exporter.examples import canonical_json, content_hashes
+from services.exporter.render import RENDERERS, parse_line
+from services.exporter.tokens import ByteEstimateCounter
+from services.exporter.validation import Rules
+from services.exporter.writer import DatasetWriter, StoredExample, is_test
+
+pytestmark = pytest.mark.unit
+
+
+def conversation(i: int, user: str | None = None) -> list[dict[str, Any]]:
+    return [
+        {"role": "system", "content": "You answer questions about orders."},
+        {"role": "user", "content": user or f"What is the status of order {i}?"},
+        {"role": "assistant", "content": f"Order {i} was shipped and arrives within two days."},
+        {"role": "user", "content": "And can I change the address?"},
+        {"role": "assistant", "content": "Yes, until it reaches the local depot, in Settings."},
+    ]
+
+
+def stored(i: int, messages: list[dict[str, Any]] | None = None, ident: str = "") -> StoredExample:
+    messages = messages or conversation(i)
+    exact, normalised = content_hashes(messages, None)
+    return StoredExample(
+        id=ident or f"ex{i}",
+        messages=canonical_json(messages),
+        tools=None,
+        rating=5,
+        gold_star=False,
+        domain="orders",
+        task_type="qa",
+        source="api",
+        owner=None,
+        content_hash=exact,
+        normalized_hash=normalised,
+    )
+
+
+def write(tmp_path: Path, rows: list[StoredExample], fmt: str = "raw-jsonl") -> DatasetWriter:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    writer = DatasetWriter(tmp_path, fmt, Rules(), ByteEstimateCounter(), test_fraction=0.3)
+    writer.consume(sorted(rows, key=lambda r: (r.normalized_hash, r.id)))
+    writer.close()
+    return writer
+
+
+def ids_in(path: Path) -> set[str]:
+    return {json.loads(line)["id"] for line in path.read_text().splitlines()}
+
+
+def test_the_same_example_always_lands_on_the_same_side(tmp_path: Path) -> None:
+    rows = [stored(i) for i in range(200)]
+    first = write(tmp_path / "a", rows)
+    second = write(tmp_path / "b", list(reversed(rows))[:150])
+    train_a, test_a = ids_in(first.paths["train"]), ids_in(first.paths["test"])
+    train_b, test_b = ids_in(second.paths["train"]), ids_in(second.paths["test"])
+    assert train_b <= train_a
+    assert test_b <= test_a
+    assert not train_a & test_a
+    assert 30 <= len(test_a) <= 90
+
+
+def test_duplicates_are_dropped_and_never_straddle_the_split(tmp_path: Path) -> None:
+    rows = [stored(i) for i in range(50)]
+    copies = [stored(i, ident=f"copy{i}") for i in range(50)]
+    shouting = [
+        stored(i, conversation(i, f"  WHAT is the status of   ORDER {i}? "), ident=f"loud{i}")
+        for i in range(50)
+    ]
+    for i in range(50):
+        assert is_test(rows[i].normalized_hash, 0.3) == is_test(shouting[i].normalized_hash, 0.3)
+    writer = write(tmp_path, rows + copies + shouting)
+    assert writer.kept == 50
+    assert writer.excluded == {"duplicate": 50, "near_duplicate": 50}
+    lineage = (tmp_path / "lineage.jsonl").read_text().splitlines()
+    assert len(lineage) == 150
+
+
+def test_invalid_rows_are_excluded_with_their_reason(tmp_path: Path) -> None:
+    short = conversation(1)
+    short[-1]["content"] = "Yes."
+    writer = write(tmp_path, [stored(1, short), stored(2)])
+    assert writer.excluded == {"response_too_short": 1}
+    assert writer.kept == 1
+
+
+@pytest.mark.parametrize("fmt", sorted(RENDERERS))
+def test_every_format_reads_back_to_the_same_conversation(tmp_path: Path, fmt: str) -> None:
+    rows = [stored(i) for i in range(20)]
+    writer = write(tmp_path, rows, fmt)
+    written = writer.paths["train"].read_text().splitlines()
+    written += writer.paths["test"].read_text().splitlines()
+    originals = {canonical_json(_texts(conversation(i))) for i in range(20)}
+    read_back = {canonical_json(parse_line(fmt, line)) for line in written}
+    assert read_back == originals
+
+
+def _texts(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
+    return [{"role": m["role"], "content": m["content"]} for m in messages]
+
+
+def test_openai_rows_carry_only_what_fine_tuning_accepts(tmp_path: Path) -> None:
+    writer = write(tmp_path, [stored(i) for i in range(5)], "openai-chat-jsonl")
+    for line in writer.paths["train"].read_text().splitlines():
+        assert set(json.loads(line)) == {"messages"}
+
+
+def test_token_counts_from_intake_are_reused_only_for_the_same_tokenizer(tmp_path: Path) -> None:
+    name = ByteEstimateCounter.name
+    counted_here = replace(stored(1), token_count=10**6, token_counter=name)
+    counted_elsewhere = replace(stored(2), token_count=10**6, token_counter="hf:other")
+    writer = write(tmp_path, [counted_here, counted_elsewhere])
+    assert writer.excluded == {"too_many_tokens": 1}
+    assert ids_in(writer.paths["train"]) | ids_in(writer.paths["test"]) == {"ex2"}
