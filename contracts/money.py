@@ -28,6 +28,9 @@ SignedUsd = Annotated[
 ]
 """An amount of US dollars that may be negative (a saving, a loss); a string in JSON."""
 
+ExactDecimal = Annotated[Decimal, PlainSerializer(decimal_text, return_type=str, when_used="json")]
+"""Any exact decimal quantity (tokens, hours, percentages); a string in JSON."""
+
 Fraction = Annotated[
     Decimal,
     Field(ge=0, le=1, max_digits=12, decimal_places=9, description="A share between 0 and 1."),
@@ -35,4 +38,4 @@ Fraction = Annotated[
 ]
 """A share between 0 and 1 (accuracy, alert threshold), exact decimal; a string in JSON."""
 
-__all__ = ["Fraction", "SignedUsd", "Usd", "decimal_text"]
+__all__ = ["ExactDecimal", "Fraction", "SignedUsd", "Usd", "decimal_text"]

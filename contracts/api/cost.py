@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.events.cost import CostKind, CostUnit
-from contracts.money import Fraction, SignedUsd, Usd
+from contracts.money import ExactDecimal, Fraction, SignedUsd, Usd
 
 HardwareUnit = Literal["gpu_hour", "cpu_hour"]
 SummaryGroup = Literal["tenant", "model", "serving_name", "day", "kind"]
@@ -142,7 +142,7 @@ class LedgerEntry(Body):
     reference_id: str
     model: str | None
     serving_name: str | None
-    quantity: Decimal
+    quantity: ExactDecimal
     unit: CostUnit
     amount_usd: Usd
     requests: int
@@ -209,14 +209,14 @@ class RoiReport(Body):
     tuned_cost_per_call_usd: Usd
     inference_saving_per_call_usd: SignedUsd
     inference_saving_per_month_usd: SignedUsd
-    accuracy_gain: Decimal
+    accuracy_gain: ExactDecimal
     quality_value_per_month_usd: SignedUsd
     benefit_per_month_usd: SignedUsd
     break_even_calls: int | None = Field(description="Calls until the training cost is repaid.")
-    payback_days: Decimal | None = Field(description="Days (30 a month) until repaid.")
+    payback_days: ExactDecimal | None = Field(description="Days (30 a month) until repaid.")
     horizon_months: int
     net_at_horizon_usd: SignedUsd
-    roi_percent: Decimal | None
+    roi_percent: ExactDecimal | None
     verdict: str
 
 

@@ -4,13 +4,12 @@ Amounts are exact decimals, carried as strings in JSON.
 """
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field
 
 from contracts.envelope import Event
-from contracts.money import Fraction, Usd
+from contracts.money import ExactDecimal, Fraction, Usd
 
 CostKind = Literal["training", "inference", "evaluation"]
 CostUnit = Literal["tokens", "gpu_hours", "cpu_hours"]
@@ -27,7 +26,7 @@ class CostRecorded(Event):
     )
     model: str | None = Field(default=None, description="The priced (base or hosted) model.")
     serving_name: str | None = None
-    quantity: Decimal = Field(ge=0, description="Tokens or hours, in `unit`.")
+    quantity: ExactDecimal = Field(ge=0, description="Tokens or hours, in `unit`.")
     unit: CostUnit
     amount_usd: Usd
     requests: int = Field(default=0, ge=0, description="Inference requests the entry covers.")

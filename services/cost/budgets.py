@@ -17,6 +17,7 @@ from sqlmodel import col
 from contracts.api.cost import BudgetCreate, BudgetPublic
 from contracts.envelope import utc_now
 from contracts.events import BudgetExceeded, BudgetThresholdReached
+from contracts.money import decimal_text
 from contracts.queries import BudgetCheckReply, BudgetStanding
 from libs.messaging import Bus, add_to_outbox
 from services.cost.errors import InvalidRequest, NotFound
@@ -61,8 +62,13 @@ async def budgets_of(session: AsyncSession, tenant: str, lock: bool = False) -> 
     return list((await session.execute(query)).scalars())
 
 
+def same_period(stored: datetime | None, start: datetime) -> bool:
+    return stored is not None and as_utc(stored) == start
+
+
 def _publish_crossings(session: AsyncSession, bus: Bus, budget: Budget, start: datetime) -> None:
-    if budget.spent_usd >= budget.limit_usd * budget.alert_at and budget.alerted_period != start:
+    alert_level = budget.limit_usd * budget.alert_at
+    if budget.spent_usd >= alert_level and not same_period(budget.alerted_period, start):
         budget.alerted_period = start
         add_to_outbox(
             session,
@@ -78,7 +84,7 @@ def _publish_crossings(session: AsyncSession, bus: Bus, budget: Budget, start: d
                 spent_usd=budget.spent_usd,
             ),
         )
-    if budget.spent_usd >= budget.limit_usd and budget.exceeded_period != start:
+    if budget.spent_usd >= budget.limit_usd and not same_period(budget.exceeded_period, start):
         budget.exceeded_period = start
         add_to_outbox(
             session,
@@ -212,7 +218,8 @@ async def check(
         if spent >= budget.limit_usd or spent + estimated > budget.limit_usd:
             broken.append(
                 f"{scope_label(budget)} budget {budget.budget_id} ({budget.period}): "
-                f"${spent} spent of ${budget.limit_usd}, this would add ${estimated}"
+                f"${decimal_text(spent)} spent of ${decimal_text(budget.limit_usd)}, "
+                f"this would add ${decimal_text(estimated)}"
             )
     if broken:
         return BudgetCheckReply(
