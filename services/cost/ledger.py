@@ -122,7 +122,19 @@ async def add_entry(session: AsyncSession, bus: Bus, row: LedgerRow, job_id: str
     )
 
 
+async def has_entry(session: AsyncSession, tenant: str, kind: str, reference: str) -> bool:
+    query = select(col(LedgerRow.id)).where(
+        col(LedgerRow.tenant) == tenant,
+        col(LedgerRow.kind) == kind,
+        col(LedgerRow.reference_id) == reference,
+    )
+    return (await session.execute(query)).first() is not None
+
+
 async def record_job_completed(session: AsyncSession, bus: Bus, event: JobCompleted) -> None:
+    """Price a completed job once, even if its event was published twice under two ids."""
+    if await has_entry(session, event.tenant, "training", event.job_id):
+        return
     book = await current_book(session, event.tenant)
     job = await job_row(session, event.tenant, event.job_id)
     job.base_model = event.base_model

@@ -47,6 +47,7 @@ def job_completed(
     trained_tokens: int = 30_000,
     wall_seconds: float = 60.0,
     hardware: str | None = "cpu",
+    time: datetime = T0,
 ) -> JobCompleted:
     return JobCompleted(
         tenant=tenant,
@@ -61,7 +62,7 @@ def job_completed(
         trained_tokens=trained_tokens,
         wall_seconds=wall_seconds,
         hyperparameters={"hardware": hardware} if hardware else {},
-        time=T0,
+        time=time,
     )
 
 

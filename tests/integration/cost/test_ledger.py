@@ -39,7 +39,7 @@ async def test_jobs_are_priced_by_hardware_time_or_hosted_tokens(costs: Costs) -
     assert by_job["job-openai"].amount_usd == Decimal(2)  # 250k tokens x $8 / 1M
     assert page.total_usd == Decimal("2.1")
     recorded = await staged_events(costs, "cost.recorded")
-    assert sorted(e["amount_usd"] for e in recorded) == ["0.1", "2"]
+    assert sorted(str(e["amount_usd"]) for e in recorded) == ["0.1", "2"]
 
 
 async def test_a_failed_job_is_charged_the_time_it_ran(costs: Costs) -> None:
