@@ -1,5 +1,6 @@
 """The cost service's operations, each in one transaction: what its API and handlers call."""
 
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
@@ -50,6 +51,9 @@ from services.cost.tables import CostJob, LedgerRow, ServingModel
 
 T = TypeVar("T")
 
+BOOK_TTL_SECONDS = 5.0
+"""How long inference pricing reuses a tenant's price table before reading it again."""
+
 
 class Busy(CostError):
     code = "busy"
@@ -71,6 +75,8 @@ class Costs:
         self.serving_hardware = serving_hardware
         self.load_counter = load_counter
         self._counters: dict[str, TokenCounter] = {}
+        self._books: dict[str, tuple[float, price_book.PriceBook]] = {}
+        self._priced_models: dict[tuple[str, str], str] = {}
 
     async def _write(self, change: Callable[[AsyncSession], Awaitable[T]]) -> T:
         try:
@@ -134,12 +140,34 @@ class Costs:
             "cost__model_registered", event, lambda s: ledger.remember_serving_name(s, event)
         )
 
+    async def book_for(self, session: AsyncSession, tenant: str) -> price_book.PriceBook:
+        """The tenant's current prices, re-read at most every ``BOOK_TTL_SECONDS``."""
+        now = time.monotonic()
+        cached = self._books.get(tenant)
+        if cached is None or cached[0] < now:
+            cached = (now + BOOK_TTL_SECONDS, await price_book.current_book(session, tenant))
+            self._books[tenant] = cached
+        return cached[1]
+
+    async def priced_model(self, session: AsyncSession, tenant: str, serving_name: str) -> str:
+        """The model a serving name is priced as (serving names are immutable: cached)."""
+        key = (tenant, serving_name)
+        if key in self._priced_models:
+            return self._priced_models[key]
+        model = await ledger.priced_model_of(session, tenant, serving_name)
+        if model != serving_name:
+            self._priced_models[key] = model
+        return model
+
     async def inference_completed(self, event: InferenceCompleted) -> bool:
-        return await self._once(
-            "cost__inference_completed",
-            event,
-            lambda s: ledger.record_inference(s, self.bus, event, self.serving_hardware),
-        )
+        async def apply(session: AsyncSession) -> None:
+            book = await self.book_for(session, event.tenant)
+            model = await self.priced_model(session, event.tenant, event.serving_name)
+            await ledger.record_inference(
+                session, self.bus, event, self.serving_hardware, book, model
+            )
+
+        return await self._once("cost__inference_completed", event, apply)
 
     async def close_rollups(self, before: datetime | None = None) -> int:
         """Close (and publish) every inference rollup of a finished minute."""
@@ -149,7 +177,9 @@ class Costs:
     # --- prices and estimates -------------------------------------------------------------
 
     async def edit_prices(self, tenant: str, edit: PriceEdit) -> PriceTable:
-        return await self._write(lambda s: price_book.save_edit(s, tenant, edit))
+        table = await self._write(lambda s: price_book.save_edit(s, tenant, edit))
+        self._books.pop(tenant, None)
+        return table
 
     def counter(self, name_or_path: str) -> TokenCounter:
         if name_or_path not in self._counters:

@@ -278,10 +278,14 @@ async def close_earlier_rollups(
 
 
 async def record_inference(
-    session: AsyncSession, bus: Bus, event: InferenceCompleted, serving_hardware: str
+    session: AsyncSession,
+    bus: Bus,
+    event: InferenceCompleted,
+    serving_hardware: str,
+    book: PriceBook,
+    model: str,
 ) -> None:
-    book = await current_book(session, event.tenant)
-    model = await priced_model_of(session, event.tenant, event.serving_name)
+    """Add one request to its rollup; ``model`` is :func:`priced_model_of` its serving name."""
     quantity, unit, amount = price_request(book, model, event, serving_hardware)
     minute = minute_of(event.time)
     reference = rollup_reference(event.serving_name, minute)
@@ -332,6 +336,7 @@ async def close_rollups(session: AsyncSession, bus: Bus, before: datetime) -> in
 
 __all__ = [
     "close_rollups",
+    "priced_model_of",
     "record_inference",
     "record_job_completed",
     "record_job_ended",
