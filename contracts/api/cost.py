@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.events.cost import CostKind, CostUnit
+from contracts.fields import Sha256
 from contracts.money import ExactDecimal, Fraction, SignedUsd, Usd
 
 HardwareUnit = Literal["gpu_hour", "cpu_hour"]
@@ -85,10 +86,16 @@ class PriceEdit(Body):
 
 
 class EstimateRequest(Body):
-    """Training examples (rendered text, counted with the model's tokenizer) or their counts."""
+    """Training examples: a dataset artifact or rendered texts (counted with the model's
+    tokenizer), or their token counts."""
 
     model: str = Field(min_length=1, description="Base model to fine-tune (hosted or local).")
     examples: list[str] = Field(default_factory=list, description="Rendered training examples.")
+    dataset_sha256: Sha256 | None = Field(
+        default=None,
+        description="A JSONL dataset in the artifact store (e.g. from `dataset.exported`), "
+        "counted with `tokenizer`.",
+    )
     example_token_counts: list[int] = Field(
         default_factory=list, description="Token counts already measured, one per example."
     )

@@ -171,7 +171,11 @@ def error_response(
 
 async def cost_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, CostError)
-    errors = [FieldError(field=exc.field, code=exc.code, message=exc.message)] if exc.field else []
+    errors = (
+        [FieldError(line=exc.line, field=exc.field, code=exc.code, message=exc.message)]
+        if exc.field or exc.line
+        else []
+    )
     return error_response(exc.status, exc.code, exc.message, errors)
 
 

@@ -34,10 +34,12 @@ from contracts.events import (
     ModelRegistered,
 )
 from contracts.queries import BudgetCheckReply
+from libs.artifacts import ArtifactNotFound, ArtifactStore
 from libs.messaging import Bus, OutboxRelay, claim_message
 from libs.storage import Database
 from services.cost import budgets, ledger, price_book
-from services.cost.errors import CostError, InvalidRequest
+from services.cost.dataset_texts import example_texts
+from services.cost.errors import CostError, InvalidRequest, NotFound
 from services.cost.estimate import (
     Throughput,
     TokenCounter,
@@ -68,7 +70,9 @@ class Costs:
         outbox: OutboxRelay,
         serving_hardware: str = "cpu",
         load_counter: TokenCounterLoader = transformers_token_counter,
+        artifacts: ArtifactStore | None = None,
     ) -> None:
+        self.artifacts = artifacts
         self.database = database
         self.bus = bus
         self.outbox = outbox
@@ -186,8 +190,23 @@ class Costs:
             self._counters[name_or_path] = self.load_counter(name_or_path)
         return self._counters[name_or_path]
 
+    async def dataset_texts(self, sha256: str) -> list[str]:
+        if self.artifacts is None:
+            raise InvalidRequest("this cost service has no artifact store", field="dataset_sha256")
+        try:
+            data = await self.artifacts.get_bytes(sha256)
+        except ArtifactNotFound:
+            raise NotFound(
+                f"no dataset {sha256} in the artifact store; export it first, or send `examples`",
+                field="dataset_sha256",
+            ) from None
+        return example_texts(data)
+
     async def estimate(self, tenant: str, request: EstimateRequest) -> Estimate:
-        counts = example_counts(request, lambda name: self.counter(name))
+        texts = None
+        if request.dataset_sha256 is not None and not request.example_token_counts:
+            texts = await self.dataset_texts(request.dataset_sha256)
+        counts = example_counts(request, lambda name: self.counter(name), texts)
 
         async def query(session: AsyncSession) -> Estimate:
             book = await price_book.current_book(session, tenant)

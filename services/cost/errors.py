@@ -5,10 +5,11 @@ class CostError(Exception):
     code = "cost_error"
     status = 400
 
-    def __init__(self, message: str, field: str | None = None) -> None:
+    def __init__(self, message: str, field: str | None = None, line: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.line = line
 
 
 class NotFound(CostError):

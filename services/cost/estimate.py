@@ -66,17 +66,31 @@ def transformers_token_counter(name_or_path: str) -> TokenCounter:
     return count
 
 
-def example_counts(request: EstimateRequest, load_counter: TokenCounterLoader) -> list[int]:
-    if request.example_token_counts and request.examples:
+def example_counts(
+    request: EstimateRequest, load_counter: TokenCounterLoader, texts: list[str] | None = None
+) -> list[int]:
+    """Token counts of the request's examples; ``texts`` are those of its dataset, if any."""
+    given = [
+        name
+        for name, present in (
+            ("examples", bool(request.examples)),
+            ("example_token_counts", bool(request.example_token_counts)),
+            ("dataset_sha256", request.dataset_sha256 is not None),
+        )
+        if present
+    ]
+    if len(given) > 1:
         raise InvalidRequest(
-            "send either `examples` (counted with `tokenizer`) or `example_token_counts`, not both",
-            field="examples",
+            f"send only one of `examples`, `example_token_counts` or `dataset_sha256` "
+            f"(got {', '.join(given)})",
+            field=given[1],
         )
     if request.example_token_counts:
         return request.example_token_counts
-    if not request.examples:
+    texts = texts if texts is not None else request.examples
+    if not texts:
         raise InvalidRequest(
-            "no examples to estimate: send `examples` with a `tokenizer`, "
+            "no examples to estimate: send `dataset_sha256` or `examples` with a `tokenizer`, "
             "or `example_token_counts`",
             field="examples",
         )
@@ -94,7 +108,7 @@ def example_counts(request: EstimateRequest, load_counter: TokenCounterLoader) -
             "directory or a name available offline",
             field="tokenizer",
         ) from None
-    return [counter(text) for text in request.examples]
+    return [counter(text) for text in texts]
 
 
 def hardware_estimate(

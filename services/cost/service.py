@@ -14,7 +14,13 @@ from services.cost.settings import CostSettings
 def costs_of(context: ServiceContext) -> Costs:
     settings = context.settings
     hardware = settings.serving_hardware if isinstance(settings, CostSettings) else "cpu"
-    return Costs(context.database, context.bus, context.outbox, serving_hardware=hardware)
+    return Costs(
+        context.database,
+        context.bus,
+        context.outbox,
+        serving_hardware=hardware,
+        artifacts=context.artifacts,
+    )
 
 
 def build_router(context: ServiceContext) -> NatsRouter:

@@ -1,11 +1,16 @@
 """The cost service's HTTP API: bodies with decimal strings, versions, 429 refusals, errors."""
 
+import json
+from pathlib import Path
+
 import httpx
 import pytest
 
+from libs.artifacts import LocalArtifactStore
 from services.cost.api import create_api
 from services.cost.costs import Costs
 from tests.integration.cost.conftest import inference, job_completed, registered
+from tests.tiny_tokenizer import build_word_tokenizer
 
 pytestmark = pytest.mark.integration
 
@@ -137,3 +142,41 @@ async def test_budget_check_answers_429_when_work_would_exceed_it(costs: Costs) 
         budget_id = created.json()["budget_id"]
         assert (await client.delete(f"/v1/budgets/{budget_id}", headers=ACME)).status_code == 204
         assert (await client.get("/v1/budgets", headers=ACME)).json() == []
+
+
+async def test_estimate_of_an_exported_dataset_in_the_artifact_store(
+    costs: Costs, tmp_path: Path
+) -> None:
+    costs.artifacts = LocalArtifactStore(tmp_path / "artifacts")
+    tokenizer = build_word_tokenizer(tmp_path / "tokenizer")
+    lines = [
+        {"messages": [{"role": "user", "content": "please reset my password"}]},
+        {"text": "the order has shipped and will arrive on monday"},
+    ]
+    stored = await costs.artifacts.put_bytes("\n".join(json.dumps(line) for line in lines).encode())
+    async with client_for(costs) as client:
+        request = {
+            "model": "gpt-3.5-turbo",
+            "dataset_sha256": stored.sha256,
+            "tokenizer": str(tokenizer),
+            "context_length": 8,
+            "epochs": 3,
+            "hardware": ["cpu"],
+        }
+        response = await client.post("/v1/costs/estimate", headers=ACME, json=request)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        # (<|im_start|> user 4 words <|im_end|>) = 7 tokens, 9 words capped at 8: 15 x 3
+        assert (body["examples"], body["trained_tokens"], body["truncated_examples"]) == (2, 45, 1)
+        assert body["hosted"]["cost_usd"] == "0.00036"
+        missing = await client.post(
+            "/v1/costs/estimate", headers=ACME, json={**request, "dataset_sha256": "0" * 64}
+        )
+        assert missing.status_code == 404
+        assert "export it first" in missing.json()["error"]["message"]
+        bad = await costs.artifacts.put_bytes(b'{"text": "ok"}\n{"oops": 1}\n')
+        invalid = await client.post(
+            "/v1/costs/estimate", headers=ACME, json={**request, "dataset_sha256": bad.sha256}
+        )
+        assert invalid.status_code == 422
+        assert invalid.json()["error"]["errors"][0]["line"] == 2

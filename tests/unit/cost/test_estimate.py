@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from contracts.api.cost import EstimateRequest
+from services.cost.dataset_texts import example_texts
 from services.cost.errors import InvalidRequest
 from services.cost.estimate import (
     Throughput,
@@ -15,29 +16,14 @@ from services.cost.estimate import (
     transformers_token_counter,
 )
 from services.cost.price_book import book_of, shipped_table
+from tests.tiny_tokenizer import build_word_tokenizer
 
 pytestmark = pytest.mark.unit
-
-CORPUS = [
-    "the order has shipped and will arrive on monday",
-    "please reset my password",
-    "your refund was issued to the original card",
-]
 
 
 @pytest.fixture(scope="module")
 def tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tokenizer-only Hugging Face directory: a word-level vocabulary of the corpus."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    tokenizer = Tokenizer(models.WordLevel(unk_token="[UNK]"))
-    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer.train_from_iterator(CORPUS, trainers.WordLevelTrainer(special_tokens=["[UNK]"]))
-    directory = tmp_path_factory.mktemp("tokenizer")
-    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]")  # type: ignore[no-untyped-call]
-    fast.save_pretrained(directory)
-    return directory
+    return build_word_tokenizer(tmp_path_factory.mktemp("tokenizer"))
 
 
 def test_trained_tokens_are_capped_by_the_context_and_multiplied_by_epochs() -> None:
@@ -95,3 +81,32 @@ def test_unknown_hardware_and_missing_tokenizer_say_what_to_do() -> None:
         estimate(request, book, [1], {})
     with pytest.raises(InvalidRequest, match="`tokenizer` is required"):
         example_counts(EstimateRequest(model="x", examples=["hi"]), transformers_token_counter)
+
+
+def test_dataset_lines_are_rendered_as_the_trainer_sees_them(tokenizer_dir: Path) -> None:
+    data = (
+        b'{"messages": [{"role": "user", "content": "please reset my password"}, '
+        b'{"role": "assistant", "content": "your refund was issued"}]}\n'
+        b"\n"
+        b'{"text": "the order has shipped"}\n'
+        b'{"prompt": "please ", "completion": "reset my password"}\n'
+    )
+    texts = example_texts(data)
+    assert texts[0].startswith("<|im_start|>user\nplease reset my password<|im_end|>")
+    counter = transformers_token_counter(str(tokenizer_dir))
+    # 2 x (<|im_start|> role text <|im_end|>) = 2 x 2 markers + 2 roles + 4 + 4 words
+    assert [counter(text) for text in texts] == [14, 4, 4]
+
+
+@pytest.mark.parametrize(
+    ("data", "line", "message"),
+    [
+        (b'{"text": "ok"}\n{"text": ', 2, "line 2 is not valid JSON"),
+        (b'{"text": "ok"}\n\n{"input": "x"}', 3, "line 3 has no training text"),
+        (b'{"messages": [{"role": "user"}]}', 1, "message 0 needs a string `content`"),
+    ],
+)
+def test_a_bad_dataset_line_is_named(data: bytes, line: int, message: str) -> None:
+    with pytest.raises(InvalidRequest, match=message) as caught:
+        example_texts(data)
+    assert caught.value.line == line
