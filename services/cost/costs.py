@@ -48,6 +48,7 @@ from services.cost.estimate import (
     example_counts,
     transformers_token_counter,
 )
+from services.cost.periods import minute_of
 from services.cost.roi import hosting_comparison, roi_report
 from services.cost.tables import CostJob, LedgerRow, ServingModel
 
@@ -81,6 +82,7 @@ class Costs:
         self._counters: dict[str, TokenCounter] = {}
         self._books: dict[str, tuple[float, price_book.PriceBook]] = {}
         self._priced_models: dict[tuple[str, str], str] = {}
+        self._swept_minute: datetime | None = None
 
     async def _write(self, change: Callable[[AsyncSession], Awaitable[T]]) -> T:
         try:
@@ -170,6 +172,10 @@ class Costs:
             await ledger.record_inference(
                 session, self.bus, event, self.serving_hardware, book, model
             )
+            minute = minute_of(event.time)
+            if self._swept_minute is None or minute > self._swept_minute:
+                await ledger.close_rollups(session, self.bus, minute)  # quiet serving names
+                self._swept_minute = minute
 
         return await self._once("cost__inference_completed", event, apply)
 

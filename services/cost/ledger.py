@@ -5,7 +5,7 @@ fine-tuning, wall time x the hardware's hourly rate otherwise (a failed or cance
 charged the time it ran, when its start is known). Inference is priced per request (tokens x
 the serving name's model prices, or the busy share of the serving host's hour) and added to
 its serving name's rollup of that minute; a rollup's ``cost.recorded`` is published when a
-later minute begins.
+later minute begins (a later ``cost.recorded`` with the same ``entry_id`` supersedes it).
 """
 
 from datetime import datetime, timedelta
@@ -312,6 +312,7 @@ async def record_inference(
             period_end=minute + timedelta(minutes=1),
         )
         await close_earlier_rollups(session, bus, event.tenant, event.serving_name, minute)
+    row.open = True  # a late request re-opens a closed minute: its total is published again
     row.quantity += quantity
     row.amount_usd += amount
     row.requests += 1

@@ -153,3 +153,16 @@ async def test_estimates_learn_the_measured_speed_of_finished_jobs(costs: Costs)
     after = await costs.estimate("acme", request)
     cpu = {h.hardware: h for h in after.hardware}["cpu"]
     assert (cpu.basis, cpu.measured_tokens_per_second, cpu.wall_seconds) == ("measured", 500, 2)
+
+
+async def test_quiet_serving_names_and_late_requests_are_published(costs: Costs) -> None:
+    await costs.inference_completed(inference("quiet@1-aaaaaaaa", time=T0))
+    await costs.inference_completed(inference("busy@1-bbbbbbbb", time=T0 + timedelta(minutes=1)))
+    [quiet] = await staged_events(costs, "cost.recorded")  # swept when the next minute began
+    assert quiet["serving_name"] == "quiet@1-aaaaaaaa"
+    await costs.inference_completed(inference("quiet@1-aaaaaaaa", time=T0))  # a late request
+    await costs.close_rollups(T0 + timedelta(minutes=5))
+    published = [
+        e for e in await staged_events(costs, "cost.recorded") if e["entry_id"] == quiet["entry_id"]
+    ]
+    assert [e["requests"] for e in published] == [1, 2]  # the later total supersedes
