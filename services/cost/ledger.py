@@ -147,8 +147,11 @@ async def record_job_completed(session: AsyncSession, bus: Bus, event: JobComple
     started = event.time - timedelta(seconds=event.wall_seconds)
     if is_hosted(book, job.backend, event.base_model):
         price = book.model(event.base_model)
-        assert price is not None
-        assert price.training_per_1m is not None
+        if price is None or price.training_per_1m is None:
+            raise PermanentError(
+                f"no training price per 1M tokens for the hosted model {event.base_model!r}; "
+                "add it with POST /v1/prices, then replay this dead letter"
+            )
         quantity, unit = Decimal(event.trained_tokens), "tokens"
         amount = tokens_cost(event.trained_tokens, price.training_per_1m)
         job.hardware = None

@@ -6,8 +6,9 @@ from decimal import Decimal
 import pytest
 
 from contracts.api.cost import BudgetCreate, EstimateRequest, HardwarePrice, ModelPrice, PriceEdit
-from contracts.events import JobFailed, JobStarted
+from contracts.events import JobCreated, JobFailed, JobStarted
 from contracts.fields import ErrorDetail
+from libs.messaging import PermanentError
 from services.cost import reports
 from services.cost.costs import Costs
 from services.cost.errors import InvalidRequest
@@ -166,3 +167,19 @@ async def test_quiet_serving_names_and_late_requests_are_published(costs: Costs)
         e for e in await staged_events(costs, "cost.recorded") if e["entry_id"] == quiet["entry_id"]
     ]
     assert [e["requests"] for e in published] == [1, 2]  # the later total supersedes
+
+
+async def test_a_hosted_job_without_a_price_is_refused_with_what_to_do(costs: Costs) -> None:
+    await costs.job_created(
+        JobCreated(
+            tenant="acme",
+            job_id="j",
+            base_model="some-hosted-model",
+            dataset="d",
+            dataset_version=1,
+            backend="openai",
+        )
+    )
+    with pytest.raises(PermanentError, match="add it with POST /v1/prices"):
+        await costs.job_completed(job_completed("j", base_model="some-hosted-model"))
+    assert await ledger_total(costs) == 0
