@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.cost import run_cost_benchmark
 from benchmarks.exporter import run_exporter_benchmark
 from benchmarks.messaging import run_messaging_benchmark
 from benchmarks.report import Comparison
@@ -19,6 +20,7 @@ BENCHMARKS: dict[str, Callable[[], list[Comparison]]] = {
     "messaging": lambda: [asyncio.run(run_messaging_benchmark())],
     "router": run_router_benchmark,
     "exporter": run_exporter_benchmark,
+    "cost": lambda: [asyncio.run(run_cost_benchmark())],
 }
 
 

@@ -1,11 +1,13 @@
 """Request-reply queries answered over NATS outside any stream."""
 
 from datetime import datetime
-from typing import Literal
+from decimal import Decimal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.envelope import Query
+from contracts.money import Usd
 
 
 class HealthQuery(Query):
@@ -35,4 +37,48 @@ class HealthReply(BaseModel):
     checks: dict[str, CheckResult] = Field(default_factory=dict)
 
 
-__all__ = ["CheckResult", "HealthQuery", "HealthReply"]
+class BudgetCheckQuery(Query):
+    """Asks the cost service whether spending ``estimated_usd`` now would break a budget.
+
+    Ask it before starting a job (``kind="job"``) or serving inference (``kind="inference"``).
+    """
+
+    SERVICE: ClassVar[str] = "cost"
+    type: Literal["budget.check"] = "budget.check"
+    kind: Literal["job", "inference"]
+    estimated_usd: Usd = Field(default=Decimal(0), description="What the work is expected to cost.")
+    job_id: str | None = Field(default=None, description="The job, for per-job budgets.")
+
+
+class BudgetStanding(BaseModel):
+    """One budget as the check saw it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    budget_id: str
+    scope: str
+    period: str
+    limit_usd: Usd
+    spent_usd: Usd
+    remaining_usd: Usd
+
+
+class BudgetCheckReply(BaseModel):
+    """``allowed`` is false when the spend so far plus the estimate exceeds a budget."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    allowed: bool
+    code: Literal["ok", "budget_exceeded"] = "ok"
+    message: str = ""
+    budgets: list[BudgetStanding] = Field(default_factory=list)
+
+
+__all__ = [
+    "BudgetCheckQuery",
+    "BudgetCheckReply",
+    "BudgetStanding",
+    "CheckResult",
+    "HealthQuery",
+    "HealthReply",
+]

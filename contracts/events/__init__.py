@@ -1,6 +1,6 @@
 """Every event tuneloop publishes, one module per concern (each concern is one stream)."""
 
-from contracts.events.cost import BudgetExceeded, CostRecorded
+from contracts.events.cost import BudgetExceeded, BudgetThresholdReached, CostRecorded
 from contracts.events.datasets import DatasetExported, DatasetExportFailed, SplitArtifact
 from contracts.events.evaluations import (
     EvaluationCompleted,
@@ -53,12 +53,14 @@ ALL_EVENTS = (
     ExperimentUpdated,
     ExperimentConcluded,
     CostRecorded,
+    BudgetThresholdReached,
     BudgetExceeded,
 )
 
 __all__ = [
     "ALL_EVENTS",
     "BudgetExceeded",
+    "BudgetThresholdReached",
     "CostRecorded",
     "DatasetExportFailed",
     "DatasetExported",

@@ -13,6 +13,13 @@ class CostSettings(ServiceSettings):
         validation_alias="TUNELOOP_COST_PORT",
         description="HTTP port of the cost; 0 picks a free one.",
     )
+    serving_hardware: str = Field(
+        default="cpu",
+        min_length=1,
+        validation_alias="TUNELOOP_COST_SERVING_HARDWARE",
+        description="Hardware kind (a key of the price table) that serves self-hosted models; "
+        "their inference is priced at its hourly rate and throughput.",
+    )
 
 
 __all__ = ["CostSettings"]

@@ -105,7 +105,9 @@ class AdapterModel:
         """Text pieces as they are generated (generation runs in a worker thread)."""
         from transformers import TextIteratorStreamer
 
-        streamer: Any = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        streamer: Any = TextIteratorStreamer(
+            self.tokenizer, skip_prompt=True, skip_special_tokens=True
+        )
         failure: list[BaseException] = []
 
         def run() -> None:
