@@ -7,6 +7,7 @@ from contracts.events.evaluations import (
     ExperimentConcluded,
     ExperimentUpdated,
 )
+from contracts.events.experiments import ExperimentStarted
 from contracts.events.inference import FeedbackRecorded, InferenceCompleted
 from contracts.events.jobs import (
     JobCancelled,
@@ -40,6 +41,7 @@ ALL_EVENTS = (
     InferenceCompleted,
     FeedbackRecorded,
     EvaluationCompleted,
+    ExperimentStarted,
     ExperimentUpdated,
     ExperimentConcluded,
     CostRecorded,
@@ -53,6 +55,7 @@ __all__ = [
     "DatasetExported",
     "EvaluationCompleted",
     "ExperimentConcluded",
+    "ExperimentStarted",
     "ExperimentUpdated",
     "FeedbackRecorded",
     "InferenceCompleted",

@@ -13,6 +13,25 @@ class EvaluatorSettings(ServiceSettings):
         validation_alias="TUNELOOP_EVALUATOR_PORT",
         description="HTTP port of the evaluator; 0 picks a free one.",
     )
+    snapshot_interval_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        validation_alias="TUNELOOP_EVALUATOR_SNAPSHOT_INTERVAL_SECONDS",
+        description="At most one experiment.updated per experiment in this many seconds.",
+    )
+    evaluation_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        validation_alias="TUNELOOP_EVALUATOR_CONCURRENCY",
+        description="Requests an offline evaluation sends at once.",
+    )
+    evaluation_timeout_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        validation_alias="TUNELOOP_EVALUATOR_REQUEST_TIMEOUT_SECONDS",
+        description="Timeout of one model request during an offline evaluation.",
+    )
 
 
 __all__ = ["EvaluatorSettings"]
