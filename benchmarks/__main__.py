@@ -5,6 +5,7 @@ import json
 import sys
 from pathlib import Path
 
+from benchmarks.evaluator import run_evaluator_benchmarks
 from benchmarks.messaging import run_messaging_benchmark
 
 RESULTS = Path(".tuneloop/bench")
@@ -12,7 +13,7 @@ RESULTS = Path(".tuneloop/bench")
 
 def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    results = [asyncio.run(run_messaging_benchmark())]
+    results = [asyncio.run(run_messaging_benchmark()), *run_evaluator_benchmarks()]
     for result in results:
         print(result.table())
         (RESULTS / f"{result.name}.json").write_text(json.dumps(result.as_dict(), indent=2))
