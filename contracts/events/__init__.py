@@ -4,6 +4,7 @@ from contracts.events.cost import BudgetExceeded, CostRecorded
 from contracts.events.datasets import DatasetExported
 from contracts.events.evaluations import (
     EvaluationCompleted,
+    EvaluationProgressed,
     ExperimentConcluded,
     ExperimentUpdated,
 )
@@ -40,6 +41,7 @@ ALL_EVENTS = (
     ModelArchived,
     InferenceCompleted,
     FeedbackRecorded,
+    EvaluationProgressed,
     EvaluationCompleted,
     ExperimentStarted,
     ExperimentUpdated,
@@ -54,6 +56,7 @@ __all__ = [
     "CostRecorded",
     "DatasetExported",
     "EvaluationCompleted",
+    "EvaluationProgressed",
     "ExperimentConcluded",
     "ExperimentStarted",
     "ExperimentUpdated",

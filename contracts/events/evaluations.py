@@ -18,6 +18,13 @@ class EvaluationCompleted(Event):
     summary: str = Field(default="", description="The comparison in plain words.")
 
 
+class EvaluationProgressed(Event):
+    type: Literal["evaluation.progressed"] = "evaluation.progressed"
+    evaluation_id: str
+    done: int = Field(ge=0, description="Answers received (or failed) so far.")
+    total: int = Field(ge=0)
+
+
 class ArmStatistics(BaseModel):
     """Sufficient statistics of one experiment arm for its primary metric."""
 
@@ -91,6 +98,7 @@ class ExperimentConcluded(Event):
 __all__ = [
     "ArmStatistics",
     "EvaluationCompleted",
+    "EvaluationProgressed",
     "ExperimentConcluded",
     "ExperimentUpdated",
     "TreatmentResult",

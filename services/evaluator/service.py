@@ -3,9 +3,15 @@
 from fastapi import FastAPI
 from faststream.nats import NatsRouter
 
-from contracts.events import EvaluationCompleted, ExperimentConcluded, ExperimentUpdated
+from contracts.events import (
+    EvaluationCompleted,
+    EvaluationProgressed,
+    ExperimentConcluded,
+    ExperimentUpdated,
+)
 from libs.runtime import ServiceContext, ServiceDefinition
 from services.evaluator.api import create_api
+from services.evaluator.evaluations import Evaluations
 from services.evaluator.experiments import Experiments
 from services.evaluator.handlers import evaluator_handlers
 from services.evaluator.settings import EvaluatorSettings
@@ -26,13 +32,26 @@ def experiments_of(context: ServiceContext) -> Experiments:
     )
 
 
+def evaluations_of(context: ServiceContext) -> Evaluations:
+    settings = settings_of(context)
+    return Evaluations(
+        context.database,
+        context.bus,
+        context.outbox,
+        context.artifacts,
+        settings.model_base_url,
+        settings.evaluation_concurrency,
+        settings.evaluation_timeout_seconds,
+    )
+
+
 def build_router(context: ServiceContext) -> NatsRouter:
     """Message handlers of the evaluator."""
     return evaluator_handlers(experiments_of(context), context.bus.subjects)
 
 
 def build_api(context: ServiceContext) -> FastAPI:
-    return create_api(experiments_of(context))
+    return create_api(experiments_of(context), evaluations_of(context))
 
 
 DEFINITION = ServiceDefinition(
@@ -41,6 +60,7 @@ DEFINITION = ServiceDefinition(
     build_router=build_router,
     build_api=build_api,
     emits=(
+        EvaluationProgressed,
         EvaluationCompleted,
         ExperimentUpdated,
         ExperimentConcluded,

@@ -19,6 +19,12 @@ class EvaluatorSettings(ServiceSettings):
         validation_alias="TUNELOOP_EVALUATOR_SNAPSHOT_INTERVAL_SECONDS",
         description="At most one experiment.updated per experiment in this many seconds.",
     )
+    model_base_url: str = Field(
+        default="http://127.0.0.1:8000/v1",
+        validation_alias="TUNELOOP_EVALUATOR_MODEL_BASE_URL",
+        description="OpenAI-compatible base URL offline evaluations ask (the router's, through "
+        "the gateway, by default).",
+    )
     evaluation_concurrency: int = Field(
         default=4,
         ge=1,

@@ -4,13 +4,16 @@ from pathlib import Path
 
 import pytest
 from faststream.nats import NatsRouter
+from sqlalchemy import func, select
+from sqlmodel import col
 
 from contracts.commands import DeployModel
 from contracts.events import ExperimentConcluded, ExperimentUpdated, JobCompleted
 from libs.artifacts import LocalArtifactStore
 from libs.messaging import Bus, OutboxRelay, Subjects, event_subscriber
+from libs.messaging.tables import ProcessedMessage
 from libs.storage import Database
-from services.evaluator.experiments import Experiments
+from services.evaluator.experiments import FEEDBACK_CONSUMER, INFERENCE_CONSUMER, Experiments
 from services.evaluator.handlers import evaluator_handlers
 from services.registry import queries
 from services.registry.handlers import registry_handlers
@@ -93,6 +96,7 @@ async def run_experiment(
 
             await eventually(lambda: production_is(1), what="v1 in production")
             await bus.publish_event(started(experiment, v1.serving_name, v2.serving_name))
+            published = 0
             for index in range(70):
                 for variant, serving, stars in (
                     ("control", v1.serving_name, index % 5 == 0),
@@ -101,9 +105,19 @@ async def run_experiment(
                     request = served(experiment, variant, serving)
                     await bus.publish_event(request)
                     await bus.publish_event(rated(request, stars, with_ids=index % 2 == 0))
+                    published += 2
                 if concluded:
                     break
             await eventually(lambda: bool(concluded), what="experiment.concluded", timeout=30)
+
+            async def all_consumed() -> bool:
+                async with database.session() as session:
+                    query = select(func.count()).where(
+                        col(ProcessedMessage.consumer).in_([INFERENCE_CONSUMER, FEEDBACK_CONSUMER])
+                    )
+                    return (await session.execute(query)).scalar_one() == published
+
+            await eventually(all_consumed, what="every event consumed", timeout=30)
             if concluded[0].action == "promote":
                 await eventually(lambda: production_is(2), what="v2 promoted")
             async with database.session() as session:
