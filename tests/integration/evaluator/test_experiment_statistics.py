@@ -1,12 +1,17 @@
 """Per-arm sums in a real database: idempotent, joined by request id, decided and explained."""
 
+from typing import cast
+
+import httpx
 import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
 from contracts.events import ExperimentConcluded, ExperimentUpdated
 from libs.messaging.tables import OutboxMessage
+from services.evaluator.api import create_api
 from services.evaluator.errors import NotFound
+from services.evaluator.evaluations import Evaluations
 from services.evaluator.experiments import Experiments
 from services.evaluator.tables import ArmTotals
 from tests.conftest import unique_name
@@ -91,3 +96,39 @@ async def test_a_clearly_better_treatment_concludes_and_is_promoted(
 async def test_an_unknown_experiment_is_a_clear_404(experiments: Experiments) -> None:
     with pytest.raises(NotFound, match=r"experiment\.started"):
         await experiments.describe("acme", "nope")
+
+
+async def test_mean_rating_experiment_over_http(experiments: Experiments) -> None:
+    experiment = unique_name("exp")
+    definition = started(experiment).model_copy(
+        update={"primary_metric": "mean_rating", "minimum_detectable_effect": 0.5}
+    )
+    await experiments.start(definition)
+    for index in range(90):
+        for variant, serving, stars in (
+            ("control", "support-bot@1-aaaaaaaa", index % 3 == 0),
+            ("tuned", "support-bot@2-bbbbbbbb", index % 3 != 0),
+        ):
+            request = served(experiment, variant, serving)
+            await experiments.record_inference(request)
+            await experiments.record_feedback(rated(request, stars))
+    api = create_api(experiments, cast(Evaluations, None))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=api), base_url="http://evaluator"
+    ) as client:
+        found = await client.get(
+            f"/v1/evaluations/experiments/{experiment}", headers={"X-Tuneloop-Tenant": "acme"}
+        )
+        missing = await client.get(f"/v1/evaluations/experiments/{experiment}")
+    assert found.status_code == 200, found.text
+    body = found.json()
+    assert body["primary_metric"] == "mean_rating"
+    control, tuned = body["arms"]
+    assert control["n"] == tuned["n"] < 90
+    assert tuned["total"] / tuned["n"] > control["total"] / control["n"]
+    assert body["results"][0]["method"] == "mSPRT (normal mixture)"
+    assert body["planned_units_per_arm"] > 0
+    assert body["verdict"] == "treatment_wins"
+    assert "mean rating of 'tuned'" in body["summary"]
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"

@@ -69,3 +69,20 @@ def test_running_intervals_only_shrink_and_p_values_only_fall() -> None:
 def test_too_few_units_say_nothing() -> None:
     result = look(Summary(1, 1, 1), Summary(5, 3, 3), "proportion", 0.01)
     assert result.p_value == 1.0
+
+
+def test_peeking_at_ratings_keeps_the_mean_test_at_alpha() -> None:
+    rng = np.random.default_rng(99)
+    runs, units = 400, 300
+    ratings = rng.integers(1, 6, size=(2, runs, units)).astype(float)
+    sums, squares = np.cumsum(ratings, axis=2), np.cumsum(ratings**2, axis=2)
+    rejections = 0
+    for run in range(runs):
+        running = None
+        for n in range(PEEK_EVERY, units + 1, PEEK_EVERY):
+            a = Summary(n, float(sums[0, run, n - 1]), float(squares[0, run, n - 1]))
+            b = Summary(n, float(sums[1, run, n - 1]), float(squares[1, run, n - 1]))
+            running = combine(running, look(a, b, "mean", mixture_variance(0.3), ALPHA))
+        assert running is not None
+        rejections += running.p_value <= ALPHA
+    assert rejections / runs <= ALPHA
