@@ -1,5 +1,7 @@
 """The evaluator's HTTP API: experiment statistics and verdicts, offline evaluations."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Header, Query, Request, status
@@ -69,7 +71,16 @@ async def evaluator_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 def create_api(experiments: Experiments, evaluations: Evaluations) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        """Evaluations a stopped process left running go on; stopping cancels them (they
+        resume from the answers already stored)."""
+        await evaluations.resume_unfinished()
+        yield
+        await evaluations.close()
+
     api = FastAPI(
+        lifespan=lifespan,
         title="tuneloop evaluator",
         version=VERSION,
         description="Online experiment statistics and offline evaluations of models.",

@@ -75,9 +75,7 @@ class Evaluations:
         async with self.database.transaction() as session:
             session.add(row)
         assert row.id is not None
-        task = asyncio.create_task(self.run(row.id), name=f"evaluation-{row.evaluation_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.start(row.id)
         return view_of(row)
 
     async def cases_of(self, request: EvaluationRequest) -> list[PromptCase]:
@@ -333,6 +331,20 @@ class Evaluations:
         return SideBySide(
             evaluation_id=evaluation_id, total_prompts=len(cases), offset=offset, rows=rows
         )
+
+    async def resume_unfinished(self) -> int:
+        """Start again every evaluation a stopped process left running; how many."""
+        async with self.database.session() as session:
+            query = select(col(Evaluation.id)).where(col(Evaluation.status) == "running")
+            pending = [pk for pk in (await session.execute(query)).scalars() if pk is not None]
+        for pk in pending:
+            self.start(pk)
+        return len(pending)
+
+    def start(self, pk: int) -> None:
+        task = asyncio.create_task(self.run(pk), name=f"evaluation-{pk}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def close(self) -> None:
         for task in list(self._tasks):

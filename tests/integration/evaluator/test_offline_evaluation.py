@@ -8,6 +8,7 @@ import pytest
 from faststream.nats import NatsBroker
 from sqlalchemy import select
 
+from contracts.api.evaluations import EvaluationRequest, PromptCase
 from contracts.events import EvaluationCompleted
 from libs.artifacts import LocalArtifactStore
 from libs.messaging import Bus, OutboxRelay, Subjects
@@ -15,6 +16,7 @@ from libs.messaging.tables import OutboxMessage
 from libs.storage import Database
 from services.evaluator.api import create_api
 from services.evaluator.evaluations import Evaluations
+from services.evaluator.tables import Evaluation, EvaluationOutput
 from tests.integration.evaluator.conftest import experiments_on
 from tests.integration.evaluator.model_server import serving_models
 from tests.polling import eventually
@@ -146,3 +148,49 @@ async def test_a_dataset_from_the_artifact_store_and_a_failing_model(
     assert metrics["broken"]["error_rate"] == 1.0
     assert missing.status_code == 404
     assert "POST /v1/evaluations" in missing.json()["error"]["message"]
+
+
+async def test_an_interrupted_evaluation_resumes_from_the_stored_answers(
+    migrated_database_url: str, tmp_path: Path
+) -> None:
+    request = EvaluationRequest(models=["good"], prompts=[PromptCase(**p) for p in PROMPTS[:3]])
+    async with serving_models() as base_url:
+        evaluations = evaluations_on(migrated_database_url, base_url, tmp_path)
+        async with evaluations.database.transaction() as session:
+            row = Evaluation(
+                tenant="acme",
+                evaluation_id="eval-interrupted",
+                status="running",
+                request={
+                    **request.model_dump(mode="json", exclude={"prompts"}),
+                    "cases": [c.model_dump(mode="json") for c in request.prompts or []],
+                },
+                total=3,
+                done=1,
+            )
+            session.add(row)
+            await session.flush()
+            session.add(
+                EvaluationOutput(
+                    evaluation_pk=row.id or 0,
+                    prompt_index=0,
+                    model="good",
+                    prompt="What is the capital of France?",
+                    reference="Paris",
+                    response="Paris (answered before the restart)",
+                    scores={"exact_match": 0.0},
+                )
+            )
+        assert await evaluations.resume_unfinished() == 1
+
+        async def completed() -> bool:
+            return (await evaluations.view("acme", "eval-interrupted")).status == "completed"
+
+        await eventually(completed, what="resumed evaluation completed")
+        view = await evaluations.view("acme", "eval-interrupted")
+        side_by_side = await evaluations.side_by_side("acme", "eval-interrupted", 0, 10)
+        await evaluations.close()
+        await evaluations.database.dispose()
+    assert view.done == view.total == 3
+    assert side_by_side.rows[0].outputs[0].response == "Paris (answered before the restart)"
+    assert [r.outputs[0].response for r in side_by_side.rows[1:]] == ["Rome", "Madrid"]
