@@ -24,6 +24,7 @@ from services.evaluator.tracking import (
     apply_inference,
     arm_state,
     arms_of,
+    count_early_requests,
     create_experiment,
     definition_of,
     find_experiment,
@@ -46,8 +47,15 @@ class Experiments:
 
     async def start(self, event: ExperimentStarted) -> None:
         async with self.database.transaction() as session:
-            if await claim_message(session, STARTED_CONSUMER, event.id):
-                await create_experiment(session, event)
+            if not await claim_message(session, STARTED_CONSUMER, event.id):
+                return
+            experiment = await create_experiment(session, event)
+            if experiment is None:
+                return
+            arms = await arms_of(session, experiment)
+            if await count_early_requests(session, experiment, arms):
+                self.reassess(session, experiment, arms)
+        self.outbox.notify()
 
     async def record_inference(self, event: InferenceCompleted) -> None:
         async with self.database.transaction() as session:

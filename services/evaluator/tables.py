@@ -73,6 +73,10 @@ class ExperimentRequest(SQLModel, table=True):
     experiment_id: str | None = Field(default=None, max_length=64)
     variant: str | None = Field(default=None, max_length=64)
     served: bool = False
+    counted: bool = Field(default=False, description="Counted in its arm's sums.")
+    failed: bool = False
+    fallback: bool = False
+    latency_ms: float | None = None
     feedback_received: bool = False
     feedback_applied: bool = False
     gold_star: bool = False

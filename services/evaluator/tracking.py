@@ -80,14 +80,19 @@ async def request_row(session: AsyncSession, tenant: str, request_id: str) -> Ex
     return row
 
 
-def count_request(arm: ArmTotals, event: InferenceCompleted, metric: Any) -> None:
+def count_request(arm: ArmTotals, request: ExperimentRequest, metric: Any) -> None:
+    """Add a served request to its arm (once), and its feedback if that came first."""
+    latency_ms = request.latency_ms or 0.0
     arm.requests += 1
-    arm.errors += event.status == "error"
-    arm.fallbacks += event.fallback
-    arm.latency_total_ms += event.latency_ms
-    arm.latency_histogram = with_latency(arm.latency_histogram, event.latency_ms)
+    arm.errors += request.failed
+    arm.fallbacks += request.fallback
+    arm.latency_total_ms += latency_ms
+    arm.latency_histogram = with_latency(arm.latency_histogram, latency_ms)
     if counts_every_request(metric):
         arm.metric_n += 1
+    request.counted = True
+    if request.feedback_received and not request.feedback_applied:
+        count_feedback(arm, request, metric)
 
 
 def count_feedback(arm: ArmTotals, request: ExperimentRequest, metric: Any) -> None:
@@ -105,33 +110,59 @@ def count_feedback(arm: ArmTotals, request: ExperimentRequest, metric: Any) -> N
 async def apply_inference(
     session: AsyncSession, event: InferenceCompleted
 ) -> tuple[Experiment, dict[str, ArmTotals]] | None:
-    """Count a served request in its arm; the experiment touched, if any is running."""
+    """Count a served request in its arm; the experiment touched, if any is running.
+
+    A request of an experiment not announced yet is kept and counted when it is announced
+    (events of different streams may arrive in any order)."""
     if event.experiment_id is None or event.variant is None:
         return None
     experiment = await find_experiment(session, event.tenant, event.experiment_id, lock=True)
+    request = await request_row(session, event.tenant, event.request_id)
+    request.experiment_id = event.experiment_id
+    request.variant = event.variant
+    request.served = True
+    request.failed = event.status == "error"
+    request.fallback = event.fallback
+    request.latency_ms = event.latency_ms
     if experiment is None or experiment.status != "running":
         return None
     arms = await arms_of(session, experiment)
     arm = arms.get(event.variant)
     if arm is None:
         return None
-    metric = definition_of(experiment).primary_metric
-    count_request(arm, event, metric)
-    request = await request_row(session, event.tenant, event.request_id)
-    request.experiment_id, request.variant, request.served = (
-        event.experiment_id,
-        event.variant,
-        True,
-    )
-    if request.feedback_received and not request.feedback_applied:
-        count_feedback(arm, request, metric)
+    count_request(arm, request, definition_of(experiment).primary_metric)
     return experiment, arms
+
+
+async def count_early_requests(
+    session: AsyncSession, experiment: Experiment, arms: dict[str, ArmTotals]
+) -> int:
+    """Count requests served before the experiment was announced here; how many."""
+    query = select(ExperimentRequest).where(
+        col(ExperimentRequest.tenant) == experiment.tenant,
+        col(ExperimentRequest.experiment_id) == experiment.experiment_id,
+        col(ExperimentRequest.served),
+        ~col(ExperimentRequest.counted),
+    )
+    metric = definition_of(experiment).primary_metric
+    counted = 0
+    for request in (await session.execute(query)).scalars():
+        arm = arms.get(request.variant or "")
+        if arm is not None:
+            count_request(arm, request, metric)
+            counted += 1
+    return counted
 
 
 async def apply_feedback(
     session: AsyncSession, event: FeedbackRecorded
 ) -> tuple[Experiment, dict[str, ArmTotals]] | None:
-    """Count feedback in the arm of its request: from the event, or from the stored request."""
+    """Count feedback in the arm of its request: from the event, or from the stored request.
+
+    Feedback on a request not counted yet waits for it (it is counted with the request)."""
+    experiment = None
+    if event.experiment_id is not None:  # lock first, in the same order as inference
+        experiment = await find_experiment(session, event.tenant, event.experiment_id, lock=True)
     request = await request_row(session, event.tenant, event.request_id)
     if request.feedback_received:
         return None
@@ -139,13 +170,12 @@ async def apply_feedback(
     request.gold_star, request.rating = event.gold_star, event.rating
     request.experiment_id = request.experiment_id or event.experiment_id
     request.variant = request.variant or event.variant
-    if request.experiment_id is None or request.variant is None:
-        return None
-    experiment = await find_experiment(session, event.tenant, request.experiment_id, lock=True)
-    if experiment is None or experiment.status != "running":
+    if experiment is None and request.experiment_id is not None:
+        experiment = await find_experiment(session, event.tenant, request.experiment_id, lock=True)
+    if experiment is None or experiment.status != "running" or not request.counted:
         return None
     arms = await arms_of(session, experiment)
-    arm = arms.get(request.variant)
+    arm = arms.get(request.variant or "")
     if arm is None:
         return None
     count_feedback(arm, request, definition_of(experiment).primary_metric)
@@ -166,6 +196,7 @@ __all__ = [
     "apply_inference",
     "arm_state",
     "arms_of",
+    "count_early_requests",
     "create_experiment",
     "definition_of",
     "find_experiment",

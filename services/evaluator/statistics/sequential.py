@@ -52,7 +52,7 @@ def null_variance(control: Summary, treatment: Summary, kind: MetricKind) -> flo
 
 def _proportion_variance(arm: Summary) -> float:
     """p(1 - p) with half a success and half a failure added, so it is never zero."""
-    p = (arm.total + 0.5) / (arm.n + 1)
+    p = min(max((arm.total + 0.5) / (arm.n + 1), 0.0), 1.0)
     return p * (1 - p)
 
 

@@ -132,3 +132,19 @@ async def test_mean_rating_experiment_over_http(experiments: Experiments) -> Non
     assert "mean rating of 'tuned'" in body["summary"]
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found"
+
+
+async def test_requests_served_before_the_announcement_are_counted(
+    experiments: Experiments,
+) -> None:
+    experiment = unique_name("exp")
+    first = served(experiment, "tuned", "support-bot@2-bbbbbbbb")
+    second = served(experiment, "control", "support-bot@1-aaaaaaaa")
+    await experiments.record_inference(first)
+    await experiments.record_feedback(rated(first, gold_star=True))
+    await experiments.record_feedback(rated(second, gold_star=True, with_ids=False))
+    await experiments.start(started(experiment))
+    await experiments.record_inference(second)
+    totals = await arm_totals(experiments)
+    assert (totals["tuned"].requests, totals["tuned"].metric_total) == (1, 1.0)
+    assert (totals["control"].requests, totals["control"].metric_total) == (1, 1.0)

@@ -2,7 +2,7 @@
 
 Revision ID: evaluator_0001
 Revises: registry_0001
-Create Date: 2026-11-22 00:28:31.398953
+Create Date: 2026-11-22 00:50:01.671270
 """
 
 from collections.abc import Sequence
@@ -65,6 +65,10 @@ def upgrade() -> None:
     sa.Column('experiment_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('variant', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('served', sa.Boolean(), nullable=False),
+    sa.Column('counted', sa.Boolean(), nullable=False),
+    sa.Column('failed', sa.Boolean(), nullable=False),
+    sa.Column('fallback', sa.Boolean(), nullable=False),
+    sa.Column('latency_ms', sa.Float(), nullable=True),
     sa.Column('feedback_received', sa.Boolean(), nullable=False),
     sa.Column('feedback_applied', sa.Boolean(), nullable=False),
     sa.Column('gold_star', sa.Boolean(), nullable=False),
