@@ -23,7 +23,7 @@ def answer(model: str, messages: list[dict[str, str]]) -> str:
     if model == "broken":
         raise RuntimeError("this model always fails")
     country = next((c for c in CAPITALS if c in text), None)
-    if model.startswith("good") and country:
+    if (model.startswith("good") or "@2-" in model) and country:
         return CAPITALS[country]
     return "I don't know"
 
