@@ -72,6 +72,9 @@ async def test_evaluation_metrics_reach_the_registry_versions(
                 return "normalized_match" in version.quality_metrics
 
             await eventually(attached, what="metrics on version 2")
+            await eventually(
+                lambda: any(event.done == 20 for event in progressed), what="final progress"
+            )
             async with database.session() as session:
                 tuned = await queries.describe_version(session, "acme", "support-bot", 2)
                 base = await queries.describe_version(session, "acme", "support-bot", 1)
