@@ -13,18 +13,26 @@
    in-memory SQLite. The figure is milliseconds from "decide now" to the verdict.
 """
 
+import asyncio
 import sqlite3
 import statistics as stdlib_statistics
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
+from faststream.nats import NatsBroker
 from scipy import stats
+from sqlalchemy import text
 
 from benchmarks.report import Comparison
-from contracts.events import ExperimentStarted
+from contracts.events import ExperimentStarted, FeedbackRecorded, InferenceCompleted
 from contracts.events.experiments import ExperimentArm, StoppingPolicy
+from libs.messaging import Bus, OutboxRelay, Subjects
+from libs.storage import Database, migrate_to_head
 from services.evaluator.arms import ArmState
 from services.evaluator.decision import decide
+from services.evaluator.experiments import Experiments
 from services.evaluator.latency import with_latency
 from services.evaluator.statistics import (
     Summary,
@@ -189,9 +197,67 @@ def decision_comparison() -> Comparison:
     )
 
 
+INGESTED_REQUESTS = 500
+
+
+async def ingest_comparison() -> Comparison:
+    """Events per second the evaluator folds into its sums through SQLite, each inference and
+    each feedback in its own transaction with its inbox claim and a decision; the peer only
+    appends each event as a raw row in its own transaction."""
+    with tempfile.TemporaryDirectory() as home:
+        url = f"sqlite+aiosqlite:///{Path(home) / 'bench.db'}"
+        await migrate_to_head(url)
+        database = Database(url)
+        bus = Bus(NatsBroker(), Subjects("bench"))
+        experiments = Experiments(database, bus, OutboxRelay(database, bus), 3600.0)
+        definition = experiment().model_copy(update={"experiment_id": "ingest"})
+        await experiments.start(definition)
+        events: list[InferenceCompleted | FeedbackRecorded] = []
+        for index in range(INGESTED_REQUESTS):
+            variant = "control" if index % 2 else "tuned"
+            served = InferenceCompleted(
+                request_id=f"r{index}",
+                requested_model="m",
+                serving_name=variant,
+                experiment_id="ingest",
+                variant=variant,
+                latency_ms=100.0,
+                prompt_tokens=10,
+                completion_tokens=10,
+            )
+            events += [served, FeedbackRecorded(request_id=f"r{index}", gold_star=index % 3 == 0)]
+        started = time.perf_counter()
+        for event in events:
+            if isinstance(event, InferenceCompleted):
+                await experiments.record_inference(event)
+            else:
+                await experiments.record_feedback(event)
+        ours = len(events) / (time.perf_counter() - started)
+        async with database.transaction() as session:
+            await session.execute(text("create table raw_events (id text primary key, body text)"))
+        started = time.perf_counter()
+        for event in events:
+            async with database.transaction() as session:
+                await session.execute(
+                    text("insert into raw_events values (:id, :body)"),
+                    {"id": event.id, "body": event.model_dump_json()},
+                )
+        peer = len(events) / (time.perf_counter() - started)
+        await database.dispose()
+    print(f"  ingest through SQLite: {ours:,.0f} events/s folded vs {peer:,.0f} raw inserts/s")
+    return Comparison(
+        name="experiment-ingest-sqlite",
+        metric="events per second into the experiment's statistics (SQLite, one transaction each)",
+        ours_label="tuneloop sums + inbox + decision",
+        ours=ours,
+        peer_label="raw event insert only",
+        peer=peer,
+    )
+
+
 def run_evaluator_benchmarks() -> list[Comparison]:
     print("evaluator benchmarks")
-    return [*samples_comparisons(), decision_comparison()]
+    return [*samples_comparisons(), decision_comparison(), asyncio.run(ingest_comparison())]
 
 
 __all__ = ["run_evaluator_benchmarks"]
