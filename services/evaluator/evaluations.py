@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from uuid import uuid4
 
 import httpx
@@ -39,6 +40,20 @@ PROGRESS_EVENTS = 20
 """About this many progress events per evaluation."""
 
 
+@dataclass(frozen=True)
+class JudgeEndpoint:
+    """Where the LLM judge is asked when it is not behind the models' URL (e.g. OpenAI)."""
+
+    base_url: str
+    api_key: str | None = None
+
+    def client(self, timeout_seconds: float) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        return httpx.AsyncClient(
+            base_url=self.base_url.rstrip("/") + "/", headers=headers, timeout=timeout_seconds
+        )
+
+
 class Evaluations:
     def __init__(
         self,
@@ -49,6 +64,7 @@ class Evaluations:
         base_url: str,
         concurrency: int = 4,
         timeout_seconds: float = 120.0,
+        judge_endpoint: JudgeEndpoint | None = None,
     ) -> None:
         self.database = database
         self.bus = bus
@@ -57,6 +73,7 @@ class Evaluations:
         self.base_url = base_url.rstrip("/") + "/"
         self.concurrency = concurrency
         self.timeout_seconds = timeout_seconds
+        self.judge_endpoint = judge_endpoint
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def create(self, tenant: str, request: EvaluationRequest) -> EvaluationView:
@@ -121,7 +138,11 @@ class Evaluations:
                         if (index, model) not in answered
                     )
                 )
-                judged = await self.judge(client, row, request, cases, limit)
+                if self.judge_endpoint is None:
+                    judged = await self.judge(client, row, request, cases, limit)
+                else:
+                    async with self.judge_endpoint.client(self.timeout_seconds) as judge_client:
+                        judged = await self.judge(judge_client, row, request, cases, limit)
             await self.complete(pk, request, judged)
         except Exception as exc:
             logger.exception("evaluation %s failed", pk)
@@ -375,4 +396,4 @@ def view_of(row: Evaluation) -> EvaluationView:
     )
 
 
-__all__ = ["Evaluations"]
+__all__ = ["Evaluations", "JudgeEndpoint"]

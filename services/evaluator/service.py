@@ -11,7 +11,7 @@ from contracts.events import (
 )
 from libs.runtime import ServiceContext, ServiceDefinition
 from services.evaluator.api import create_api
-from services.evaluator.evaluations import Evaluations
+from services.evaluator.evaluations import Evaluations, JudgeEndpoint
 from services.evaluator.experiments import Experiments
 from services.evaluator.handlers import evaluator_handlers
 from services.evaluator.settings import EvaluatorSettings
@@ -34,6 +34,10 @@ def experiments_of(context: ServiceContext) -> Experiments:
 
 def evaluations_of(context: ServiceContext) -> Evaluations:
     settings = settings_of(context)
+    judge = None
+    if settings.judge_base_url is not None:
+        key = settings.judge_api_key.get_secret_value() if settings.judge_api_key else None
+        judge = JudgeEndpoint(settings.judge_base_url, key)
     return Evaluations(
         context.database,
         context.bus,
@@ -42,6 +46,7 @@ def evaluations_of(context: ServiceContext) -> Evaluations:
         settings.model_base_url,
         settings.evaluation_concurrency,
         settings.evaluation_timeout_seconds,
+        judge,
     )
 
 

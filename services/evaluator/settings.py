@@ -1,6 +1,6 @@
 """Settings of the evaluator service."""
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from libs.config import ServiceSettings
 
@@ -24,6 +24,16 @@ class EvaluatorSettings(ServiceSettings):
         validation_alias="TUNELOOP_EVALUATOR_MODEL_BASE_URL",
         description="OpenAI-compatible base URL offline evaluations ask (the router's, through "
         "the gateway, by default).",
+    )
+    judge_base_url: str | None = Field(
+        default=None,
+        validation_alias="TUNELOOP_EVALUATOR_JUDGE_BASE_URL",
+        description="OpenAI-compatible URL of the LLM judge; the models' URL when unset.",
+    )
+    judge_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias="TUNELOOP_EVALUATOR_JUDGE_API_KEY",
+        description="Bearer token for the judge's URL, if it needs one.",
     )
     evaluation_concurrency: int = Field(
         default=4,
