@@ -46,7 +46,10 @@ class StoppingPolicy(BaseModel):
     alias: str = Field(default="production", pattern=ALIAS_PATTERN)
     min_units_per_arm: int = Field(default=100, ge=2)
     max_units_per_arm: int | None = Field(
-        default=None, ge=2, description="Stop with no difference after this many units per arm."
+        default=None,
+        ge=2,
+        description="Stop with no difference after this many units per arm; when unset, "
+        "after three fixed-horizon sample sizes (sequential) or one (fixed horizon).",
     )
 
 

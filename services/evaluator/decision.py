@@ -31,6 +31,9 @@ from services.evaluator.statistics import (
 )
 
 Action = Literal["promote", "route_to_control", "none"]
+SEQUENTIAL_HORIZONS = 3
+"""Without ``max_units_per_arm``, a sequential test ends with no difference after this many
+fixed-horizon sample sizes (an effect smaller than the MDE is not worth waiting for)."""
 Looks = dict[str, SequentialLook]
 
 
@@ -245,9 +248,10 @@ def horizon_reached(
     maximum = definition.stopping.max_units_per_arm
     if maximum is not None and smallest >= maximum:
         return True
+    planned = planned_units_per_arm(definition, control.metric)
     if definition.stopping.method == "fixed_horizon":
-        return smallest >= planned_units_per_arm(definition, control.metric)
-    return False
+        return smallest >= planned
+    return maximum is None and smallest >= SEQUENTIAL_HORIZONS * planned
 
 
 def recommend(definition: ExperimentStarted, arms: list[ArmState]) -> str | None:

@@ -167,3 +167,16 @@ def test_holm_correction_over_two_treatments() -> None:
     assert by_variant["a"].adjusted_p_value == pytest.approx(
         max(by_variant["a"].p_value, by_variant["b"].adjusted_p_value)
     )
+
+
+def test_a_sequential_test_without_a_cap_ends_after_three_horizons() -> None:
+    planned = planned_units_per_arm(definition(baseline=0.3), Summary.of_proportion(0, 0))
+    n = 3 * planned
+    decision = decide(
+        definition(baseline=0.3),
+        {"control": arm("control", n, int(0.3 * n)), "tuned": arm("tuned", n, int(0.3 * n) + 5)},
+        {},
+    )
+    assert decision.verdict == "no_difference"
+    assert decision.action == "route_to_control"
+    assert "without a significant difference in gold-star rate" in decision.summary
