@@ -5,7 +5,8 @@
    mSPRT looks after every 10 units per arm and stops as soon as it is sure; the peer is the
    fixed-horizon two-proportion z-test, which must wait for the planned sample size at the same
    alpha (0.05, two-sided) and power (80 %). The figure is the median units per arm at the
-   decision (experiments that never decide count at the cap of three horizons).
+   decision, by the service's rule (p-value at or under alpha and the interval excluding zero);
+   experiments that never decide count at the cap of three horizons.
 2. A decision over 1,000,000 events. tuneloop folds each served request and its feedback into
    per-arm sums (n, sum, sum of squares) as it arrives, so deciding reads one row of sums per
    arm and runs the whole policy (SRM, guardrails, mSPRT, Holm, recommendation); the peer keeps
@@ -67,7 +68,7 @@ def units_to_decision(lift: float, seed: int) -> tuple[float, float, int]:
             a = Summary.of_proportion(n, float(control[run, n - 1]))
             b = Summary.of_proportion(n, float(treatment[run, n - 1]))
             running = combine(running, look(a, b, "proportion", tau_squared, ALPHA))
-            if running.p_value <= ALPHA:
+            if running.p_value <= ALPHA and (running.ci_low > 0 or running.ci_high < 0):
                 decided = float(n)
                 correct += running.difference > 0
                 break

@@ -68,13 +68,13 @@ def decide(definition: ExperimentStarted, arms: dict[str, ArmState], looks: Look
     )
     enough_traffic = min(a.requests for a in arms.values()) >= definition.stopping.min_units_per_arm
     recommendation = recommend(definition, [control, *treatments])
+    results = primary_results(definition, control, treatments, looks)
     if enough_traffic and srm.mismatch:
         reason = narration.sample_ratio_mismatch(definition, srm.observed, srm.p_value)
-        return stop(definition, "sample_ratio_mismatch", [reason], [], looks, srm.p_value)
+        return stop(definition, "sample_ratio_mismatch", [reason], results, looks, srm.p_value)
     breaches = guardrail_breaches(definition, control, treatments, looks) if enough_traffic else []
     if breaches:
-        return stop(definition, "stopped_by_guardrail", breaches, [], looks, srm.p_value)
-    results = primary_results(definition, control, treatments, looks)
+        return stop(definition, "stopped_by_guardrail", breaches, results, looks, srm.p_value)
     base = Decision(
         verdict=None,
         summary=narration.progress(definition, control, treatments, results),
@@ -93,7 +93,7 @@ def conclude_on_primary(
 ) -> Decision:
     alpha = definition.alpha
     significant = [r for r in base.results if r.adjusted_p_value <= alpha]
-    winners = [r for r in significant if r.difference > 0]
+    winners = [r for r in significant if r.difference > 0 and r.ci_low > 0]
     if winners:
         best = max(winners, key=lambda r: r.difference)
         winner_arm = next(t for t in treatments if t.variant == best.variant)
@@ -113,7 +113,7 @@ def conclude_on_primary(
             srm_p_value=base.srm_p_value,
             recommendation=base.recommendation,
         )
-    losers = [r for r in significant if r.difference < 0]
+    losers = [r for r in significant if r.difference < 0 and r.ci_high < 0]
     if len(losers) == len(treatments):
         reasons = [
             narration.result_sentence(definition, control, t, r)
