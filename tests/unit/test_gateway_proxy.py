@@ -58,25 +58,18 @@ def fake_registry() -> FastAPI:
         assert request.headers["x-tuneloop-tenant"] == "acme"
         assert request.query_params["status"] == "ready"
         assert await request.json() == {"version": 1}
-        return JSONResponse(
-            {"error": {"code": "conflict", "message": f"{name} is stale"}},
-            status_code=409,
-            headers={"x-served-by": "registry"},
-        )
+        return JSONResponse({"error": {"code": "conflict", "message": f"{name} is stale"}},
+                            status_code=409, headers={"x-served-by": "registry"})
 
     return registry
 
 
 async def test_requests_and_answers_pass_through_unchanged() -> None:
     app = gateway(httpx.ASGITransport(app=fake_registry()), running={"registry"})
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://gw"
-    ) as client:
-        response = await client.post(
-            "/v1/models/x/deployments?status=ready",
-            headers={"X-Tuneloop-Tenant": "acme"},
-            json={"version": 1},
-        )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://gw") as client:
+        response = await client.post("/v1/models/x/deployments?status=ready",
+                                     headers={"X-Tuneloop-Tenant": "acme"}, json={"version": 1})
     assert response.status_code == 409
     assert response.json()["error"] == {"code": "conflict", "message": "x is stale"}
     assert response.headers["x-served-by"] == "registry"

@@ -45,7 +45,8 @@ class Summary:
 
 @dataclass(frozen=True)
 class Comparison:
-    """A test of treatment against control: the difference, its interval and a p-value."""
+    """A test of treatment against control: the difference (treatment minus control), its
+    interval and a p-value."""
 
     difference: float
     ci_low: float
@@ -53,10 +54,6 @@ class Comparison:
     p_value: float
     statistic: float
     method: str
-
-    @property
-    def relative_to(self) -> str:
-        return "treatment minus control"
 
 
 __all__ = ["Comparison", "Summary"]
