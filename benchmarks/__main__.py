@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.cost import run_cost_benchmark
+from benchmarks.evaluator import run_evaluator_benchmarks
 from benchmarks.exporter import run_exporter_benchmark
 from benchmarks.messaging import run_messaging_benchmark
 from benchmarks.report import Comparison
@@ -21,6 +22,7 @@ BENCHMARKS: dict[str, Callable[[], list[Comparison]]] = {
     "router": run_router_benchmark,
     "exporter": run_exporter_benchmark,
     "cost": lambda: [asyncio.run(run_cost_benchmark())],
+    "evaluator": run_evaluator_benchmarks,
 }
 
 

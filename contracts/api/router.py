@@ -5,8 +5,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from contracts.events.experiments import (
+    Guardrails,
+    PrimaryMetric,
+    RecommendationWeights,
+    StoppingPolicy,
+)
+
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
-PrimaryMetric = Literal["gold_star_rate", "mean_rating", "task_success"]
 
 
 class Body(BaseModel):
@@ -16,7 +22,7 @@ class Body(BaseModel):
 class VariantSpec(Body):
     name: str = Field(pattern=NAME_PATTERN)
     serving_name: str = Field(min_length=1, description="A registry version's serving name.")
-    weight: float = Field(ge=0, le=1, description="Share of the experiment's units.")
+    weight: float = Field(gt=0, lt=1, description="Share of the experiment's units.")
 
 
 class ExperimentCreate(Body):
@@ -29,17 +35,25 @@ class ExperimentCreate(Body):
     control: VariantSpec
     treatments: list[VariantSpec] = Field(min_length=1, max_length=4)
     primary_metric: PrimaryMetric = "gold_star_rate"
-    alpha: float = Field(default=0.05, gt=0, lt=0.5)
-    minimum_detectable_effect: float | None = Field(default=None, gt=0)
-    guardrails: dict[str, float] = Field(
-        default_factory=dict, description='e.g. {"error_rate": 0.02}'
+    minimum_detectable_effect: float = Field(
+        default=0.05, gt=0, description="Smallest absolute difference worth detecting."
     )
+    baseline: float | None = Field(
+        default=None, gt=0, description="Expected control value, for planning."
+    )
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    power: float = Field(default=0.8, gt=0.5, lt=1)
+    guardrails: Guardrails = Field(default_factory=Guardrails)
+    stopping: StoppingPolicy = Field(default_factory=StoppingPolicy)
+    weights: RecommendationWeights = Field(default_factory=RecommendationWeights)
 
     @model_validator(mode="after")
     def _weights_fit(self) -> "ExperimentCreate":
         names = [self.control.name, *(t.name for t in self.treatments)]
         if len(set(names)) != len(names):
             raise ValueError("variant names must be unique")
+        if sum(t.weight for t in self.treatments) >= 1:
+            raise ValueError("the treatments' weights must leave some traffic to the control")
         limit = 1 / len(self.treatments)
         for treatment in self.treatments:
             if treatment.weight > limit:
@@ -64,17 +78,22 @@ class ExperimentPublic(Body):
     name: str
     model_name: str
     status: Literal["running", "stopped"]
+    stop_reason: str | None
     variants: list[VariantPublic]
     primary_metric: PrimaryMetric
+    minimum_detectable_effect: float
+    baseline: float | None
     alpha: float
-    minimum_detectable_effect: float | None
-    guardrails: dict[str, float]
+    power: float
+    guardrails: Guardrails
+    stopping: StoppingPolicy
+    weights: RecommendationWeights
     created_at: datetime
 
 
 class RampRequest(Body):
     variant: str = Field(pattern=NAME_PATTERN)
-    weight: float = Field(ge=0, le=1)
+    weight: float = Field(gt=0, lt=1)
 
 
 class FeedbackRequest(Body):

@@ -4,15 +4,11 @@ from contracts.events.cost import BudgetExceeded, BudgetThresholdReached, CostRe
 from contracts.events.datasets import DatasetExported, DatasetExportFailed, SplitArtifact
 from contracts.events.evaluations import (
     EvaluationCompleted,
+    EvaluationProgressed,
     ExperimentConcluded,
     ExperimentUpdated,
 )
-from contracts.events.experiments import (
-    ExperimentRamped,
-    ExperimentStarted,
-    ExperimentStopped,
-    ExperimentVariant,
-)
+from contracts.events.experiments import ExperimentRamped, ExperimentStarted, ExperimentStopped
 from contracts.events.inference import FeedbackRecorded, InferenceCompleted
 from contracts.events.jobs import (
     JobCancelled,
@@ -46,6 +42,7 @@ ALL_EVENTS = (
     ModelArchived,
     InferenceCompleted,
     FeedbackRecorded,
+    EvaluationProgressed,
     EvaluationCompleted,
     ExperimentStarted,
     ExperimentRamped,
@@ -65,12 +62,12 @@ __all__ = [
     "DatasetExportFailed",
     "DatasetExported",
     "EvaluationCompleted",
+    "EvaluationProgressed",
     "ExperimentConcluded",
     "ExperimentRamped",
     "ExperimentStarted",
     "ExperimentStopped",
     "ExperimentUpdated",
-    "ExperimentVariant",
     "FeedbackRecorded",
     "InferenceCompleted",
     "JobCancelled",

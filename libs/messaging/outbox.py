@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from contracts.envelope import Event, utc_now
+from contracts.envelope import Command, Event, utc_now
 from libs.messaging.bus import Bus, message_headers
 from libs.messaging.tables import OutboxMessage
 from libs.storage.database import Database
@@ -25,15 +25,21 @@ RELAY_BATCH = 100
 RELAY_IDLE_SECONDS = 0.2
 
 
-def add_to_outbox(session: AsyncSession, bus: Bus, event: Event) -> None:
-    """Stage ``event`` in the caller's transaction; the relay publishes it after commit."""
-    headers = message_headers(event)
+def add_to_outbox(session: AsyncSession, bus: Bus, message: Event | Command) -> None:
+    """Stage an event (or a command for another service) in the caller's transaction; the
+    relay publishes it after commit."""
+    headers = message_headers(message)
     inject(headers)
+    subject = (
+        bus.subjects.command(type(message))
+        if isinstance(message, Command)
+        else bus.subjects.event(type(message))
+    )
     session.add(
         OutboxMessage(
-            message_id=event.id,
-            subject=bus.subjects.event(type(event)),
-            payload=event.model_dump_json(),
+            message_id=message.id,
+            subject=subject,
+            payload=message.model_dump_json(),
             headers=headers,
         )
     )
@@ -74,6 +80,9 @@ class OutboxRelay:
             return len(rows)
 
     def _stream_of(self, subject: str) -> str:
+        commands = f"{self.bus.subjects.prefix}.commands."
+        if subject.startswith(commands):
+            return self.bus.subjects.commands_stream(subject.removeprefix(commands).split(".")[0])
         concern = subject.removeprefix(f"{self.bus.subjects.prefix}.events.").split(".", 1)[0]
         return self.bus.subjects.events_stream(concern)
 

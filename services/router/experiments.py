@@ -12,7 +12,12 @@ from sqlmodel import col
 
 from contracts.api.router import ExperimentCreate, ExperimentPublic, RampRequest, VariantPublic
 from contracts.events import ExperimentRamped, ExperimentStarted, ExperimentStopped
-from contracts.events.experiments import ExperimentVariant
+from contracts.events.experiments import (
+    ExperimentArm,
+    Guardrails,
+    RecommendationWeights,
+    StoppingPolicy,
+)
 from libs.messaging import Bus, add_to_outbox
 from libs.storage import Database
 from services.router.tables import Experiment, Servable
@@ -26,23 +31,48 @@ class ExperimentError(Exception):
 
 
 def public(experiment: Experiment) -> ExperimentPublic:
+    policy = experiment.policy
     return ExperimentPublic(
         id=experiment.id,
         tenant=experiment.tenant,
         name=experiment.name,
         model_name=experiment.model_name,
         status=experiment.status,
-        variants=[VariantPublic(**v) for v in experiment.variants],
+        stop_reason=experiment.stop_reason,
+        variants=[
+            VariantPublic(
+                name=v["name"],
+                serving_name=v["serving_name"],
+                weight=v["weight"],
+                is_control=v["is_control"],
+            )
+            for v in experiment.variants
+        ],
         primary_metric=experiment.primary_metric,
-        alpha=experiment.alpha,
         minimum_detectable_effect=experiment.minimum_detectable_effect,
-        guardrails=experiment.guardrails,
+        baseline=policy.get("baseline"),
+        alpha=experiment.alpha,
+        power=policy["power"],
+        guardrails=Guardrails(**policy["guardrails"]),
+        stopping=StoppingPolicy(**policy["stopping"]),
+        weights=RecommendationWeights(**policy["weights"]),
         created_at=experiment.created_at,
     )
 
 
-def event_variants(experiment: Experiment) -> list[ExperimentVariant]:
-    return [ExperimentVariant(**v) for v in experiment.variants]
+def arm(variant: dict[str, Any]) -> ExperimentArm:
+    return ExperimentArm(
+        variant=variant["name"],
+        model_name=variant["model_name"],
+        version=variant["version"],
+        serving_name=variant["serving_name"],
+        weight=variant["weight"],
+    )
+
+
+def control_and_treatments(experiment: Experiment) -> tuple[ExperimentArm, list[ExperimentArm]]:
+    control = next(arm(v) for v in experiment.variants if v["is_control"])
+    return control, [arm(v) for v in experiment.variants if not v["is_control"]]
 
 
 def with_control_weight(variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -56,24 +86,23 @@ class Experiments:
         self.bus = bus
         self.changed = changed
 
-    async def _known_serving_names(self, tenant: str, names: list[str]) -> set[str]:
+    async def _servables(self, tenant: str, names: list[str]) -> dict[str, Servable]:
         async with self.database.session() as session:
             rows = await session.execute(
-                select(col(Servable.serving_name)).where(
+                select(Servable).where(
                     col(Servable.tenant) == tenant, col(Servable.serving_name).in_(names)
                 )
             )
-            return set(rows.scalars())
+            return {row.serving_name: row for row in rows.scalars()}
 
     async def create(self, tenant: str, request: ExperimentCreate) -> ExperimentPublic:
         specs = [request.control, *request.treatments]
-        missing = {s.serving_name for s in specs} - await self._known_serving_names(
-            tenant, [s.serving_name for s in specs]
-        )
+        known = await self._servables(tenant, [s.serving_name for s in specs])
+        missing = {s.serving_name for s in specs} - set(known)
         if missing:
             raise ExperimentError(
                 f"unknown serving name(s) {', '.join(sorted(missing))}; "
-                "register and deploy those versions first",
+                "register those versions first",
                 404,
             )
         variants = with_control_weight(
@@ -83,6 +112,8 @@ class Experiments:
                     "serving_name": s.serving_name,
                     "weight": s.weight,
                     "is_control": s is request.control,
+                    "model_name": known[s.serving_name].model_name,
+                    "version": known[s.serving_name].version,
                 }
                 for s in specs
             ]
@@ -97,20 +128,14 @@ class Experiments:
             primary_metric=request.primary_metric,
             alpha=request.alpha,
             minimum_detectable_effect=request.minimum_detectable_effect,
-            guardrails=request.guardrails,
+            policy=request.model_dump(
+                mode="json", include={"baseline", "power", "guardrails", "stopping", "weights"}
+            ),
         )
+        control, treatments = control_and_treatments(experiment)
         try:
             async with self.database.transaction() as session:
-                running = (
-                    await session.execute(
-                        select(Experiment).where(
-                            col(Experiment.tenant) == tenant,
-                            col(Experiment.model_name) == request.model_name,
-                            col(Experiment.status) == "running",
-                        )
-                    )
-                ).first()
-                if running:
+                if await self._running_for(session, tenant, request.model_name):
                     raise ExperimentError(
                         f"an experiment already splits {request.model_name!r}; stop it first", 409
                     )
@@ -122,19 +147,35 @@ class Experiments:
                     ExperimentStarted(
                         tenant=tenant,
                         experiment_id=experiment.id,
-                        name=experiment.name,
-                        model_name=experiment.model_name,
-                        variants=event_variants(experiment),
+                        control=control,
+                        treatments=treatments,
                         primary_metric=request.primary_metric,
-                        alpha=request.alpha,
                         minimum_detectable_effect=request.minimum_detectable_effect,
+                        baseline=request.baseline,
+                        alpha=request.alpha,
+                        power=request.power,
                         guardrails=request.guardrails,
+                        stopping=request.stopping,
+                        weights=request.weights,
                     ),
                 )
         except IntegrityError:
             raise ExperimentError(f"an experiment named {request.name!r} exists", 409) from None
-        self._changed()
+        self.changed()
         return public(experiment)
+
+    @staticmethod
+    async def _running_for(session: AsyncSession, tenant: str, model_name: str) -> bool:
+        running = (
+            await session.execute(
+                select(Experiment.id).where(  # type: ignore[call-overload]
+                    col(Experiment.tenant) == tenant,
+                    col(Experiment.model_name) == model_name,
+                    col(Experiment.status) == "running",
+                )
+            )
+        ).first()
+        return running is not None
 
     async def _running(self, session: AsyncSession, tenant: str, experiment_id: str) -> Experiment:
         experiment = await session.get(Experiment, experiment_id)
@@ -156,33 +197,46 @@ class Experiments:
                 raise ExperimentError(
                     f"each treatment can take at most {1 / len(treatments):.2f} of the traffic", 422
                 )
-            experiment.variants = with_control_weight(
+            variants = with_control_weight(
                 [
                     {**v, "weight": request.weight} if v["name"] == request.variant else v
                     for v in experiment.variants
                 ]
             )
+            if next(v for v in variants if v["is_control"])["weight"] <= 0:
+                raise ExperimentError("the control must keep some traffic", 422)
+            experiment.variants = variants
+            control, arms = control_and_treatments(experiment)
             add_to_outbox(
                 session,
                 self.bus,
                 ExperimentRamped(
-                    tenant=tenant, experiment_id=experiment.id, variants=event_variants(experiment)
+                    tenant=tenant, experiment_id=experiment.id, control=control, treatments=arms
                 ),
             )
-        self._changed()
+        self.changed()
         return public(experiment)
 
     async def stop(self, tenant: str, experiment_id: str, reason: str) -> ExperimentPublic:
         async with self.database.transaction() as session:
             experiment = await self._running(session, tenant, experiment_id)
             experiment.status = "stopped"
+            experiment.stop_reason = reason
             add_to_outbox(
                 session,
                 self.bus,
                 ExperimentStopped(tenant=tenant, experiment_id=experiment.id, reason=reason),
             )
-        self._changed()
+        self.changed()
         return public(experiment)
+
+    async def conclude(self, tenant: str, experiment_id: str, summary: str) -> None:
+        """The evaluator decided: stop splitting (a winner is promoted through the registry)."""
+        try:
+            await self.stop(tenant, experiment_id, f"concluded: {summary}")
+        except ExperimentError as exc:
+            if exc.status != 409:  # already stopped: nothing to do
+                raise
 
     async def list(self, tenant: str) -> list[ExperimentPublic]:
         async with self.database.session() as session:
@@ -192,9 +246,6 @@ class Experiments:
                 .order_by(col(Experiment.created_at))
             )
             return [public(e) for e in rows.scalars()]
-
-    def _changed(self) -> None:
-        self.changed()
 
 
 __all__ = ["ExperimentError", "Experiments"]

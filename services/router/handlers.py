@@ -2,14 +2,23 @@
 
 from faststream.nats import NatsRouter
 
-from contracts.events import ModelArchived, ModelDeployed, ModelRegistered, ModelRolledBack
+from contracts.events import (
+    ExperimentConcluded,
+    ModelArchived,
+    ModelDeployed,
+    ModelRegistered,
+    ModelRolledBack,
+)
 from libs.messaging import Subjects, event_subscriber
 from services.router.deployments import Deployments
+from services.router.experiments import Experiments
 
 SERVICE = "router"
 
 
-def router_handlers(deployments: Deployments, subjects: Subjects) -> NatsRouter:
+def router_handlers(
+    deployments: Deployments, experiments: Experiments, subjects: Subjects
+) -> NatsRouter:
     router = NatsRouter()
 
     @event_subscriber(router, subjects, SERVICE, ModelRegistered)
@@ -27,6 +36,10 @@ def router_handlers(deployments: Deployments, subjects: Subjects) -> NatsRouter:
     @event_subscriber(router, subjects, SERVICE, ModelArchived)
     async def on_archived(event: ModelArchived) -> None:
         await deployments.on_archived(event)
+
+    @event_subscriber(router, subjects, SERVICE, ExperimentConcluded)
+    async def on_concluded(event: ExperimentConcluded) -> None:
+        await experiments.conclude(event.tenant, event.experiment_id, event.summary)
 
     return router
 

@@ -90,7 +90,8 @@ def components_of(context: ServiceContext) -> RouterComponents:
 
 
 def build_router(context: ServiceContext) -> NatsRouter:
-    return router_handlers(components_of(context).deployments, context.bus.subjects)
+    parts = components_of(context)
+    return router_handlers(parts.deployments, parts.experiments, context.bus.subjects)
 
 
 def build_api(context: ServiceContext) -> FastAPI:

@@ -56,11 +56,14 @@ class Experiment(SQLModel, table=True):
     variants: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
+    stop_reason: str | None = Field(default=None, max_length=2000)
     primary_metric: str = Field(max_length=32)
+    minimum_detectable_effect: float
     alpha: float
-    minimum_detectable_effect: float | None = None
-    guardrails: dict[str, float] = Field(
-        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    policy: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_column=Column(JSON, nullable=False),
+        description="baseline, power, guardrails, stopping, weights",
     )
     created_at: datetime = Field(
         default_factory=utc_now, sa_column=Column(DateTime(timezone=True), nullable=False)

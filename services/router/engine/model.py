@@ -29,7 +29,7 @@ class AdapterModel:
         torch.set_num_threads(threads)
         self.tokenizer: Any = AutoTokenizer.from_pretrained(model_dir)
         self.base: Any = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
-        self.base.eval()
+        self.base.eval()  # type: ignore[no-untyped-call]
         self.model: Any = self.base
         self.adapters: set[str] = set()
         self.lock = threading.Lock()

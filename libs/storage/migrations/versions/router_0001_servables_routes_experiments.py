@@ -27,10 +27,11 @@ def upgrade() -> None:
     sa.Column('salt', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('variants', sa.JSON(), nullable=False),
+    sa.Column('stop_reason', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
     sa.Column('primary_metric', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('minimum_detectable_effect', sa.Float(), nullable=False),
     sa.Column('alpha', sa.Float(), nullable=False),
-    sa.Column('minimum_detectable_effect', sa.Float(), nullable=True),
-    sa.Column('guardrails', sa.JSON(), nullable=False),
+    sa.Column('policy', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('tenant', 'name')
