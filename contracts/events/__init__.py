@@ -15,6 +15,7 @@ from contracts.events.jobs import (
     JobCreated,
     JobFailed,
     JobProgressed,
+    JobQueued,
     JobStarted,
 )
 from contracts.events.models import (
@@ -27,6 +28,7 @@ from contracts.events.models import (
 ALL_EVENTS = (
     DatasetExported,
     JobCreated,
+    JobQueued,
     JobStarted,
     JobProgressed,
     JobCheckpointed,
@@ -62,6 +64,7 @@ __all__ = [
     "JobCreated",
     "JobFailed",
     "JobProgressed",
+    "JobQueued",
     "JobStarted",
     "ModelArchived",
     "ModelDeployed",

@@ -1,5 +1,6 @@
 """The dependencies a service's handlers and routes get, wired once per process."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,6 +24,10 @@ class ServiceContext:
     metrics: CollectorRegistry
     started_at: datetime = field(default_factory=utc_now)
     http_url: str | None = None
+    startup_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    """Run after the broker starts: background work a service keeps going while it runs."""
+    shutdown_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    """Run first when the service stops."""
 
 
 __all__ = ["ServiceContext"]

@@ -35,9 +35,13 @@ async def start_messaging(service: AssembledService) -> None:
     )
     await service.broker.start()
     service.context.outbox.start()
+    for hook in service.context.startup_hooks:
+        await hook()
 
 
 async def stop_messaging(service: AssembledService) -> None:
+    for hook in service.context.shutdown_hooks:
+        await hook()
     await service.context.outbox.stop()
     await service.broker.stop()
     await service.context.database.dispose()
