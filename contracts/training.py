@@ -35,8 +35,9 @@ class Hyperparameters(BaseModel):
     lora_alpha: int = Field(default=16, ge=1, description="LoRA scaling numerator.")
     lora_dropout: float = Field(default=0.05, ge=0, lt=1)
     lora_target_modules: list[str] | Auto = Field(
-        default="auto", description="Module names to adapt; `auto` picks the attention and MLP "
-        "projections the model has."
+        default="auto",
+        description="Module names to adapt; `auto` picks the attention and MLP "
+        "projections the model has.",
     )
     qlora: bool = Field(default=False, description="Load the base model in 4 bits (GPU only).")
     max_seq_length: int | Auto = Field(
@@ -45,8 +46,11 @@ class Hyperparameters(BaseModel):
     packing: bool = Field(default=False, description="Pack several rows into one sequence.")
     seed: int = Field(default=0, ge=0)
     validation_split: float = Field(
-        default=0.0, ge=0, le=0.5, description="Share of training rows held out for validation "
-        "when no validation file is given."
+        default=0.0,
+        ge=0,
+        le=0.5,
+        description="Share of training rows held out for validation "
+        "when no validation file is given.",
     )
     eval_steps: int | None = Field(default=None, ge=1, description="Validate every N steps.")
     early_stopping_patience: int | None = Field(
@@ -59,7 +63,9 @@ class Hyperparameters(BaseModel):
     def resolved_learning_rate(self) -> float:
         if self.learning_rate != "auto":
             return self.learning_rate
-        multiplier = 1.0 if self.learning_rate_multiplier == "auto" else self.learning_rate_multiplier
+        multiplier = (
+            1.0 if self.learning_rate_multiplier == "auto" else self.learning_rate_multiplier
+        )
         return 2e-4 * multiplier
 
 

@@ -2,17 +2,18 @@
 
 import random
 
-WORDS = (
+WORD_LIST = (
     "the a one my your our this that some every printer screen network password invoice "
     "refund order account login email server laptop phone battery cable wifi router bill "
-    "charge payment card delivery package parcel address shipping label box item price "
-    "red blue green yellow black white small big new old fast slow broken working late early "
-    "is was will can cannot should would please help thanks today yesterday now again still "
-    "open close send reset change check update cancel return fix buy pay ship track reply "
-    "error issue problem question request ticket support team customer agent user admin "
-    "hello hi good bad yes no maybe why how what when where who which it they we you i "
-    "and or but not with for from to in on at by of about after before under over"
-).split()
+    "charge payment card delivery package parcel address shipping label box item price red "
+    "blue green yellow black white small big new old fast slow broken working late early is "
+    "was will can cannot should would please help thanks today yesterday now again still open "
+    "close send reset change check update cancel return fix buy pay ship track reply error "
+    "issue problem question request ticket support team customer agent user admin hello hi "
+    "good bad yes no maybe why how what when where who which it they we you i and or but not "
+    "with for from to in on at by of about after before under over "
+)
+WORDS = tuple(WORD_LIST.split())
 ROLES = ("user", "assistant")
 
 

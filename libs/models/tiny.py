@@ -39,7 +39,7 @@ def train_tokenizer(texts: list[str]) -> Any:
         show_progress=False,
     )
     tokenizer.train_from_iterator(texts, trainer=trainer)
-    return PreTrainedTokenizerFast(
+    return PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
         tokenizer_object=tokenizer,
         bos_token=None,
         eos_token=EOS,
@@ -67,7 +67,7 @@ def new_model(tokenizer: Any, seed: int) -> Any:
         bos_token_id=None,
         tie_word_embeddings=False,
     )
-    return LlamaForCausalLM(config)
+    return LlamaForCausalLM(config)  # type: ignore[no-untyped-call]
 
 
 def pretraining_texts(tokenizer: Any, seed: int) -> list[str]:
@@ -80,8 +80,9 @@ def pretrain(model: Any, tokenizer: Any, texts: list[str], steps: int, seed: int
     import torch
 
     generator = torch.Generator().manual_seed(seed)
-    encoded = tokenizer(texts, truncation=True, max_length=96, padding="longest",
-                        return_tensors="pt")
+    encoded = tokenizer(
+        texts, truncation=True, max_length=96, padding="longest", return_tensors="pt"
+    )
     ids, mask = encoded["input_ids"], encoded["attention_mask"]
     labels = ids.masked_fill(mask == 0, -100)
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
@@ -100,7 +101,7 @@ def build_tiny_llama(target_dir: Path, *, pretrain_steps: int = 300, seed: int =
     import torch
 
     torch.manual_seed(seed)
-    tokenizer = train_tokenizer(plain_texts(3000, seed) + [CHATML_TEMPLATE])
+    tokenizer = train_tokenizer([*plain_texts(3000, seed), CHATML_TEMPLATE])
     model = new_model(tokenizer, seed)
     if pretrain_steps:
         pretrain(model, tokenizer, pretraining_texts(tokenizer, seed), pretrain_steps, seed)

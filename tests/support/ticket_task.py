@@ -5,6 +5,7 @@ Each ticket mentions one keyword; the keyword decides the team. Rows are OpenAI 
 
 import json
 import random
+from typing import Any
 
 TEAMS = {
     "billing": ("invoice", "refund", "charge", "payment"),
@@ -39,11 +40,13 @@ def chat_row(text: str, team: str) -> dict[str, list[dict[str, str]]]:
     }
 
 
-def split(train: int, test: int, seed: int = 0) -> tuple[list[dict], list[dict]]:
+def split(
+    train: int, test: int, seed: int = 0
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Distinct train and held-out rows."""
     rng = random.Random(seed)
     seen: set[str] = set()
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     while len(rows) < train + test:
         text, team = ticket(rng)
         if text not in seen:
@@ -52,7 +55,7 @@ def split(train: int, test: int, seed: int = 0) -> tuple[list[dict], list[dict]]
     return rows[:train], rows[train:]
 
 
-def jsonl(rows: list[dict]) -> bytes:
+def jsonl(rows: list[dict[str, Any]]) -> bytes:
     return "".join(json.dumps(row) + "\n" for row in rows).encode()
 
 

@@ -42,7 +42,9 @@ def read_chat_rows(path: Path) -> list[dict[str, list[dict[str, str]]]]:
             ) from None
         rows.append(as_prompt_completion(number, row))
     if not rows:
-        raise TrainingError("invalid_training_file", "the training file has no rows", "training_file")
+        raise TrainingError(
+            "invalid_training_file", "the training file has no rows", "training_file"
+        )
     return rows
 
 

@@ -19,7 +19,7 @@ class StopFlag:
         self.requested = True
 
 
-class ProgressCallback(TrainerCallback):  # type: ignore[misc]
+class ProgressCallback(TrainerCallback):
     def __init__(
         self, reporter: Reporter, stop: StopFlag, tokens_per_step: float, interval: float
     ) -> None:

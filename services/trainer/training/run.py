@@ -83,7 +83,9 @@ def resolve_max_length(spec: TrainingSpec, model: Any) -> int:
     return wanted
 
 
-def make_plan(spec: TrainingSpec, train_rows: int, train_tokens: int, max_len: int, has_eval: bool) -> Plan:
+def make_plan(
+    spec: TrainingSpec, train_rows: int, train_tokens: int, max_len: int, has_eval: bool
+) -> Plan:
     hp = spec.hyperparameters
     batch = min(MAX_AUTO_BATCH, train_rows) if hp.batch_size == "auto" else hp.batch_size
     epochs = DEFAULT_EPOCHS if hp.n_epochs == "auto" else hp.n_epochs
@@ -149,7 +151,9 @@ def train(spec: TrainingSpec, reporter: Reporter, stop: StopFlag) -> None:
     started = time.monotonic()
     cuda = cuda_available()
     choice = select_backend(
-        spec.backend, cuda=cuda, unsloth_installed=unsloth_installed(),
+        spec.backend,
+        cuda=cuda,
+        unsloth_installed=unsloth_installed(),
         qlora=spec.hyperparameters.qlora,
     )
     model, tokenizer = load_base(spec)
@@ -176,24 +180,40 @@ def train(spec: TrainingSpec, reporter: Reporter, stop: StopFlag) -> None:
         validation_rows=len(eval_rows),
         estimated_tokens=round(plan.tokens_per_step * plan.total_steps),
         hyperparameters={
-            "n_epochs": plan.epochs, "batch_size": plan.batch_size,
-            "learning_rate": plan.learning_rate, "max_seq_length": plan.max_seq_length,
-            "lora_r": spec.hyperparameters.lora_r, "lora_alpha": spec.hyperparameters.lora_alpha,
-            "lora_target_modules": list(peft.target_modules), "max_steps": plan.total_steps,
+            "n_epochs": plan.epochs,
+            "batch_size": plan.batch_size,
+            "learning_rate": plan.learning_rate,
+            "max_seq_length": plan.max_seq_length,
+            "lora_r": spec.hyperparameters.lora_r,
+            "lora_alpha": spec.hyperparameters.lora_alpha,
+            "lora_target_modules": list(peft.target_modules),
+            "max_steps": plan.total_steps,
         },
     )
     if stop.requested:
         reporter.send("cancelled", step=0)
         return
-    trainer = build_trainer(spec, plan, model, tokenizer, peft, train_rows, eval_rows, cuda,
-                            reporter, stop)
-    result = trainer.train(resume_from_checkpoint=str(spec.resume_from) if spec.resume_from else None)
+    trainer = build_trainer(
+        spec, plan, model, tokenizer, peft, train_rows, eval_rows, cuda, reporter, stop
+    )
+    result = trainer.train(
+        resume_from_checkpoint=str(spec.resume_from) if spec.resume_from else None
+    )
     finish(spec, trainer, result, plan, reporter, stop, started)
 
 
-def build_trainer(spec: TrainingSpec, plan: Plan, model: Any, tokenizer: Any, peft: Any,
-                  train_rows: list[Any], eval_rows: list[Any], cuda: bool,
-                  reporter: Reporter, stop: StopFlag) -> Any:
+def build_trainer(
+    spec: TrainingSpec,
+    plan: Plan,
+    model: Any,
+    tokenizer: Any,
+    peft: Any,
+    train_rows: list[Any],
+    eval_rows: list[Any],
+    cuda: bool,
+    reporter: Reporter,
+    stop: StopFlag,
+) -> Any:
     from datasets import Dataset
     from transformers import EarlyStoppingCallback
     from trl import SFTTrainer
@@ -214,8 +234,15 @@ def build_trainer(spec: TrainingSpec, plan: Plan, model: Any, tokenizer: Any, pe
     )
 
 
-def finish(spec: TrainingSpec, trainer: Any, result: Any, plan: Plan, reporter: Reporter,
-           stop: StopFlag, started: float) -> None:
+def finish(
+    spec: TrainingSpec,
+    trainer: Any,
+    result: Any,
+    plan: Plan,
+    reporter: Reporter,
+    stop: StopFlag,
+    started: float,
+) -> None:
     state = trainer.state
     if stop.requested:
         reporter.send("cancelled", step=state.global_step)

@@ -1,0 +1,131 @@
+"""The trainer's HTTP API, shaped like OpenAI's fine-tuning API: create, list, get, events,
+cancel. Reads come from the trainer's tables; writes are commands on its work queue."""
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from contracts.api.errors import ErrorBody, ErrorInfo
+from contracts.api.fine_tuning import (
+    CreateFineTuningJob,
+    FineTuningJob,
+    FineTuningJobEventList,
+    FineTuningJobList,
+)
+from contracts.commands import CancelJob, CreateJob
+from contracts.training import Hyperparameters
+from libs.runtime import ServiceContext
+from libs.runtime.health import VERSION
+from services.trainer.history import job_events
+from services.trainer.openai_objects import as_event, as_job, pending_job
+from services.trainer.tables import TrainerJob
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "No such job."}
+}
+
+
+def not_found(job_id: str) -> JSONResponse:
+    body = ErrorBody(
+        error=ErrorInfo(
+            code="job_not_found",
+            message=f"no fine-tuning job {job_id!r}; list jobs with GET /v1/fine_tuning/jobs",
+        )
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=404)
+
+
+def command_of(request: CreateFineTuningJob, job_id: str) -> CreateJob:
+    hyperparameters = request.hyperparameters or (
+        request.method.supervised.hyperparameters
+        if request.method and request.method.supervised
+        else Hyperparameters()
+    )
+    if request.seed is not None:
+        hyperparameters = hyperparameters.model_copy(update={"seed": request.seed})
+    return CreateJob(
+        job_id=job_id,
+        base_model=request.model,
+        training_file=request.training_file,
+        validation_file=request.validation_file,
+        dataset=request.dataset,
+        dataset_version=request.dataset_version,
+        backend=request.backend,
+        method=request.method.type if request.method else "supervised",
+        hyperparameters=hyperparameters,
+        model_name=request.model_name,
+        suffix=request.suffix,
+    )
+
+
+def job_routes(context: ServiceContext) -> APIRouter:
+    router = APIRouter(prefix="/v1/fine_tuning", tags=["fine-tuning"])
+    session_dependency = Depends(context.database.session_dependency)
+    Session = Annotated[AsyncSession, session_dependency]  # noqa: N806
+
+    @router.post("/jobs", response_model=FineTuningJob)
+    async def create(request: CreateFineTuningJob) -> FineTuningJob:
+        """Queue a job; it starts in ``validating_files``."""
+        command = command_of(request, f"ftjob-{uuid.uuid4().hex[:24]}")
+        await context.bus.send_command(command)
+        return pending_job(command)
+
+    @router.get("/jobs", response_model=FineTuningJobList)
+    async def list_jobs(
+        session: Session, limit: Annotated[int, Query(ge=1, le=100)] = 20, after: str | None = None
+    ) -> FineTuningJobList:
+        """Jobs, newest first."""
+        statement = select(TrainerJob).order_by(col(TrainerJob.created_at).desc())
+        if after:
+            anchor = await session.get(TrainerJob, after)
+            if anchor is not None:
+                statement = statement.where(col(TrainerJob.created_at) < anchor.created_at)
+        rows = list((await session.execute(statement.limit(limit + 1))).scalars().all())
+        return FineTuningJobList(data=[as_job(r) for r in rows[:limit]], has_more=len(rows) > limit)
+
+    @router.get("/jobs/{job_id}", response_model=FineTuningJob, responses=NOT_FOUND)
+    async def get_job(job_id: str, session: Session) -> FineTuningJob | JSONResponse:
+        job = await session.get(TrainerJob, job_id)
+        return as_job(job) if job else not_found(job_id)
+
+    @router.get("/jobs/{job_id}/events", response_model=FineTuningJobEventList, responses=NOT_FOUND)
+    async def events(
+        job_id: str,
+        session: Session,
+        limit: Annotated[int, Query(ge=1, le=10000)] = 10000,
+    ) -> FineTuningJobEventList | JSONResponse:
+        """The job's full history, oldest first (OpenAI lists newest first; ours replays)."""
+        if await session.get(TrainerJob, job_id) is None:
+            return not_found(job_id)
+        rows = await job_events(session, job_id)
+        return FineTuningJobEventList(
+            data=[as_event(r) for r in rows[:limit]], has_more=len(rows) > limit
+        )
+
+    @router.post("/jobs/{job_id}/cancel", response_model=FineTuningJob, responses=NOT_FOUND)
+    async def cancel(job_id: str, session: Session) -> FineTuningJob | JSONResponse:
+        job = await session.get(TrainerJob, job_id)
+        if job is None:
+            return not_found(job_id)
+        await context.bus.send_command(CancelJob(job_id=job_id, tenant=job.tenant))
+        return as_job(job)
+
+    return router
+
+
+def build_api(context: ServiceContext) -> FastAPI:
+    api = FastAPI(
+        title="tuneloop trainer",
+        version=VERSION,
+        description="Fine-tuning jobs, shaped like OpenAI's fine-tuning API.",
+    )
+    api.include_router(job_routes(context))
+    return api
+
+
+__all__ = ["build_api", "command_of"]
