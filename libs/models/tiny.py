@@ -100,6 +100,17 @@ def build_tiny_llama(target_dir: Path, *, pretrain_steps: int = 300, seed: int =
     """Build, pretrain and save the tiny Llama and its tokenizer into ``target_dir``."""
     import torch
 
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # its matrices are too small for threads to pay off
+    try:
+        return _build(target_dir, pretrain_steps, seed)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _build(target_dir: Path, pretrain_steps: int, seed: int) -> Path:
+    import torch
+
     torch.manual_seed(seed)
     tokenizer = train_tokenizer([*plain_texts(3000, seed), CHATML_TEMPLATE])
     model = new_model(tokenizer, seed)

@@ -260,7 +260,7 @@ class JobRun:
         return text[-STDERR_TAIL:].strip() or "(nothing)"
 
     async def keep_lease(self) -> None:
-        interval = min(self.settings.lease_seconds / 3, 1.0)
+        interval = min(self.settings.lease_seconds / 4, 1.0)
         while True:
             await asyncio.sleep(interval)
             async with self.context.database.transaction() as session:

@@ -18,7 +18,7 @@ from tests.polling import eventually
 from tests.support.evaluation import exact_matches
 from tests.support.ticket_task import jsonl, split
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 
 
 def exact_mcnemar_p(adapter_only: int, base_only: int) -> float:
