@@ -5,7 +5,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -21,6 +21,7 @@ from contracts.commands import CancelJob, CreateJob
 from contracts.training import Hyperparameters
 from libs.runtime import ServiceContext
 from libs.runtime.health import VERSION
+from services.trainer.axolotl import axolotl_yaml
 from services.trainer.history import job_events
 from services.trainer.openai_objects import as_event, as_job, pending_job
 from services.trainer.tables import TrainerJob
@@ -106,6 +107,19 @@ def job_routes(context: ServiceContext) -> APIRouter:
         return FineTuningJobEventList(
             data=[as_event(r) for r in rows[:limit]], has_more=len(rows) > limit
         )
+
+    @router.get(
+        "/jobs/{job_id}/axolotl.yaml",
+        response_class=PlainTextResponse,
+        responses={**NOT_FOUND, 200: {"content": {"application/yaml": {}}}},
+    )
+    async def axolotl(job_id: str, session: Session) -> Response:
+        """The job as an Axolotl config; its dataset is the training file saved as JSONL."""
+        job = await session.get(TrainerJob, job_id)
+        if job is None:
+            return not_found(job_id)
+        text = axolotl_yaml(job, f"{job.training_file}.jsonl")
+        return PlainTextResponse(text, media_type="application/yaml")
 
     @router.post("/jobs/{job_id}/cancel", response_model=FineTuningJob, responses=NOT_FOUND)
     async def cancel(job_id: str, session: Session) -> FineTuningJob | JSONResponse:

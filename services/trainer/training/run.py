@@ -4,6 +4,7 @@ import math
 import signal
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from services.trainer.training.backends import cuda_available, select_backend, unsloth_installed
@@ -159,6 +160,13 @@ def train(spec: TrainingSpec, reporter: Reporter, stop: StopFlag) -> None:
     model, tokenizer = load_base(spec)
     peft = lora_config(model, spec.hyperparameters)
     max_len = resolve_max_length(spec, model)
+    if choice.backend == "unsloth":
+        from services.trainer.training.unsloth_backend import load_with_unsloth
+
+        model, tokenizer = load_with_unsloth(
+            Path(model.name_or_path), spec.hyperparameters, max_len
+        )
+        peft = None
     rows = read_chat_rows(spec.train_file)
     lengths = token_lengths(tokenizer, rows)
     check_lengths(lengths, max_len, "training_file")
@@ -186,7 +194,7 @@ def train(spec: TrainingSpec, reporter: Reporter, stop: StopFlag) -> None:
             "max_seq_length": plan.max_seq_length,
             "lora_r": spec.hyperparameters.lora_r,
             "lora_alpha": spec.hyperparameters.lora_alpha,
-            "lora_target_modules": list(peft.target_modules),
+            "lora_target_modules": sorted(peft.target_modules) if peft else "unsloth",
             "max_steps": plan.total_steps,
         },
     )
