@@ -14,10 +14,11 @@ from services.trainer.worker import Worker
 
 
 async def check_files(context: ServiceContext, command: CreateJob) -> tuple[FileSummary, int]:
-    try:
-        check_base_model(command.base_model)
-    except BaseModelNotFound as exc:
-        raise FileProblem("base_model_not_found", str(exc), "model") from None
+    if command.backend != "openai":  # OpenAI's models are checked by OpenAI
+        try:
+            check_base_model(command.base_model)
+        except BaseModelNotFound as exc:
+            raise FileProblem("base_model_not_found", str(exc), "model") from None
     train = await check_file(context.artifacts, command.training_file, "training_file")
     validation_rows = 0
     if command.validation_file:

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from libs.config import ServiceSettings
 
@@ -51,6 +51,23 @@ class TrainerSettings(ServiceSettings):
     )
     torch_threads: int = Field(
         default=0, ge=0, description="CPU threads of a training process; 0 lets torch choose."
+    )
+
+    openai_base_url: str | None = Field(
+        default=None,
+        validation_alias="TUNELOOP_OPENAI_BASE_URL",
+        description="OpenAI-compatible API of the openai backend; empty uses api.openai.com.",
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias="TUNELOOP_OPENAI_API_KEY",
+        description="API key of the openai backend; jobs on that backend fail without it.",
+    )
+    openai_poll_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        validation_alias="TUNELOOP_OPENAI_POLL_SECONDS",
+        description="How often a job on the openai backend is polled.",
     )
 
     def resolved_models_dir(self) -> Path:

@@ -45,6 +45,7 @@ class TrainerJob(SQLModel, table=True):
     last_checkpoint_sha256: str | None = Field(default=None, max_length=64)
     last_checkpoint_step: int | None = None
     attempts: int = 0
+    remote_job_id: str | None = Field(default=None, max_length=128)
     cancel_requested: bool = False
     lease_owner: str | None = Field(default=None, max_length=128)
     lease_expires_at: datetime | None = Field(

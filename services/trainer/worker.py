@@ -14,6 +14,7 @@ import uuid
 from libs.runtime import ServiceContext
 from services.trainer import leases
 from services.trainer.lifecycle import JobUpdates, fail
+from services.trainer.openai_backend import OpenAIJobRun
 from services.trainer.runner import JobRun
 from services.trainer.settings import TrainerSettings
 from services.trainer.tables import TrainerJob
@@ -101,7 +102,8 @@ class Worker:
         )
 
     def launch(self, job: TrainerJob) -> None:
-        run = JobRun(self.context, self.settings, self.id, job)
+        kind = OpenAIJobRun if job.backend == "openai" else JobRun
+        run = kind(self.context, self.settings, self.id, job)
         self.runs[job.id] = run
         task = asyncio.create_task(self._run(run), name=f"job-{job.id}")
         self.tasks.add(task)

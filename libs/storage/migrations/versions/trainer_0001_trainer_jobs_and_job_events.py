@@ -58,6 +58,7 @@ def upgrade() -> None:
     sa.Column('last_checkpoint_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('last_checkpoint_step', sa.Integer(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('remote_job_id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
     sa.Column('cancel_requested', sa.Boolean(), nullable=False),
     sa.Column('lease_owner', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
     sa.Column('lease_expires_at', sa.DateTime(timezone=True), nullable=True),
