@@ -23,7 +23,11 @@ class CreateFineTuningJob(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: str = Field(min_length=1, description="Base model name or local HF directory.")
-    training_file: Sha256 = Field(description="sha256 of the training file artifact.")
+    training_file: Sha256 | None = Field(
+        default=None,
+        description="sha256 of the training file artifact; or give `dataset` and "
+        "`dataset_version` of an exported dataset instead.",
+    )
     validation_file: Sha256 | None = None
     hyperparameters: Hyperparameters | None = None
     method: FineTuningMethod | None = None

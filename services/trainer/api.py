@@ -22,6 +22,7 @@ from contracts.training import Hyperparameters
 from libs.runtime import ServiceContext
 from libs.runtime.health import VERSION
 from services.trainer.axolotl import axolotl_yaml
+from services.trainer.datasets import find_dataset
 from services.trainer.history import job_events
 from services.trainer.openai_objects import as_event, as_job, pending_job
 from services.trainer.tables import TrainerJob
@@ -41,7 +42,35 @@ def not_found(job_id: str) -> JSONResponse:
     return JSONResponse(body.model_dump(mode="json"), status_code=404)
 
 
-def command_of(request: CreateFineTuningJob, job_id: str) -> CreateJob:
+def bad_request(code: str, message: str, status: int = 400) -> JSONResponse:
+    body = ErrorBody(error=ErrorInfo(code=code, message=message))
+    return JSONResponse(body.model_dump(mode="json"), status_code=status)
+
+
+async def training_file_of(
+    request: CreateFineTuningJob, session: AsyncSession, tenant: str
+) -> str | JSONResponse:
+    """The file to train on: given, or the artifact of the named dataset version."""
+    if request.training_file:
+        return request.training_file
+    if not (request.dataset and request.dataset_version):
+        return bad_request(
+            "training_file_required",
+            "give training_file (the sha256 of a chat JSONL artifact), or dataset and "
+            "dataset_version of an exported dataset",
+        )
+    found = await find_dataset(session, tenant, request.dataset, request.dataset_version)
+    if found is None:
+        return bad_request(
+            "dataset_not_found",
+            f"dataset {request.dataset!r} version {request.dataset_version} has not been "
+            "exported; export it first (the trainer learns of it from dataset.exported)",
+            404,
+        )
+    return found.artifact_sha256
+
+
+def command_of(request: CreateFineTuningJob, job_id: str, training_file: str) -> CreateJob:
     hyperparameters = request.hyperparameters or (
         request.method.supervised.hyperparameters
         if request.method and request.method.supervised
@@ -52,7 +81,7 @@ def command_of(request: CreateFineTuningJob, job_id: str) -> CreateJob:
     return CreateJob(
         job_id=job_id,
         base_model=request.model,
-        training_file=request.training_file,
+        training_file=training_file,
         validation_file=request.validation_file,
         dataset=request.dataset,
         dataset_version=request.dataset_version,
@@ -69,10 +98,19 @@ def job_routes(context: ServiceContext) -> APIRouter:
     session_dependency = Depends(context.database.session_dependency)
     Session = Annotated[AsyncSession, session_dependency]  # noqa: N806
 
-    @router.post("/jobs", response_model=FineTuningJob)
-    async def create(request: CreateFineTuningJob) -> FineTuningJob:
+    @router.post(
+        "/jobs",
+        response_model=FineTuningJob,
+        responses={400: {"model": ErrorBody}, 404: {"model": ErrorBody}},
+    )
+    async def create(
+        request: CreateFineTuningJob, session: Session
+    ) -> FineTuningJob | JSONResponse:
         """Queue a job; it starts in ``validating_files``."""
-        command = command_of(request, f"ftjob-{uuid.uuid4().hex[:24]}")
+        training_file = await training_file_of(request, session, "default")
+        if isinstance(training_file, JSONResponse):
+            return training_file
+        command = command_of(request, f"ftjob-{uuid.uuid4().hex[:24]}", training_file)
         await context.bus.send_command(command)
         return pending_job(command)
 

@@ -14,6 +14,7 @@ from contracts.events import (
 )
 from libs.runtime import ServiceContext, ServiceDefinition
 from services.trainer.api import build_api
+from services.trainer.datasets import dataset_router
 from services.trainer.handlers import job_router
 from services.trainer.settings import TrainerSettings
 from services.trainer.worker import Worker
@@ -31,7 +32,9 @@ def build_router(context: ServiceContext) -> NatsRouter:
     worker = Worker(context, trainer_settings(context))
     context.startup_hooks.append(worker.start)
     context.shutdown_hooks.append(worker.stop)
-    return job_router(context, worker)
+    router = job_router(context, worker)
+    router.include_router(dataset_router(context))
+    return router
 
 
 DEFINITION = ServiceDefinition(

@@ -70,4 +70,20 @@ class TrainerJobEvent(SQLModel, table=True):
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 
-__all__ = ["TrainerJob", "TrainerJobEvent"]
+class TrainerDataset(SQLModel, table=True):
+    """A dataset version the exporter announced: jobs can name it instead of its file."""
+
+    __tablename__ = "trainer_datasets"
+
+    tenant: str = Field(primary_key=True, max_length=64)
+    dataset: str = Field(primary_key=True, max_length=255)
+    version: int = Field(primary_key=True)
+    artifact_sha256: str = Field(max_length=64)
+    train_rows: int = 0
+    validation_rows: int = 0
+    token_count: int | None = None
+    base_model: str | None = Field(default=None, max_length=512)
+    exported_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+__all__ = ["TrainerDataset", "TrainerJob", "TrainerJobEvent"]

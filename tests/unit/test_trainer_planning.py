@@ -139,7 +139,7 @@ def test_an_openai_style_request_becomes_a_create_job_command() -> None:
         suffix="bot",
         method=FineTuningMethod(supervised=SupervisedMethod(hyperparameters=hyperparameters)),
     )
-    command = command_of(request, "ftjob-1")
+    command = command_of(request, "ftjob-1", SHA)
     assert command.hyperparameters.n_epochs == 2
     assert command.hyperparameters.seed == 7
     assert command.training_file == SHA

@@ -1,4 +1,5 @@
-"""Trainer: fine-tuning jobs with their worker leases, and each job's event history.
+"""Trainer: fine-tuning jobs with their worker leases, each job's event history, and the
+dataset versions the exporter announced.
 
 Revision ID: trainer_0001
 Revises: 0001
@@ -19,6 +20,18 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table('trainer_datasets',
+    sa.Column('tenant', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('dataset', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('artifact_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('train_rows', sa.Integer(), nullable=False),
+    sa.Column('validation_rows', sa.Integer(), nullable=False),
+    sa.Column('token_count', sa.Integer(), nullable=True),
+    sa.Column('base_model', sqlmodel.sql.sqltypes.AutoString(length=512), nullable=True),
+    sa.Column('exported_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('tenant', 'dataset', 'version')
+    )
     op.create_table('trainer_job_events',
     sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('job_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -85,3 +98,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_trainer_job_events_job_id'))
 
     op.drop_table('trainer_job_events')
+    op.drop_table('trainer_datasets')
