@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 from faststream.nats import NatsRouter
@@ -52,7 +53,7 @@ async def tuneloop_seconds(
     settings = TrainerSettings(
         home=home,
         nats_url=nats_url,
-        subject_prefix=f"bench{home.name[-6:].lower()}",
+        subject_prefix=f"bench{uuid.uuid4().hex[:8]}",
         database_url=f"sqlite+aiosqlite:///{home / 'db.sqlite'}",
         torch_threads=1,
     )
@@ -114,7 +115,7 @@ async def run_training_benchmark() -> Comparison:
             for round_number in range(ROUNDS):
                 peer.append(plain_trl_seconds(model_dir, train_file, root / f"plain{round_number}"))
                 seconds, rate = await tuneloop_seconds(
-                    nats.url, model_dir, jsonl(rows), root / f"home{round_number}abcdef"
+                    nats.url, model_dir, jsonl(rows), root / f"home{round_number}"
                 )
                 ours.append(seconds)
                 rates.append(rate)

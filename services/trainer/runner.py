@@ -263,6 +263,8 @@ class JobRun:
         interval = min(self.settings.lease_seconds / 4, 1.0)
         while True:
             await asyncio.sleep(interval)
+            if self.settled:
+                return
             async with self.context.database.transaction() as session:
                 held = await leases.renew(
                     session, self.job_id, self.worker, self.settings.lease_seconds
