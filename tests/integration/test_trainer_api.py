@@ -16,11 +16,11 @@ pytestmark = pytest.mark.integration
 
 
 async def test_a_job_can_name_an_exported_dataset_instead_of_its_file(
-    tmp_path: Path, nats_url: str, subjects: Subjects
+    tmp_path: Path, nats_url: str, subjects: Subjects, database_url: str
 ) -> None:
     dataset = unique_name("support-")
     sha = "c" * 64
-    settings = trainer_settings(tmp_path, nats_url, subjects)
+    settings = trainer_settings(tmp_path, nats_url, subjects, database_url)
     async with running_trainer(settings) as service, running_bus(nats_url, subjects) as bus:
         transport = httpx.ASGITransport(app=service.api)
         async with httpx.AsyncClient(transport=transport, base_url="http://trainer") as client:

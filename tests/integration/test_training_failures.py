@@ -150,10 +150,12 @@ async def test_a_job_whose_worker_is_killed_resumes_on_another_worker(
 
 
 async def test_a_job_out_of_attempts_fails_with_a_clear_reason(
-    tmp_path: Path, nats_url: str, subjects: Subjects
+    tmp_path: Path, nats_url: str, subjects: Subjects, database_url: str
 ) -> None:
     log = EventLog()
-    settings = trainer_settings(tmp_path, nats_url, subjects, lease_seconds=1.0, max_attempts=1)
+    settings = trainer_settings(
+        tmp_path, nats_url, subjects, database_url, lease_seconds=1.0, max_attempts=1
+    )
     await migrate_to_head(settings.resolved_database_url())
     job_id = unique_name("ftjob-")
     from libs.storage import Database

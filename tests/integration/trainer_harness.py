@@ -39,13 +39,13 @@ JOB_EVENTS: tuple[type[JobEvent], ...] = (
 
 
 def trainer_settings(
-    home: Path, nats_url: str, subjects: Subjects, **extra: Any
+    home: Path, nats_url: str, subjects: Subjects, database_url: str | None = None, **extra: Any
 ) -> TrainerSettings:
     return TrainerSettings(
         home=home,
         nats_url=nats_url,
         subject_prefix=subjects.prefix,
-        database_url=f"sqlite+aiosqlite:///{home / 'tuneloop.db'}",
+        database_url=database_url or f"sqlite+aiosqlite:///{home / 'tuneloop.db'}",
         artifacts_dir=home / "artifacts",
         models_dir=home / "models",
         torch_threads=1,
