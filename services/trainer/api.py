@@ -24,6 +24,7 @@ from libs.runtime.health import VERSION
 from services.trainer.axolotl import axolotl_yaml
 from services.trainer.datasets import find_dataset
 from services.trainer.history import job_events
+from services.trainer.ollama import ollama_modelfile
 from services.trainer.openai_objects import as_event, as_job, pending_job
 from services.trainer.tables import TrainerJob
 
@@ -158,6 +159,28 @@ def job_routes(context: ServiceContext) -> APIRouter:
             return not_found(job_id)
         text = axolotl_yaml(job, f"{job.training_file}.jsonl")
         return PlainTextResponse(text, media_type="application/yaml")
+
+    @router.get(
+        "/jobs/{job_id}/Modelfile",
+        response_class=PlainTextResponse,
+        responses={
+            **NOT_FOUND,
+            409: {"model": ErrorBody, "description": "The job has no adapter yet."},
+        },
+    )
+    async def modelfile(job_id: str, session: Session) -> Response:
+        """An Ollama Modelfile serving the job's adapter on its base model."""
+        job = await session.get(TrainerJob, job_id)
+        if job is None:
+            return not_found(job_id)
+        if job.status != "succeeded" or job.backend == "openai":
+            return bad_request(
+                "no_adapter",
+                f"job {job_id} is {job.status} on backend {job.backend}; a Modelfile needs "
+                "the adapter of a job that succeeded on trl or unsloth",
+                409,
+            )
+        return PlainTextResponse(ollama_modelfile(job))
 
     @router.post("/jobs/{job_id}/cancel", response_model=FineTuningJob, responses=NOT_FOUND)
     async def cancel(job_id: str, session: Session) -> FineTuningJob | JSONResponse:

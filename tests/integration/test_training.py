@@ -70,6 +70,7 @@ async def test_a_lora_job_learns_the_task_and_beats_the_base_model(
         async with httpx.AsyncClient(transport=transport, base_url="http://trainer") as client:
             job = (await client.get(f"/v1/fine_tuning/jobs/{job_id}")).json()
             history = (await client.get(f"/v1/fine_tuning/jobs/{job_id}/events")).json()["data"]
+            modelfile = (await client.get(f"/v1/fine_tuning/jobs/{job_id}/Modelfile")).text
         adapter = await service.context.artifacts.get_bytes(completed.adapter_sha256)
 
     assert job["status"] == "succeeded"
@@ -79,6 +80,8 @@ async def test_a_lora_job_learns_the_task_and_beats_the_base_model(
     assert types[:3] == ["job.created", "job.queued", "job.started"]
     assert types[-1] == "job.completed"
     assert "job.checkpoint" in types
+    assert f"FROM {tiny_model_dir}" in modelfile
+    assert "ADAPTER ./adapter" in modelfile
 
     progress = log.of(job_id, JobProgressed)
     steps = [event.step for event in progress]
