@@ -37,6 +37,9 @@ class CreateFineTuningJob(BaseModel):
     dataset: str | None = None
     dataset_version: int | None = Field(default=None, ge=1)
     model_name: str | None = None
+    export_merged: bool = Field(
+        default=False, description="Also store the merged model (base plus adapter)."
+    )
     metadata: dict[str, str] | None = None
 
 

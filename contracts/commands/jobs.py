@@ -27,6 +27,9 @@ class CreateJob(Command):
         default=None, description="Registry model of the adapter; default the dataset name."
     )
     suffix: str | None = Field(default=None, max_length=64)
+    export_merged: bool = Field(
+        default=False, description="Also store the base model with the adapter merged in."
+    )
 
 
 class CancelJob(Command):

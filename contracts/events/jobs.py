@@ -27,6 +27,7 @@ class JobCreated(JobEvent):
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
     model_name: str | None = None
     suffix: str | None = None
+    export_merged: bool = False
 
 
 class JobQueued(JobEvent):
@@ -87,6 +88,9 @@ class JobCompleted(JobEvent):
         default_factory=dict, description="The hyperparameters with every `auto` resolved."
     )
     backend: str = "trl"
+    merged_model_sha256: Sha256 | None = Field(
+        default=None, description="The merged model directory (tar), when it was asked for."
+    )
 
 
 class JobFailed(JobEvent):

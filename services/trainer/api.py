@@ -91,6 +91,7 @@ def command_of(request: CreateFineTuningJob, job_id: str, training_file: str) ->
         hyperparameters=hyperparameters,
         model_name=request.model_name,
         suffix=request.suffix,
+        export_merged=request.export_merged,
     )
 
 

@@ -60,6 +60,7 @@ def new_job(command: CreateJob) -> TrainerJob:
         hyperparameters=command.hyperparameters.model_dump(mode="json"),
         model_name=command.model_name,
         suffix=command.suffix,
+        export_merged=command.export_merged,
     )
 
 

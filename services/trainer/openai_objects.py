@@ -35,7 +35,7 @@ def as_job(job: TrainerJob) -> FineTuningJob:
         hyperparameters=hyperparameters.model_dump(mode="json"),
         training_file=job.training_file,
         validation_file=job.validation_file,
-        result_files=[job.adapter_sha256] if job.adapter_sha256 else [],
+        result_files=[f for f in (job.adapter_sha256, job.merged_model_sha256) if f],
         trained_tokens=job.trained_tokens,
         error=error,
         seed=hyperparameters.seed,

@@ -89,6 +89,7 @@ class JobRun:
             backend=self.job.backend,
             output_dir=self.directory,
             resume_from=resume,
+            export_merged=self.job.export_merged,
             progress_interval_seconds=self.settings.progress_interval_seconds,
             torch_threads=self.settings.torch_threads,
         )
@@ -192,6 +193,9 @@ class JobRun:
 
     async def on_completed(self, report: Report) -> None:
         info = await store_directory(self.context.artifacts, Path(report.field("adapter_dir")))
+        merged = None
+        if report.field("merged_dir"):
+            merged = await store_directory(self.context.artifacts, Path(report.field("merged_dir")))
         metrics = {k: float(v) for k, v in (report.field("metrics") or {}).items()}
         tokens = int(report.field("trained_tokens", 0))
         wall = float(report.field("wall_seconds", 0.0))
@@ -200,6 +204,7 @@ class JobRun:
             job.status = "succeeded"
             job.finished_at = utc_now()
             job.adapter_sha256 = info.sha256
+            job.merged_model_sha256 = merged.sha256 if merged else None
             job.trained_tokens = tokens
             job.metrics = metrics
             job.fine_tuned_model = fine_tuned_name(job)
@@ -221,6 +226,7 @@ class JobRun:
                 wall_seconds=wall,
                 hyperparameters=self.hyperparameters,
                 backend=self.backend,
+                merged_model_sha256=job.merged_model_sha256,
             )
 
         await self.updates.apply(self.job_id, completed, only_owner=self.worker)

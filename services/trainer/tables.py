@@ -27,6 +27,8 @@ class TrainerJob(SQLModel, table=True):
     hyperparameters: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     model_name: str | None = Field(default=None, max_length=255)
     suffix: str | None = Field(default=None, max_length=64)
+    export_merged: bool = False
+    merged_model_sha256: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(
         default_factory=utc_now, sa_column=Column(DateTime(timezone=True), nullable=False)
     )

@@ -1,9 +1,11 @@
 """Jobs that cannot run fail fast with a specific error; a dead worker's job is taken over."""
 
+import io
 import os
 import signal
 import subprocess
 import sys
+import tarfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from contracts.commands import CreateJob
 from contracts.envelope import utc_now
 from contracts.events import JobCheckpointed, JobCompleted, JobFailed, JobStarted
 from contracts.training import Hyperparameters
+from libs.artifacts import LocalArtifactStore
 from libs.messaging import Subjects
 from libs.storage import migrate_to_head
 from services.trainer.tables import TrainerJob
@@ -114,8 +117,6 @@ async def test_a_job_whose_worker_is_killed_resumes_on_another_worker(
     job_id = unique_name("ftjob-")
     try:
         async with running_bus(nats_url, subjects, log.router(subjects)) as bus:
-            from libs.artifacts import LocalArtifactStore
-
             store = LocalArtifactStore(settings.resolved_artifacts_dir())
             training_file = (await store.put_bytes(jsonl(rows))).sha256
             await bus.send_command(
@@ -126,6 +127,7 @@ async def test_a_job_whose_worker_is_killed_resumes_on_another_worker(
                     hyperparameters=Hyperparameters(
                         max_steps=80, batch_size=8, checkpoint_steps=10
                     ),
+                    export_merged=True,
                 )
             )
             await eventually(
@@ -146,7 +148,13 @@ async def test_a_job_whose_worker_is_killed_resumes_on_another_worker(
     assert starts[1].resumed_from_step is not None
     assert starts[1].resumed_from_step >= 10
     assert starts[0].worker != starts[1].worker
-    assert log.of(job_id, JobCompleted)
+    [completed] = log.of(job_id, JobCompleted)
+    merged = await LocalArtifactStore(settings.resolved_artifacts_dir()).get_bytes(
+        completed.merged_model_sha256 or ""
+    )
+    with tarfile.open(fileobj=io.BytesIO(merged)) as archive:
+        names = set(archive.getnames())
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= names
 
 
 async def test_a_job_out_of_attempts_fails_with_a_clear_reason(

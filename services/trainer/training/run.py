@@ -257,6 +257,7 @@ def finish(
         return
     adapter_dir = spec.output_dir / "adapter"
     trainer.save_model(str(adapter_dir))
+    merged_dir = save_merged(trainer, spec) if spec.export_merged else None
     metrics = {k: float(v) for k, v in (result.metrics or {}).items() if isinstance(v, int | float)}
     losses = [e["loss"] for e in state.log_history if "loss" in e]
     evals = [e["eval_loss"] for e in state.log_history if "eval_loss" in e]
@@ -267,11 +268,21 @@ def finish(
     reporter.send(
         "completed",
         adapter_dir=str(adapter_dir),
+        merged_dir=str(merged_dir) if merged_dir else None,
         step=state.global_step,
         metrics=metrics,
         trained_tokens=round(plan.tokens_per_step * state.global_step),
         wall_seconds=round(time.monotonic() - started, 3),
     )
+
+
+def save_merged(trainer: Any, spec: TrainingSpec) -> Path:
+    """The base model with the LoRA weights folded in, saved as a plain HF directory."""
+    merged_dir = spec.output_dir / "merged"
+    merged = trainer.model.merge_and_unload()
+    merged.save_pretrained(str(merged_dir))
+    trainer.processing_class.save_pretrained(str(merged_dir))
+    return merged_dir
 
 
 def install_stop_signal() -> StopFlag:

@@ -22,6 +22,7 @@ class TrainingSpec(BaseModel):
     backend: Literal["auto", "trl", "unsloth", "openai"] = "auto"
     output_dir: Path
     resume_from: Path | None = None
+    export_merged: bool = False
     progress_interval_seconds: float = 0.5
     torch_threads: int = 0
 

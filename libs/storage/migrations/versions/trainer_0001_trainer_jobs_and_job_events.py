@@ -59,6 +59,8 @@ def upgrade() -> None:
     sa.Column('hyperparameters', sa.JSON(), nullable=False),
     sa.Column('model_name', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
     sa.Column('suffix', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('export_merged', sa.Boolean(), nullable=False),
+    sa.Column('merged_model_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
