@@ -1,6 +1,6 @@
 """Rows of the trainer's tables as OpenAI-shaped API objects."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from contracts.api.fine_tuning import (
@@ -16,7 +16,11 @@ from services.trainer.tables import TrainerJob, TrainerJobEvent
 
 
 def seconds(moment: datetime | None) -> int | None:
-    return int(moment.timestamp()) if moment else None
+    """Unix seconds; SQLite hands back naive datetimes, which are UTC here."""
+    if moment is None:
+        return None
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return int(aware.timestamp())
 
 
 def as_job(job: TrainerJob) -> FineTuningJob:
@@ -43,6 +47,7 @@ def as_job(job: TrainerJob) -> FineTuningJob:
             type=job.method,
             supervised=SupervisedMethod(hyperparameters=hyperparameters),
         ),
+        estimated_finish=None if job.finished_at else seconds(job.estimated_finish_at),
         user_provided_suffix=job.suffix,
         backend=job.backend,
         dataset=job.dataset,

@@ -8,6 +8,7 @@ import logging
 import shutil
 import signal
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from contracts.envelope import utc_now
@@ -147,7 +148,7 @@ class JobRun:
                 for k in JobProgressed.model_fields
                 if k in (report.model_extra or {})
             }
-            await self.updates.event(
+            await self.on_progress(
                 JobProgressed(job_id=self.job_id, tenant=self.job.tenant, **fields)
             )
         elif report.kind == "checkpoint":
@@ -160,6 +161,14 @@ class JobRun:
             await self.settle_failure(
                 report.field("code", "training_error"), report.field("message", "training failed")
             )
+
+    async def on_progress(self, event: JobProgressed) -> None:
+        def progressed(job: TrainerJob) -> JobEvent:
+            if event.eta_seconds is not None:
+                job.estimated_finish_at = utc_now() + timedelta(seconds=event.eta_seconds)
+            return event
+
+        await self.updates.apply(self.job_id, progressed, only_owner=self.worker)
 
     async def on_validated(self, report: Report) -> None:
         self.hyperparameters = report.field("hyperparameters", {})

@@ -38,6 +38,9 @@ class TrainerJob(SQLModel, table=True):
     finished_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
+    estimated_finish_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
     train_rows: int = 0
     validation_rows: int = 0
     estimated_tokens: int = 0

@@ -132,6 +132,9 @@ async def test_cancel_stops_a_running_job_and_keeps_its_last_checkpoint(
         await eventually(
             lambda: bool(log.of(job_id, JobCheckpointed)), timeout=90, what="a first checkpoint"
         )
+        transport = httpx.ASGITransport(app=service.api)
+        async with httpx.AsyncClient(transport=transport, base_url="http://trainer") as client:
+            running = (await client.get(f"/v1/fine_tuning/jobs/{job_id}")).json()
         await bus.send_command(CancelJob(job_id=job_id))
         await eventually(lambda: log.ended(job_id), timeout=15, what="the job to stop")
         transport = httpx.ASGITransport(app=service.api)
@@ -139,6 +142,9 @@ async def test_cancel_stops_a_running_job_and_keeps_its_last_checkpoint(
             job = (await client.get(f"/v1/fine_tuning/jobs/{job_id}")).json()
     [cancelled] = log.of(job_id, JobCancelled)
     checkpoints = log.of(job_id, JobCheckpointed)
+    assert running["status"] == "running"
+    assert running["estimated_finish"] > running["created_at"]
     assert job["status"] == "cancelled"
+    assert job["estimated_finish"] is None
     assert cancelled.last_checkpoint_sha256 in {c.artifact_sha256 for c in checkpoints}
     assert max(e.step for e in log.of(job_id, JobProgressed)) < 5000

@@ -64,6 +64,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('estimated_finish_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('train_rows', sa.Integer(), nullable=False),
     sa.Column('validation_rows', sa.Integer(), nullable=False),
     sa.Column('estimated_tokens', sa.Integer(), nullable=False),
