@@ -15,6 +15,7 @@ from benchmarks.exporter import run_exporter_benchmark
 from benchmarks.messaging import run_messaging_benchmark
 from benchmarks.report import Comparison
 from benchmarks.router import run_router_benchmark
+from benchmarks.training import run_training_benchmark
 
 RESULTS = Path(".tuneloop/bench")
 BENCHMARKS: dict[str, Callable[[], list[Comparison]]] = {
@@ -23,6 +24,7 @@ BENCHMARKS: dict[str, Callable[[], list[Comparison]]] = {
     "exporter": run_exporter_benchmark,
     "cost": lambda: [asyncio.run(run_cost_benchmark())],
     "evaluator": run_evaluator_benchmarks,
+    "training": lambda: [asyncio.run(run_training_benchmark())],
 }
 
 

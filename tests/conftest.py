@@ -88,3 +88,17 @@ def exporter_tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.tokenizer_builder import build_tokenizer_dir
 
     return build_tokenizer_dir(tmp_path_factory.mktemp("tokenizer"))
+
+
+@pytest.fixture(scope="session")
+def models_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A base-model cache (``TUNELOOP_MODELS_DIR``) shared by the session's tests."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(models_cache_dir: Path) -> Path:
+    """The tiny Llama (tokenizer, ChatML template, briefly pretrained), built once per session."""
+    from libs.models import resolve_base_model
+
+    return resolve_base_model("tiny-llama", models_cache_dir)

@@ -16,13 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from contracts.services import SERVICE_NAMES
 from libs.config import StackSettings
 from libs.messaging import Subjects, ensure_streams
 from libs.storage import check_database, migrate_to_head
 from libs.storage.database import redacted
 from libs.supervision.nats_server import EmbeddedNats
-from libs.supervision.process import ManagedProcess
+from libs.supervision.process import ManagedProcess, free_port
 from tuneloop.nats_check import ask_health, connected, require_jetstream
 
 MAX_RESTARTS = 5
@@ -55,6 +57,8 @@ class Stack:
         self.nats_url = ""
         self.database_url = settings.resolved_database_url()
         self.slots: dict[str, ServiceSlot] = {}
+        self.engine_url = ""
+        self.upstreams = settings.router_upstreams
 
     @property
     def gateway_url(self) -> str:
@@ -70,9 +74,11 @@ class Stack:
         await self._check_database()
         await self._start_bus()
         await self._migrate_database()
+        self._start_engine()
         self._spawn_services()
         await self._wait_until_healthy()
         self._write_state()
+        await self._wait_for_engine()
 
     def _check_gateway_port(self) -> None:
         port = self.settings.gateway_port
@@ -110,6 +116,50 @@ class Stack:
             await ensure_streams(client.jetstream(), self.subjects, self.settings.stream_replicas)
         self.report("nats", f"ready at {self.nats_url}")
 
+    def _start_engine(self) -> None:
+        """The embedded inference engine, unless the router was given upstreams (vLLM)."""
+        if self.settings.router_upstreams:
+            self.upstreams = self.settings.router_upstreams
+            self.report("engine", "not started: the router uses TUNELOOP_ROUTER_UPSTREAMS")
+            return
+        port = free_port()
+        self.engine_url = f"http://127.0.0.1:{port}"
+        self.upstreams = f"{self.settings.base_model}={self.engine_url}"
+        env = {
+            **self._child_env(),
+            "TUNELOOP_ENGINE_PORT": str(port),
+            "TUNELOOP_BASE_MODEL": self.settings.base_model,
+        }
+        process = ManagedProcess(
+            "engine",
+            [sys.executable, "-m", "services.router.engine"],
+            env=env,
+            log_path=self.home / "logs" / "engine.log",
+        )
+        process.start()
+        self.slots["engine"] = ServiceSlot("engine", process)
+        self.report("engine", f"loading {self.settings.base_model}")
+
+    async def _wait_for_engine(self) -> None:
+        if not self.engine_url:
+            return
+        deadline = time.monotonic() + self.settings.engine_timeout_seconds
+        async with httpx.AsyncClient(timeout=2) as client:
+            while time.monotonic() < deadline:
+                self._fail_if_exited("engine", "while loading its model")
+                try:
+                    if (await client.get(f"{self.engine_url}/v1/models")).status_code == 200:
+                        self.report("engine", f"ready: {self.settings.base_model}")
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.5)
+        raise StackError(
+            f"the engine did not load {self.settings.base_model} within "
+            f"{self.settings.engine_timeout_seconds:.0f}s; see "
+            f"{self.home / 'logs' / 'engine.log'}"
+        )
+
     def _child_env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update(
@@ -119,6 +169,7 @@ class Stack:
                 "TUNELOOP_DATABASE_URL": self.database_url,
                 "TUNELOOP_SUBJECT_PREFIX": self.settings.subject_prefix,
                 "TUNELOOP_GATEWAY_PORT": str(self.settings.gateway_port),
+                "TUNELOOP_ROUTER_UPSTREAMS": self.upstreams,
                 "PYTHONUNBUFFERED": "1",
             }
         )
@@ -139,7 +190,7 @@ class Stack:
 
     async def _wait_until_healthy(self) -> None:
         deadline = time.monotonic() + self.settings.startup_timeout_seconds
-        pending = set(self.slots)
+        pending = set(self.slots) - {"engine"}
         async with connected(self.nats_url) as client:
             while pending:
                 for name in sorted(pending):

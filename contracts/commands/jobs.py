@@ -1,23 +1,35 @@
 """Commands for the trainer."""
 
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
 from contracts.envelope import Command
+from contracts.fields import Sha256
+from contracts.training import Backend, Hyperparameters, Method
 
 
 class CreateJob(Command):
+    """Fine-tune ``base_model`` on the training file (an artifact of a dataset version)."""
+
     SERVICE: ClassVar[str] = "trainer"
     type: Literal["job.create"] = "job.create"
-    job_id: str = Field(min_length=1)
-    base_model: str
-    dataset: str
-    dataset_version: int = Field(ge=1)
-    backend: Literal["auto", "trl", "unsloth", "openai"] = "auto"
-    method: Literal["supervised", "dpo"] = "supervised"
-    hyperparameters: dict[str, Any] = Field(default_factory=dict)
-    suffix: str | None = None
+    job_id: str = Field(min_length=1, max_length=64)
+    base_model: str = Field(min_length=1, description="Known base model name or HF directory.")
+    training_file: Sha256 = Field(description="Artifact of the OpenAI chat JSONL rows.")
+    validation_file: Sha256 | None = Field(default=None, description="Held-out rows, if any.")
+    dataset: str | None = Field(default=None, description="Dataset the file came from.")
+    dataset_version: int | None = Field(default=None, ge=1)
+    backend: Backend = "auto"
+    method: Method = "supervised"
+    hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
+    model_name: str | None = Field(
+        default=None, description="Registry model of the adapter; default the dataset name."
+    )
+    suffix: str | None = Field(default=None, max_length=64)
+    export_merged: bool = Field(
+        default=False, description="Also store the base model with the adapter merged in."
+    )
 
 
 class CancelJob(Command):

@@ -17,6 +17,7 @@ from contracts.events.jobs import (
     JobCreated,
     JobFailed,
     JobProgressed,
+    JobQueued,
     JobStarted,
 )
 from contracts.events.models import (
@@ -30,6 +31,7 @@ ALL_EVENTS = (
     DatasetExported,
     DatasetExportFailed,
     JobCreated,
+    JobQueued,
     JobStarted,
     JobProgressed,
     JobCheckpointed,
@@ -76,6 +78,7 @@ __all__ = [
     "JobCreated",
     "JobFailed",
     "JobProgressed",
+    "JobQueued",
     "JobStarted",
     "ModelArchived",
     "ModelDeployed",

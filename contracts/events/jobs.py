@@ -1,11 +1,12 @@
 """Events of the trainer: the life of a fine-tuning job."""
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from contracts.envelope import Event
 from contracts.fields import ErrorDetail, Metrics, Sha256
+from contracts.training import Backend, Hyperparameters, Method
 
 
 class JobEvent(Event):
@@ -17,12 +18,25 @@ class JobEvent(Event):
 class JobCreated(JobEvent):
     type: Literal["job.created"] = "job.created"
     base_model: str
-    dataset: str
-    dataset_version: int = Field(ge=1)
-    backend: Literal["auto", "trl", "unsloth", "openai"] = "auto"
-    method: Literal["supervised", "dpo"] = "supervised"
-    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    training_file: Sha256
+    validation_file: Sha256 | None = None
+    dataset: str | None = None
+    dataset_version: int | None = Field(default=None, ge=1)
+    backend: Backend = "auto"
+    method: Method = "supervised"
+    hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
+    model_name: str | None = None
     suffix: str | None = None
+    export_merged: bool = False
+
+
+class JobQueued(JobEvent):
+    """The files are valid; the job waits for a trainer worker."""
+
+    type: Literal["job.queued"] = "job.queued"
+    train_rows: int = Field(ge=0)
+    validation_rows: int = Field(default=0, ge=0)
+    estimated_tokens: int = Field(ge=0, description="Tokens the job will train on (estimate).")
 
 
 class JobStarted(JobEvent):
@@ -43,27 +57,40 @@ class JobProgressed(JobEvent):
     learning_rate: float | None = None
     tokens_per_second: float | None = Field(default=None, ge=0)
     eta_seconds: float | None = Field(default=None, ge=0)
+    reason: Literal["step", "eval", "checkpoint", "final"] = Field(
+        default="step", description="What triggered this report (steps are throttled)."
+    )
 
 
 class JobCheckpointed(JobEvent):
     type: Literal["job.checkpoint"] = "job.checkpoint"
     step: int = Field(ge=0)
     artifact_sha256: Sha256
+    train_loss: float | None = None
+    validation_loss: float | None = None
 
 
 class JobCompleted(JobEvent):
     type: Literal["job.completed"] = "job.completed"
     base_model: str
     model_name: str = Field(description="Registry model the adapter belongs to.")
-    dataset: str
-    dataset_version: int = Field(ge=1)
+    fine_tuned_model: str = Field(description="Name of the result, e.g. `tiny-llama:support:j1`.")
+    dataset: str | None = None
+    dataset_version: int | None = Field(default=None, ge=1)
+    training_file: Sha256 | None = None
     adapter_sha256: Sha256
     adapter_uri: str
     adapter_bytes: int = Field(ge=0)
     metrics: Metrics = Field(default_factory=dict)
     trained_tokens: int = Field(ge=0)
     wall_seconds: float = Field(ge=0)
-    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    hyperparameters: dict[str, float | int | str | bool | list[str] | None] = Field(
+        default_factory=dict, description="The hyperparameters with every `auto` resolved."
+    )
+    backend: str = "trl"
+    merged_model_sha256: Sha256 | None = Field(
+        default=None, description="The merged model directory (tar), when it was asked for."
+    )
 
 
 class JobFailed(JobEvent):

@@ -85,6 +85,19 @@ class StackSettings(TuneloopSettings):
 
     gateway_port: int = Field(default=8000, ge=0, le=65535)
     startup_timeout_seconds: float = Field(default=60.0, gt=0)
+    base_model: str = Field(
+        default="smollm2-135m-instruct",
+        description="Base model the embedded engine serves (`tiny-llama`, "
+        "`smollm2-135m-instruct` or a Hugging Face directory).",
+    )
+    router_upstreams: str = Field(
+        default="",
+        description="When set (`base_model=url,...`), the router uses these upstreams (e.g. "
+        "vLLM) and no embedded engine is started.",
+    )
+    engine_timeout_seconds: float = Field(
+        default=600.0, gt=0, description="How long the embedded engine may take to load."
+    )
 
 
 def _variable_name(location: tuple[int | str, ...]) -> str:

@@ -10,6 +10,7 @@ import ctypes
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -129,6 +130,13 @@ class ManagedProcess:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now (another process could still take it first)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
 def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
     """Poll ``condition`` until it is true or ``timeout`` seconds pass."""
     deadline = time.monotonic() + timeout
@@ -139,4 +147,4 @@ def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 
     return condition()
 
 
-__all__ = ["ManagedProcess", "child_preexec", "die_with_parent", "wait_until"]
+__all__ = ["ManagedProcess", "child_preexec", "die_with_parent", "free_port", "wait_until"]

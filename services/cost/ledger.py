@@ -8,10 +8,12 @@ its serving name's rollup of that minute; a rollup's ``cost.recorded`` is publis
 later minute begins (a later ``cost.recorded`` with the same ``entry_id`` supersedes it).
 """
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import uuid4
 
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -52,8 +54,12 @@ async def job_row(session: AsyncSession, tenant: str, job_id: str) -> CostJob:
     return row
 
 
-def hardware_of(hyperparameters: dict[str, object]) -> str | None:
-    value = hyperparameters.get("hardware")
+def hardware_of(hyperparameters: Mapping[str, object] | BaseModel) -> str | None:
+    """The `hardware` the job says it ran on, when it says so."""
+    values = (
+        hyperparameters.model_dump() if isinstance(hyperparameters, BaseModel) else hyperparameters
+    )
+    value = values.get("hardware")
     return str(value) if value else None
 
 

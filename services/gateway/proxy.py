@@ -11,7 +11,7 @@ from contracts.api.errors import ErrorBody, ErrorInfo
 from services.gateway.directory import ServiceDirectory, ServiceUnavailable
 
 ROUTES: dict[str, str] = {
-    "/v1/models": "registry",
+    "/v1/models": "router",
     "/v1/registry": "registry",
     "/v1/examples": "exporter",
     "/v1/datasets": "exporter",

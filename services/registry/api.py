@@ -31,7 +31,7 @@ ERRORS = {code: {"model": ErrorBody} for code in (404, 409, 422)}
 
 
 def registry_routes(registry: Registry) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["registry"], responses=ERRORS)  # type: ignore[arg-type]
+    router = APIRouter(prefix="/v1/registry", tags=["registry"], responses=ERRORS)  # type: ignore[arg-type]
 
     @router.get("/models", response_model=list[ModelPublic])
     async def list_models(tenant: Tenant = "default") -> list[ModelPublic]:
@@ -102,13 +102,11 @@ def registry_routes(registry: Registry) -> APIRouter:
         """Two versions' lineage, configs and metrics side by side."""
         return await registry.read(lambda s: queries.compare(s, tenant, model_name, a, b))
 
-    @router.get("/registry/export", response_model=RegistryExport)
+    @router.get("/export", response_model=RegistryExport)
     async def export(tenant: Tenant = "default") -> RegistryExport:
         return await registry.export_registry(tenant)
 
-    @router.post(
-        "/registry/import", response_model=ImportSummary, status_code=status.HTTP_201_CREATED
-    )
+    @router.post("/import", response_model=ImportSummary, status_code=status.HTTP_201_CREATED)
     async def import_(body: RegistryExport, tenant: Tenant = "default") -> ImportSummary:
         return await registry.import_registry(tenant, body)
 

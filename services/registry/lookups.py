@@ -18,7 +18,7 @@ async def find_model(session: AsyncSession, tenant: str, name: str) -> Registere
 async def model_or_404(session: AsyncSession, tenant: str, name: str) -> RegisteredModel:
     model = await find_model(session, tenant, name)
     if model is None:
-        raise NotFound(f"no model named {name!r}; list models with GET /v1/models")
+        raise NotFound(f"no model named {name!r}; list models with GET /v1/registry/models")
     return model
 
 
@@ -32,7 +32,7 @@ async def version_or_404(
     if row is None:
         raise NotFound(
             f"model {model.name!r} has no version {version}; "
-            f"list them with GET /v1/models/{model.name}/versions"
+            f"list them with GET /v1/registry/models/{model.name}/versions"
         )
     return row
 

@@ -42,12 +42,16 @@ def alive(pid: int) -> bool:
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, Path]]:
+def stack(
+    tmp_path: Path, tiny_model_dir: Path, models_cache_dir: Path
+) -> Iterator[tuple[subprocess.Popen[str], str, Path]]:
     port = free_port()
     process = subprocess.Popen(
         [*TUNELOOP, "up", "--gateway-port", str(port)],
         cwd=REPO,
-        env=stack_env(tmp_path),
+        env=stack_env(
+            tmp_path, TUNELOOP_BASE_MODEL="tiny-llama", TUNELOOP_MODELS_DIR=str(models_cache_dir)
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -88,14 +92,31 @@ def test_up_starts_every_service_and_ctrl_c_stops_them_all(stack) -> None:  # ty
         assert service["checks"] == {"nats": "ok", "database": "ok"}, name
     state = json.loads((home / "stack.json").read_text())
     pids = [*state["services"].values(), state["nats_pid"]]
-    assert len(set(pids)) == len(SERVICE_NAMES) + 1
+    assert len(set(pids)) == len(SERVICE_NAMES) + 2  # the services, the engine, NATS
+    assert set(state["services"]) == {*SERVICE_NAMES, "engine"}
 
     metrics = httpx.get(f"{url}/metrics/", timeout=5)
     assert metrics.status_code == 200
     assert "process_resident_memory_bytes" in metrics.text
-    through_gateway = httpx.get(f"{url}/v1/models", headers={"X-Tuneloop-Tenant": "e2e"}, timeout=5)
+    through_gateway = httpx.get(
+        f"{url}/v1/registry/models", headers={"X-Tuneloop-Tenant": "e2e"}, timeout=5
+    )
     assert through_gateway.status_code == 200
     assert through_gateway.json() == []
+
+    def answered() -> bool:
+        reply = httpx.post(
+            f"{url}/v1/chat/completions",
+            timeout=60,
+            json={
+                "model": "tiny-llama",
+                "max_tokens": 4,
+                "messages": [{"role": "user", "content": "hello"}],
+            },
+        )
+        return reply.status_code == 200 and reply.json()["usage"]["completion_tokens"] > 0
+
+    eventually_sync(answered, timeout=120, interval=0.5, what="the engine answering")
     registry_url = body["services"]["registry"]["http_url"]
     assert httpx.get(f"{registry_url}/livez", timeout=5).json()["service"] == "registry"
 

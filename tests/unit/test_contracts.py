@@ -67,7 +67,7 @@ def test_bad_messages_are_rejected_naming_the_field(payload: dict[str, object], 
 
 
 def test_commands_are_immutable() -> None:
-    command = CreateJob(job_id="j", base_model="m", dataset="d", dataset_version=1)
+    command = CreateJob(job_id="j", base_model="m", training_file="0" * 64)
     with pytest.raises(ValidationError):
         command.job_id = "other"  # type: ignore[misc]
 

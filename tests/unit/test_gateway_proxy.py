@@ -17,12 +17,14 @@ pytestmark = pytest.mark.unit
 @pytest.mark.parametrize(
     ("path", "service"),
     [
-        ("/v1/models", "registry"),
-        ("/v1/models/support-bot/deployments", "registry"),
+        ("/v1/models", "router"),
+        ("/v1/registry/models/support-bot/deployments", "registry"),
+        ("/v1/registry/export", "registry"),
         ("/v1/datasets/uploads", "exporter"),
         ("/v1/fine_tuning/jobs/abc/cancel", "trainer"),
         ("/v1/chat/completions", "router"),
         ("/v1/modelsx", None),
+        ("/v1/registryx", None),
         ("/v1/unknown", None),
     ],
 )
@@ -53,7 +55,7 @@ def gateway(upstream: httpx.AsyncBaseTransport, running: set[str]) -> FastAPI:
 def fake_registry() -> FastAPI:
     registry = FastAPI()
 
-    @registry.post("/v1/models/{name}/deployments")
+    @registry.post("/v1/registry/models/{name}/deployments")
     async def deploy(name: str, request: Request) -> JSONResponse:
         assert request.headers["x-tuneloop-tenant"] == "acme"
         assert request.query_params["status"] == "ready"
@@ -73,7 +75,7 @@ async def test_requests_and_answers_pass_through_unchanged() -> None:
         transport=httpx.ASGITransport(app=app), base_url="http://gw"
     ) as client:
         response = await client.post(
-            "/v1/models/x/deployments?status=ready",
+            "/v1/registry/models/x/deployments?status=ready",
             headers={"X-Tuneloop-Tenant": "acme"},
             json={"version": 1},
         )
@@ -87,7 +89,7 @@ async def test_a_stopped_service_is_a_503_that_says_what_to_check() -> None:
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://gw"
     ) as client:
-        response = await client.get("/v1/models")
+        response = await client.get("/v1/registry/models")
         unknown = await client.get("/v1/nothing-here")
     assert response.status_code == 503
     assert "tuneloop health" in response.json()["error"]["message"]

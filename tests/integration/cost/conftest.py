@@ -54,6 +54,7 @@ def job_completed(
         job_id=job_id,
         base_model=base_model,
         model_name="support-bot",
+        fine_tuned_model=f"tiny-llama:support:{job_id}",
         dataset="support",
         dataset_version=1,
         adapter_sha256="a" * 64,

@@ -175,6 +175,7 @@ async def test_a_hosted_job_without_a_price_is_refused_with_what_to_do(costs: Co
             tenant="acme",
             job_id="j",
             base_model="some-hosted-model",
+            training_file="f" * 64,
             dataset="d",
             dataset_version=1,
             backend="openai",

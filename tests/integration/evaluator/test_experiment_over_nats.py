@@ -32,6 +32,7 @@ def job_completed(job_id: str, sha_digit: str) -> JobCompleted:
         job_id=job_id,
         base_model="tiny-llama",
         model_name="support-bot",
+        fine_tuned_model=f"tiny-llama:support:{job_id}",
         dataset="support",
         dataset_version=1,
         adapter_sha256=sha_digit * 64,

@@ -40,6 +40,7 @@ def job_completed(
         job_id=job_id,
         base_model="tiny-llama",
         model_name=model_name,
+        fine_tuned_model=f"tiny-llama:support:{job_id}",
         dataset="support",
         dataset_version=1,
         adapter_sha256=sha_digit * 64,

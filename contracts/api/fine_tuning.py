@@ -1,0 +1,102 @@
+"""Fine-tuning job objects shaped like OpenAI's, so its SDK reads them unchanged."""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.fields import Sha256
+from contracts.training import Backend, Hyperparameters, JobError, JobStatus
+
+
+class SupervisedMethod(BaseModel):
+    hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
+
+
+class FineTuningMethod(BaseModel):
+    type: Literal["supervised", "dpo"] = "supervised"
+    supervised: SupervisedMethod | None = None
+
+
+class CreateFineTuningJob(BaseModel):
+    """``POST /v1/fine_tuning/jobs``: OpenAI's fields plus tuneloop's lineage and backend."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(min_length=1, description="Base model name or local HF directory.")
+    training_file: Sha256 | None = Field(
+        default=None,
+        description="sha256 of the training file artifact; or give `dataset` and "
+        "`dataset_version` of an exported dataset instead.",
+    )
+    validation_file: Sha256 | None = None
+    hyperparameters: Hyperparameters | None = None
+    method: FineTuningMethod | None = None
+    suffix: str | None = Field(default=None, max_length=64)
+    seed: int | None = Field(default=None, ge=0)
+    backend: Backend = "auto"
+    dataset: str | None = None
+    dataset_version: int | None = Field(default=None, ge=1)
+    model_name: str | None = None
+    export_merged: bool = Field(
+        default=False, description="Also store the merged model (base plus adapter)."
+    )
+    metadata: dict[str, str] | None = None
+
+
+class FineTuningJob(BaseModel):
+    object: Literal["fine_tuning.job"] = "fine_tuning.job"
+    id: str
+    created_at: int
+    finished_at: int | None = None
+    model: str
+    fine_tuned_model: str | None = None
+    organization_id: str
+    status: JobStatus
+    hyperparameters: dict[str, Any]
+    training_file: str
+    validation_file: str | None = None
+    result_files: list[str] = Field(default_factory=list)
+    trained_tokens: int | None = None
+    error: JobError | None = None
+    seed: int
+    estimated_finish: int | None = None
+    integrations: list[Any] | None = None
+    method: FineTuningMethod
+    user_provided_suffix: str | None = None
+    metadata: dict[str, str] | None = None
+    backend: str = "auto"
+    dataset: str | None = None
+    dataset_version: int | None = None
+
+
+class FineTuningJobEvent(BaseModel):
+    object: Literal["fine_tuning.job.event"] = "fine_tuning.job.event"
+    id: str
+    created_at: int
+    level: Literal["info", "warn", "error"] = "info"
+    message: str
+    type: Literal["message", "metrics"] = "message"
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class FineTuningJobList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[FineTuningJob]
+    has_more: bool = False
+
+
+class FineTuningJobEventList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[FineTuningJobEvent]
+    has_more: bool = False
+
+
+__all__ = [
+    "CreateFineTuningJob",
+    "FineTuningJob",
+    "FineTuningJobEvent",
+    "FineTuningJobEventList",
+    "FineTuningJobList",
+    "FineTuningMethod",
+    "SupervisedMethod",
+]

@@ -1,0 +1,207 @@
+"""The trainer's HTTP API, shaped like OpenAI's fine-tuning API: create, list, get, events,
+cancel. Reads come from the trainer's tables; writes are commands on its work queue."""
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from contracts.api.errors import ErrorBody, ErrorInfo
+from contracts.api.fine_tuning import (
+    CreateFineTuningJob,
+    FineTuningJob,
+    FineTuningJobEventList,
+    FineTuningJobList,
+)
+from contracts.commands import CancelJob, CreateJob
+from contracts.training import Hyperparameters
+from libs.runtime import ServiceContext
+from libs.runtime.health import VERSION
+from services.trainer.axolotl import axolotl_yaml
+from services.trainer.datasets import find_dataset
+from services.trainer.history import job_events
+from services.trainer.ollama import ollama_modelfile
+from services.trainer.openai_objects import as_event, as_job, pending_job
+from services.trainer.tables import TrainerJob
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "No such job."}
+}
+
+
+def not_found(job_id: str) -> JSONResponse:
+    body = ErrorBody(
+        error=ErrorInfo(
+            code="job_not_found",
+            message=f"no fine-tuning job {job_id!r}; list jobs with GET /v1/fine_tuning/jobs",
+        )
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=404)
+
+
+def bad_request(code: str, message: str, status: int = 400) -> JSONResponse:
+    body = ErrorBody(error=ErrorInfo(code=code, message=message))
+    return JSONResponse(body.model_dump(mode="json"), status_code=status)
+
+
+async def training_file_of(
+    request: CreateFineTuningJob, session: AsyncSession, tenant: str
+) -> str | JSONResponse:
+    """The file to train on: given, or the artifact of the named dataset version."""
+    if request.training_file:
+        return request.training_file
+    if not (request.dataset and request.dataset_version):
+        return bad_request(
+            "training_file_required",
+            "give training_file (the sha256 of a chat JSONL artifact), or dataset and "
+            "dataset_version of an exported dataset",
+        )
+    found = await find_dataset(session, tenant, request.dataset, request.dataset_version)
+    if found is None:
+        return bad_request(
+            "dataset_not_found",
+            f"dataset {request.dataset!r} version {request.dataset_version} has not been "
+            "exported; export it first (the trainer learns of it from dataset.exported)",
+            404,
+        )
+    return found.artifact_sha256
+
+
+def command_of(request: CreateFineTuningJob, job_id: str, training_file: str) -> CreateJob:
+    hyperparameters = request.hyperparameters or (
+        request.method.supervised.hyperparameters
+        if request.method and request.method.supervised
+        else Hyperparameters()
+    )
+    if request.seed is not None:
+        hyperparameters = hyperparameters.model_copy(update={"seed": request.seed})
+    return CreateJob(
+        job_id=job_id,
+        base_model=request.model,
+        training_file=training_file,
+        validation_file=request.validation_file,
+        dataset=request.dataset,
+        dataset_version=request.dataset_version,
+        backend=request.backend,
+        method=request.method.type if request.method else "supervised",
+        hyperparameters=hyperparameters,
+        model_name=request.model_name,
+        suffix=request.suffix,
+        export_merged=request.export_merged,
+    )
+
+
+def job_routes(context: ServiceContext) -> APIRouter:
+    router = APIRouter(prefix="/v1/fine_tuning", tags=["fine-tuning"])
+    session_dependency = Depends(context.database.session_dependency)
+    Session = Annotated[AsyncSession, session_dependency]  # noqa: N806
+
+    @router.post(
+        "/jobs",
+        response_model=FineTuningJob,
+        responses={400: {"model": ErrorBody}, 404: {"model": ErrorBody}},
+    )
+    async def create(
+        request: CreateFineTuningJob, session: Session
+    ) -> FineTuningJob | JSONResponse:
+        """Queue a job; it starts in ``validating_files``."""
+        training_file = await training_file_of(request, session, "default")
+        if isinstance(training_file, JSONResponse):
+            return training_file
+        command = command_of(request, f"ftjob-{uuid.uuid4().hex[:24]}", training_file)
+        await context.bus.send_command(command)
+        return pending_job(command)
+
+    @router.get("/jobs", response_model=FineTuningJobList)
+    async def list_jobs(
+        session: Session, limit: Annotated[int, Query(ge=1, le=100)] = 20, after: str | None = None
+    ) -> FineTuningJobList:
+        """Jobs, newest first."""
+        statement = select(TrainerJob).order_by(col(TrainerJob.created_at).desc())
+        if after:
+            anchor = await session.get(TrainerJob, after)
+            if anchor is not None:
+                statement = statement.where(col(TrainerJob.created_at) < anchor.created_at)
+        rows = list((await session.execute(statement.limit(limit + 1))).scalars().all())
+        return FineTuningJobList(data=[as_job(r) for r in rows[:limit]], has_more=len(rows) > limit)
+
+    @router.get("/jobs/{job_id}", response_model=FineTuningJob, responses=NOT_FOUND)
+    async def get_job(job_id: str, session: Session) -> FineTuningJob | JSONResponse:
+        job = await session.get(TrainerJob, job_id)
+        return as_job(job) if job else not_found(job_id)
+
+    @router.get("/jobs/{job_id}/events", response_model=FineTuningJobEventList, responses=NOT_FOUND)
+    async def events(
+        job_id: str,
+        session: Session,
+        limit: Annotated[int, Query(ge=1, le=10000)] = 10000,
+    ) -> FineTuningJobEventList | JSONResponse:
+        """The job's full history, oldest first (OpenAI lists newest first; ours replays)."""
+        if await session.get(TrainerJob, job_id) is None:
+            return not_found(job_id)
+        rows = await job_events(session, job_id)
+        return FineTuningJobEventList(
+            data=[as_event(r) for r in rows[:limit]], has_more=len(rows) > limit
+        )
+
+    @router.get(
+        "/jobs/{job_id}/axolotl.yaml",
+        response_class=PlainTextResponse,
+        responses={**NOT_FOUND, 200: {"content": {"application/yaml": {}}}},
+    )
+    async def axolotl(job_id: str, session: Session) -> Response:
+        """The job as an Axolotl config; its dataset is the training file saved as JSONL."""
+        job = await session.get(TrainerJob, job_id)
+        if job is None:
+            return not_found(job_id)
+        text = axolotl_yaml(job, f"{job.training_file}.jsonl")
+        return PlainTextResponse(text, media_type="application/yaml")
+
+    @router.get(
+        "/jobs/{job_id}/Modelfile",
+        response_class=PlainTextResponse,
+        responses={
+            **NOT_FOUND,
+            409: {"model": ErrorBody, "description": "The job has no adapter yet."},
+        },
+    )
+    async def modelfile(job_id: str, session: Session) -> Response:
+        """An Ollama Modelfile serving the job's adapter on its base model."""
+        job = await session.get(TrainerJob, job_id)
+        if job is None:
+            return not_found(job_id)
+        if job.status != "succeeded" or job.backend == "openai":
+            return bad_request(
+                "no_adapter",
+                f"job {job_id} is {job.status} on backend {job.backend}; a Modelfile needs "
+                "the adapter of a job that succeeded on trl or unsloth",
+                409,
+            )
+        return PlainTextResponse(ollama_modelfile(job))
+
+    @router.post("/jobs/{job_id}/cancel", response_model=FineTuningJob, responses=NOT_FOUND)
+    async def cancel(job_id: str, session: Session) -> FineTuningJob | JSONResponse:
+        job = await session.get(TrainerJob, job_id)
+        if job is None:
+            return not_found(job_id)
+        await context.bus.send_command(CancelJob(job_id=job_id, tenant=job.tenant))
+        return as_job(job)
+
+    return router
+
+
+def build_api(context: ServiceContext) -> FastAPI:
+    api = FastAPI(
+        title="tuneloop trainer",
+        version=VERSION,
+        description="Fine-tuning jobs, shaped like OpenAI's fine-tuning API.",
+    )
+    api.include_router(job_routes(context))
+    return api
+
+
+__all__ = ["build_api", "command_of"]

@@ -1,0 +1,64 @@
+"""Check a job's files before it is queued: present in the artifact store, OpenAI chat JSONL."""
+
+import asyncio
+import json
+from dataclasses import dataclass
+
+from libs.artifacts import ArtifactNotFound, LocalArtifactStore
+
+CHARS_PER_TOKEN = 4
+
+
+class FileProblem(Exception):
+    def __init__(self, code: str, message: str, param: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.param = param
+
+
+@dataclass(frozen=True)
+class FileSummary:
+    rows: int
+    estimated_tokens: int
+
+
+def summarize_chat_jsonl(data: bytes, param: str) -> FileSummary:
+    rows = 0
+    characters = 0
+    for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            messages = json.loads(line)["messages"]
+            assert isinstance(messages, list)
+            assert messages
+            assert messages[-1]["role"] == "assistant"
+            characters += sum(len(str(m["content"])) for m in messages)
+        except (ValueError, KeyError, TypeError, AssertionError, IndexError):
+            raise FileProblem(
+                "invalid_file_format",
+                f'{param} line {number}: expected {{"messages": [...]}} ending with an '
+                "assistant message (OpenAI chat JSONL); fix the row and export again",
+                param,
+            ) from None
+        rows += 1
+    if rows == 0:
+        raise FileProblem("invalid_file_format", f"{param} has no rows", param)
+    return FileSummary(rows, characters // CHARS_PER_TOKEN)
+
+
+async def check_file(store: LocalArtifactStore, sha256: str, param: str) -> FileSummary:
+    try:
+        data = await store.get_bytes(sha256)
+    except ArtifactNotFound:
+        raise FileProblem(
+            "file_not_found",
+            f"{param} {sha256} is not in the artifact store; export the dataset first or "
+            "upload the file",
+            param,
+        ) from None
+    return await asyncio.to_thread(summarize_chat_jsonl, data, param)
+
+
+__all__ = ["FileProblem", "FileSummary", "check_file", "summarize_chat_jsonl"]

@@ -1,0 +1,108 @@
+"""Job state changes, each committed together with the event that reports it."""
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.commands import CreateJob
+from contracts.envelope import utc_now
+from contracts.events.jobs import JobCancelled, JobCreated, JobEvent, JobFailed
+from contracts.fields import ErrorDetail
+from contracts.training import TERMINAL_STATUSES
+from libs.runtime import ServiceContext
+from services.trainer.history import record_event
+from services.trainer.tables import TrainerJob
+
+
+class JobUpdates:
+    """Apply a change to a job row and record its event in one transaction."""
+
+    def __init__(self, context: ServiceContext) -> None:
+        self.context = context
+
+    async def apply(
+        self,
+        job_id: str,
+        change: Callable[[TrainerJob], JobEvent | None],
+        *,
+        only_owner: str | None = None,
+    ) -> TrainerJob | None:
+        """``change`` edits the row and returns the event to record (or None for none)."""
+        async with self.context.database.transaction() as session:
+            job = await session.get(TrainerJob, job_id, with_for_update=True)
+            if job is None or (only_owner is not None and job.lease_owner != only_owner):
+                return None
+            event = change(job)
+            if event is not None:
+                await record_event(session, self.context.bus, event)
+        self.context.outbox.notify()
+        return job
+
+    async def event(self, event: JobEvent) -> None:
+        async with self.context.database.transaction() as session:
+            await record_event(session, self.context.bus, event)
+        self.context.outbox.notify()
+
+
+def new_job(command: CreateJob) -> TrainerJob:
+    return TrainerJob(
+        id=command.job_id,
+        tenant=command.tenant,
+        status="validating_files",
+        base_model=command.base_model,
+        training_file=command.training_file,
+        validation_file=command.validation_file,
+        dataset=command.dataset,
+        dataset_version=command.dataset_version,
+        backend=command.backend,
+        method=command.method,
+        hyperparameters=command.hyperparameters.model_dump(mode="json"),
+        model_name=command.model_name,
+        suffix=command.suffix,
+        export_merged=command.export_merged,
+    )
+
+
+def created_event(command: CreateJob) -> JobCreated:
+    fields: dict[str, Any] = command.model_dump(
+        exclude={"id", "type", "time", "schema_version", "job_id", "tenant"}
+    )
+    return JobCreated(job_id=command.job_id, tenant=command.tenant, **fields)
+
+
+async def insert_job(session: AsyncSession, context: ServiceContext, command: CreateJob) -> bool:
+    """Create the job unless it exists already (a redelivered command)."""
+    if await session.get(TrainerJob, command.job_id) is not None:
+        return False
+    session.add(new_job(command))
+    await session.flush()
+    await record_event(session, context.bus, created_event(command))
+    return True
+
+
+def fail(job: TrainerJob, code: str, message: str) -> JobFailed:
+    job.status = "failed"
+    job.error_code = code
+    job.error_message = message
+    job.finished_at = utc_now()
+    job.lease_owner = None
+    return JobFailed(
+        job_id=job.id, tenant=job.tenant, error=ErrorDetail(code=code, message=message)
+    )
+
+
+def cancel(job: TrainerJob) -> JobCancelled:
+    job.status = "cancelled"
+    job.finished_at = utc_now()
+    job.lease_owner = None
+    return JobCancelled(
+        job_id=job.id, tenant=job.tenant, last_checkpoint_sha256=job.last_checkpoint_sha256
+    )
+
+
+def is_terminal(job: TrainerJob) -> bool:
+    return job.status in TERMINAL_STATUSES
+
+
+__all__ = ["JobUpdates", "cancel", "created_event", "fail", "insert_job", "is_terminal", "new_job"]

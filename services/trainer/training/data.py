@@ -1,0 +1,85 @@
+"""Read OpenAI chat JSONL into prompt/completion rows and check them against the tokenizer."""
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from services.trainer.training.errors import TrainingError
+
+MAX_LISTED_LINES = 5
+
+
+def as_prompt_completion(line_number: int, row: Any) -> dict[str, list[dict[str, str]]]:
+    """Split a chat into the conversation so far and the final assistant reply."""
+    messages = row.get("messages") if isinstance(row, dict) else None
+    if not isinstance(messages, list) or len(messages) < 2:
+        raise TrainingError(
+            "invalid_training_file",
+            f"line {line_number}: expected {{'messages': [...]}} with at least two messages",
+            "training_file",
+        )
+    if not isinstance(messages[-1], dict) or messages[-1].get("role") != "assistant":
+        raise TrainingError(
+            "invalid_training_file",
+            f"line {line_number}: the last message must be the assistant's reply to learn",
+            "training_file",
+        )
+    clean = [{"role": str(m["role"]), "content": str(m["content"])} for m in messages]
+    return {"prompt": clean[:-1], "completion": clean[-1:]}
+
+
+def read_chat_rows(path: Path) -> list[dict[str, list[dict[str, str]]]]:
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise TrainingError(
+                "invalid_training_file", f"line {number}: not JSON ({exc.msg})", "training_file"
+            ) from None
+        rows.append(as_prompt_completion(number, row))
+    if not rows:
+        raise TrainingError(
+            "invalid_training_file", "the training file has no rows", "training_file"
+        )
+    return rows
+
+
+def split_validation(
+    rows: list[dict[str, Any]], share: float, seed: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    if share <= 0:
+        return rows, []
+    shuffled = rows[:]
+    random.Random(seed).shuffle(shuffled)
+    held = max(1, round(len(rows) * share))
+    return shuffled[held:], shuffled[:held]
+
+
+def token_lengths(tokenizer: Any, rows: list[dict[str, Any]]) -> list[int]:
+    lengths = []
+    for row in rows:
+        ids = tokenizer.apply_chat_template(row["prompt"] + row["completion"], tokenize=True)
+        if isinstance(ids, dict) or hasattr(ids, "keys"):
+            ids = ids["input_ids"]
+        lengths.append(len(ids))
+    return lengths
+
+
+def check_lengths(lengths: list[int], limit: int, file_param: str) -> None:
+    """Fail with the offending rows when any row is longer than the context allows."""
+    too_long = [(i + 1, n) for i, n in enumerate(lengths) if n > limit]
+    if too_long:
+        listed = ", ".join(f"row {row} has {n}" for row, n in too_long[:MAX_LISTED_LINES])
+        raise TrainingError(
+            "row_too_long",
+            f"{len(too_long)} row(s) are longer than max_seq_length={limit} tokens ({listed}); "
+            "shorten or drop them, or raise max_seq_length up to the model's context",
+            file_param,
+        )
+
+
+__all__ = ["check_lengths", "read_chat_rows", "split_validation", "token_lengths"]
