@@ -77,9 +77,16 @@ class DeploymentRecord(Body):
 
 
 class RegisterRequest(Body):
+    """Exactly one of an adapter in the artifact store, an adapter directory, or a hosted model."""
+
     model_name: str = Field(pattern=MODEL_NAME_PATTERN)
     base_model: str = Field(min_length=1)
     artifact_sha256: Sha256 | None = None
+    adapter_path: str | None = Field(
+        default=None,
+        description="A PEFT adapter directory the registry can read; it is "
+        "stored in the artifact store.",
+    )
     external_model_id: str | None = None
     description: str = ""
     actor: str = "api"

@@ -17,7 +17,13 @@ from services.registry.lookups import (
     version_by_id,
     version_or_404,
 )
-from services.registry.tables import DeploymentEntry, ModelAlias, ModelVersion, RegisteredModel
+from services.registry.tables import (
+    DeploymentEntry,
+    ExperimentArmUse,
+    ModelAlias,
+    ModelVersion,
+    RegisteredModel,
+)
 
 SERVABLE = {"ready", "deployed"}
 
@@ -217,6 +223,19 @@ async def roll_back(
     return alias
 
 
+async def running_experiments_of(
+    session: AsyncSession, tenant: str, serving_name: str
+) -> list[str]:
+    rows = await session.execute(
+        select(ExperimentArmUse.experiment_id).where(  # type: ignore[call-overload]
+            col(ExperimentArmUse.tenant) == tenant,
+            col(ExperimentArmUse.serving_name) == serving_name,
+            col(ExperimentArmUse.running),
+        )
+    )
+    return sorted(set(rows.scalars()))
+
+
 async def archive(
     session: AsyncSession, bus: Bus, model: RegisteredModel, version: int, request: ArchiveRequest
 ) -> ModelVersion:
@@ -232,6 +251,12 @@ async def archive(
         raise Refused(
             f"version {version} of {model.name!r} is served by alias(es) "
             f"{', '.join(users)}; deploy another version there first"
+        )
+    experiments = await running_experiments_of(session, model.tenant, target.serving_name)
+    if experiments:
+        raise Refused(
+            f"version {version} of {model.name!r} is an arm of running experiment(s) "
+            f"{', '.join(experiments)}; stop them first"
         )
     target.status = "archived"
     record(

@@ -4,7 +4,13 @@ from faststream.nats import NatsRouter
 
 from contracts.api.registry import ArchiveRequest, DeployRequest, RegisterRequest, RollbackRequest
 from contracts.commands import ArchiveModel, DeployModel, RegisterModel, RollBackModel
-from contracts.events import EvaluationCompleted, JobCompleted
+from contracts.events import (
+    EvaluationCompleted,
+    ExperimentConcluded,
+    ExperimentStarted,
+    ExperimentStopped,
+    JobCompleted,
+)
 from libs.messaging import PermanentError, Subjects, command_subscriber, event_subscriber
 from services.registry.errors import RegistryError
 from services.registry.registry import Registry
@@ -22,6 +28,18 @@ def registry_handlers(registry: Registry, subjects: Subjects) -> NatsRouter:
     @event_subscriber(router, subjects, SERVICE, EvaluationCompleted)
     async def on_evaluation_completed(event: EvaluationCompleted) -> None:
         await registry.attach_evaluation(event)
+
+    @event_subscriber(router, subjects, SERVICE, ExperimentStarted)
+    async def on_experiment_started(event: ExperimentStarted) -> None:
+        await registry.track_experiment(event)
+
+    @event_subscriber(router, subjects, SERVICE, ExperimentStopped)
+    async def on_experiment_stopped(event: ExperimentStopped) -> None:
+        await registry.end_experiment(event.tenant, event.experiment_id)
+
+    @event_subscriber(router, subjects, SERVICE, ExperimentConcluded)
+    async def on_experiment_concluded(event: ExperimentConcluded) -> None:
+        await registry.end_experiment(event.tenant, event.experiment_id)
 
     @command_subscriber(router, subjects, RegisterModel)
     async def on_register(command: RegisterModel) -> None:

@@ -1,12 +1,14 @@
 """New versions: from a finished training job (idempotent) or registered by hand."""
 
+from pathlib import Path
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from contracts.api.registry import RegisterRequest
 from contracts.events import JobCompleted, ModelRegistered
-from libs.artifacts import ArtifactStore
+from libs.artifacts import ArtifactStore, store_directory
 from libs.messaging import Bus, add_to_outbox
 from services.registry.errors import InvalidRequest, NotFound
 from services.registry.lookups import find_model, latest_version_number
@@ -95,23 +97,37 @@ async def register_job_output(session: AsyncSession, bus: Bus, event: JobComplet
     )
 
 
+async def stored_adapter_directory(artifacts: ArtifactStore, directory: Path) -> str:
+    """Pack a PEFT adapter directory into the artifact store; its sha256."""
+    if not (directory / "adapter_config.json").is_file():
+        raise InvalidRequest(
+            f"{directory} is not a PEFT adapter directory (no "
+            "adapter_config.json); give the directory save_pretrained() wrote"
+        )
+    return (await store_directory(artifacts, directory)).sha256
+
+
 async def register_manually(
     session: AsyncSession, bus: Bus, artifacts: ArtifactStore, tenant: str, request: RegisterRequest
 ) -> ModelVersion:
     """A version from an adapter already in the artifact store, or an external model id."""
-    if (request.artifact_sha256 is None) == (request.external_model_id is None):
+    sources = [request.artifact_sha256, request.adapter_path, request.external_model_id]
+    if sum(source is not None for source in sources) != 1:
         raise InvalidRequest(
             "give exactly one of artifact_sha256 (an adapter in the artifact "
-            "store) or external_model_id (e.g. an OpenAI ft: model)"
+            "store), adapter_path (an adapter directory) or "
+            "external_model_id (e.g. an OpenAI ft: model)"
         )
+    sha256 = request.artifact_sha256
+    if request.adapter_path is not None:
+        sha256 = await stored_adapter_directory(artifacts, Path(request.adapter_path))
     artifact_uri, artifact_bytes = None, None
-    if request.artifact_sha256 is not None:
-        if not await artifacts.exists(request.artifact_sha256):
+    if sha256 is not None:
+        if not await artifacts.exists(sha256):
             raise NotFound(
-                f"artifact {request.artifact_sha256} is not in the artifact store; "
-                "upload the adapter first"
+                f"artifact {sha256} is not in the artifact store; upload the adapter first"
             )
-        info = await artifacts.info(request.artifact_sha256)
+        info = await artifacts.info(sha256)
         artifact_uri, artifact_bytes = info.uri, info.size
     model = await model_for_registration(session, tenant, request.model_name, request.description)
     assert model.id is not None
@@ -126,7 +142,7 @@ async def register_manually(
             status="ready",
             serving_name="",
             base_model=request.base_model,
-            artifact_sha256=request.artifact_sha256,
+            artifact_sha256=sha256,
             artifact_uri=artifact_uri,
             artifact_bytes=artifact_bytes,
             external_model_id=request.external_model_id,

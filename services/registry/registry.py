@@ -3,7 +3,7 @@
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -18,20 +18,21 @@ from contracts.api.registry import (
     RollbackRequest,
     VersionPublic,
 )
-from contracts.events import EvaluationCompleted, JobCompleted
+from contracts.events import EvaluationCompleted, ExperimentStarted, JobCompleted
 from libs.artifacts import ArtifactStore
 from libs.messaging import Bus, OutboxRelay, claim_message
 from libs.storage import Database
 from services.registry import deployment, queries, registration, transfer
 from services.registry.errors import Conflict
 from services.registry.lookups import model_or_404
-from services.registry.tables import ModelVersion
+from services.registry.tables import ExperimentArmUse, ModelVersion
 from services.registry.views import version_public
 
 T = TypeVar("T")
 
 JOB_CONSUMER = "registry__job_completed"
 EVALUATION_CONSUMER = "registry__evaluation_completed"
+EXPERIMENT_CONSUMER = "registry__experiment_started"
 
 
 class Registry:
@@ -134,6 +135,36 @@ class Registry:
             return len(rows)
 
         return await self._write(change)
+
+    async def track_experiment(self, event: ExperimentStarted) -> None:
+        """Remember which versions a running experiment serves (they cannot be archived)."""
+
+        async def change(session: AsyncSession) -> None:
+            if not await claim_message(session, EXPERIMENT_CONSUMER, event.id):
+                return
+            for arm in event.arms:
+                session.add(
+                    ExperimentArmUse(
+                        tenant=event.tenant,
+                        experiment_id=event.experiment_id,
+                        serving_name=arm.serving_name,
+                    )
+                )
+
+        await self._write(change)
+
+    async def end_experiment(self, tenant: str, experiment_id: str) -> None:
+        async def change(session: AsyncSession) -> None:
+            await session.execute(
+                update(ExperimentArmUse)
+                .where(
+                    col(ExperimentArmUse.tenant) == tenant,
+                    col(ExperimentArmUse.experiment_id) == experiment_id,
+                )
+                .values(running=False)
+            )
+
+        await self._write(change)
 
     async def import_registry(self, tenant: str, document: RegistryExport) -> ImportSummary:
         return await self._write(lambda s: transfer.import_registry(s, tenant, document))

@@ -90,4 +90,17 @@ class DeploymentEntry(SQLModel, table=True):
     created_at: datetime = _timestamp(index=True)
 
 
-__all__ = ["DeploymentEntry", "ModelAlias", "ModelVersion", "RegisteredModel"]
+class ExperimentArmUse(SQLModel, table=True):
+    """A version an experiment serves; archiving it is refused while the experiment runs."""
+
+    __tablename__ = "registry_experiment_arms"
+    __table_args__ = (UniqueConstraint("tenant", "experiment_id", "serving_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(max_length=64, index=True)
+    experiment_id: str = Field(max_length=64)
+    serving_name: str = Field(max_length=128, index=True)
+    running: bool = True
+
+
+__all__ = ["DeploymentEntry", "ExperimentArmUse", "ModelAlias", "ModelVersion", "RegisteredModel"]

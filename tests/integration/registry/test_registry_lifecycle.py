@@ -7,9 +7,11 @@ import pytest
 from sqlalchemy import select
 
 from contracts.api.registry import ArchiveRequest, DeployRequest, RegisterRequest, RollbackRequest
+from contracts.events import ExperimentStarted
+from contracts.events.experiments import ExperimentArm
 from libs.messaging.tables import OutboxMessage
 from services.registry import queries
-from services.registry.errors import Conflict, NotFound, Refused
+from services.registry.errors import Conflict, InvalidRequest, NotFound, Refused
 from services.registry.registry import Registry
 from tests.integration.registry.conftest import job_completed, registry_on
 
@@ -202,3 +204,61 @@ async def test_compare_shows_metric_and_config_differences(registry: Registry) -
     comparison = await registry.read(lambda s: queries.compare(s, "acme", "support-bot", 1, 2))
     assert comparison.metric_differences["training_metrics.train_loss"] == -0.25
     assert comparison.config_differences == {"epochs": [3, 5]}
+
+
+async def test_archive_is_refused_while_an_experiment_serves_the_version(
+    registry: Registry,
+) -> None:
+    await registry.register_job_output(job_completed("job-1", sha_digit="a"))
+    second = await registry.register_job_output(job_completed("job-2", sha_digit="b"))
+    assert second is not None
+    started = ExperimentStarted(
+        tenant="acme",
+        experiment_id="exp_tone",
+        minimum_detectable_effect=0.05,
+        control=ExperimentArm(
+            variant="control",
+            model_name="support-bot",
+            version=1,
+            serving_name=f"support-bot@1-{'a' * 8}",
+            weight=0.5,
+        ),
+        treatments=[
+            ExperimentArm(
+                variant="tuned",
+                model_name="support-bot",
+                version=2,
+                serving_name=second.serving_name,
+                weight=0.5,
+            )
+        ],
+    )
+    await registry.track_experiment(started)
+    await registry.track_experiment(started)  # redelivered: changes nothing
+    with pytest.raises(Refused, match="running experiment\\(s\\) exp_tone"):
+        await registry.archive("acme", "support-bot", 2, ArchiveRequest())
+    await registry.end_experiment("acme", "exp_tone")
+    archived = await registry.archive("acme", "support-bot", 2, ArchiveRequest())
+    assert archived.status == "archived"
+
+
+async def test_an_adapter_directory_is_stored_and_registered(
+    registry: Registry, tmp_path: Path
+) -> None:
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text('{"r": 8}')
+    (adapter / "adapter_model.safetensors").write_bytes(b"weights")
+    version = await registry.register(
+        "acme",
+        RegisterRequest(model_name="imported", base_model="tiny-llama", adapter_path=str(adapter)),
+    )
+    assert version.artifact_sha256 is not None
+    assert await registry.artifacts.exists(version.artifact_sha256)
+    with pytest.raises(InvalidRequest, match=r"adapter_config\.json"):
+        await registry.register(
+            "acme",
+            RegisterRequest(
+                model_name="imported", base_model="tiny-llama", adapter_path=str(tmp_path)
+            ),
+        )
