@@ -9,7 +9,10 @@ from contracts.events import (
     ExperimentConcluded,
     ExperimentStarted,
     ExperimentStopped,
+    JobCancelled,
     JobCompleted,
+    JobCreated,
+    JobFailed,
 )
 from libs.messaging import PermanentError, Subjects, command_subscriber, event_subscriber
 from services.registry.errors import RegistryError
@@ -24,6 +27,18 @@ def registry_handlers(registry: Registry, subjects: Subjects) -> NatsRouter:
     @event_subscriber(router, subjects, SERVICE, JobCompleted)
     async def on_job_completed(event: JobCompleted) -> None:
         await registry.register_job_output(event)
+
+    @event_subscriber(router, subjects, SERVICE, JobCreated)
+    async def on_job_created(event: JobCreated) -> None:
+        await registry.track_job(event)
+
+    @event_subscriber(router, subjects, SERVICE, JobFailed)
+    async def on_job_failed(event: JobFailed) -> None:
+        await registry.track_job(event)
+
+    @event_subscriber(router, subjects, SERVICE, JobCancelled)
+    async def on_job_cancelled(event: JobCancelled) -> None:
+        await registry.track_job(event)
 
     @event_subscriber(router, subjects, SERVICE, EvaluationCompleted)
     async def on_evaluation_completed(event: EvaluationCompleted) -> None:

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from contracts.api.registry import RegisterRequest
-from contracts.events import JobCompleted, ModelRegistered
+from contracts.events import JobCompleted, JobCreated, ModelRegistered
 from libs.artifacts import ArtifactStore, store_directory
 from libs.messaging import Bus, add_to_outbox
 from services.registry.errors import InvalidRequest, NotFound
@@ -37,8 +37,15 @@ async def version_of_job(session: AsyncSession, tenant: str, job_id: str) -> Mod
 async def add_version(
     session: AsyncSession, bus: Bus, model: RegisteredModel, row: ModelVersion
 ) -> ModelVersion:
-    """Number the version, name it for serving, store it and announce it."""
+    """Number a new version, then name and announce it."""
     row.version = (await latest_version_number(session, model) or 0) + 1
+    return await announce(session, bus, model, row)
+
+
+async def announce(
+    session: AsyncSession, bus: Bus, model: RegisteredModel, row: ModelVersion
+) -> ModelVersion:
+    """Give the version its immutable serving name and publish ``model.registered``."""
     row.serving_name = serving_name(
         model.name, row.version, row.artifact_sha256, row.external_model_id
     )
@@ -62,39 +69,77 @@ async def add_version(
     return row
 
 
-async def register_job_output(session: AsyncSession, bus: Bus, event: JobCompleted) -> ModelVersion:
-    """The version a completed job produced; the same job never makes a second version."""
+def training_serving_name(model_name: str, version: int) -> str:
+    """A placeholder until the adapter exists; a version in training is never served."""
+    return f"{model_name}@{version}-training"
+
+
+async def register_training_job(session: AsyncSession, event: JobCreated) -> ModelVersion:
+    """A version in status ``training`` as soon as a job is created for the model."""
     existing = await version_of_job(session, event.tenant, event.job_id)
     if existing is not None:
         return existing
+    model = await model_for_registration(session, event.tenant, event.model_name or event.job_id)
+    assert model.id is not None
+    version = (await latest_version_number(session, model) or 0) + 1
+    row = ModelVersion(
+        tenant=event.tenant,
+        model_id=model.id,
+        version=version,
+        status="training",
+        serving_name=training_serving_name(model.name, version),
+        base_model=event.base_model,
+        source="job",
+        job_id=event.job_id,
+        dataset=event.dataset,
+        dataset_version=event.dataset_version,
+        training_config=event.hyperparameters.model_dump(mode="json", exclude_none=True),
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def mark_job_ended(session: AsyncSession, tenant: str, job_id: str, status: str) -> None:
+    """A job that failed or was cancelled leaves its version ``failed`` or ``archived``."""
+    row = await version_of_job(session, tenant, job_id)
+    if row is not None and row.status == "training":
+        row.status = status
+
+
+async def register_job_output(session: AsyncSession, bus: Bus, event: JobCompleted) -> ModelVersion:
+    """The version a completed job produced; the same job never makes a second version."""
+    existing = await version_of_job(session, event.tenant, event.job_id)
+    if existing is not None and existing.status != "training":
+        return existing
     model = await model_for_registration(session, event.tenant, event.model_name)
     assert model.id is not None
-    return await add_version(
-        session,
-        bus,
-        model,
-        ModelVersion(
-            tenant=event.tenant,
-            model_id=model.id,
-            version=0,
-            status="ready",
-            serving_name="",
-            base_model=event.base_model,
-            artifact_sha256=event.adapter_sha256,
-            artifact_uri=event.adapter_uri,
-            artifact_bytes=event.adapter_bytes,
-            source="job",
-            job_id=event.job_id,
-            dataset=event.dataset,
-            dataset_version=event.dataset_version,
-            training_config=event.hyperparameters,
-            training_metrics={
-                **event.metrics,
-                "trained_tokens": float(event.trained_tokens),
-                "wall_seconds": event.wall_seconds,
-            },
-        ),
+    row = existing or ModelVersion(
+        tenant=event.tenant,
+        model_id=model.id,
+        version=0,
+        status="training",
+        serving_name="",
+        source="job",
+        base_model=event.base_model,
+        job_id=event.job_id,
     )
+    row.status = "ready"
+    row.base_model = event.base_model
+    row.artifact_sha256 = event.adapter_sha256
+    row.artifact_uri = event.adapter_uri
+    row.artifact_bytes = event.adapter_bytes
+    row.dataset = event.dataset
+    row.dataset_version = event.dataset_version
+    row.training_config = dict(event.hyperparameters)
+    row.training_metrics = {
+        **event.metrics,
+        "trained_tokens": float(event.trained_tokens),
+        "wall_seconds": event.wall_seconds,
+    }
+    if existing is None:
+        return await add_version(session, bus, model, row)
+    return await announce(session, bus, model, row)
 
 
 async def stored_adapter_directory(artifacts: ArtifactStore, directory: Path) -> str:
@@ -151,4 +196,9 @@ async def register_manually(
     )
 
 
-__all__ = ["register_job_output", "register_manually"]
+__all__ = [
+    "mark_job_ended",
+    "register_job_output",
+    "register_manually",
+    "register_training_job",
+]

@@ -18,7 +18,14 @@ from contracts.api.registry import (
     RollbackRequest,
     VersionPublic,
 )
-from contracts.events import EvaluationCompleted, ExperimentStarted, JobCompleted
+from contracts.events import (
+    EvaluationCompleted,
+    ExperimentStarted,
+    JobCancelled,
+    JobCompleted,
+    JobCreated,
+    JobFailed,
+)
 from libs.artifacts import ArtifactStore
 from libs.messaging import Bus, OutboxRelay, claim_message
 from libs.storage import Database
@@ -31,6 +38,7 @@ from services.registry.views import version_public
 T = TypeVar("T")
 
 JOB_CONSUMER = "registry__job_completed"
+JOB_LIFECYCLE_CONSUMER = "registry__job_lifecycle"
 EVALUATION_CONSUMER = "registry__evaluation_completed"
 EXPERIMENT_CONSUMER = "registry__experiment_started"
 
@@ -74,6 +82,20 @@ class Registry:
             return version_public(model, row)
 
         return await self._write(change)
+
+    async def track_job(self, event: JobCreated | JobFailed | JobCancelled) -> None:
+        """A created job's version is ``training``; it ends ``failed`` or ``archived``."""
+
+        async def change(session: AsyncSession) -> None:
+            if not await claim_message(session, JOB_LIFECYCLE_CONSUMER, event.id):
+                return
+            if isinstance(event, JobCreated):
+                await registration.register_training_job(session, event)
+            else:
+                status = "failed" if isinstance(event, JobFailed) else "archived"
+                await registration.mark_job_ended(session, event.tenant, event.job_id, status)
+
+        await self._write(change)
 
     async def register(self, tenant: str, request: RegisterRequest) -> VersionPublic:
         async def change(session: AsyncSession) -> VersionPublic:

@@ -153,6 +153,7 @@ class Catalog:
             if t == tenant and alias == DEFAULT_ALIAS
         }
         names |= {name for (t, name) in snapshot.experiments if t == tenant}
+        names |= self.configured_base_models
         names |= {
             s.serving_name
             for (t, _), s in snapshot.servables.items()

@@ -58,17 +58,27 @@ def new_job(command: CreateJob) -> TrainerJob:
         backend=command.backend,
         method=command.method,
         hyperparameters=command.hyperparameters.model_dump(mode="json"),
-        model_name=command.model_name,
+        model_name=registry_model_name(command),
         suffix=command.suffix,
         export_merged=command.export_merged,
     )
 
 
+def registry_model_name(command: CreateJob) -> str:
+    """The registry model the job's adapter will be a version of."""
+    return command.model_name or command.dataset or command.suffix or command.job_id
+
+
 def created_event(command: CreateJob) -> JobCreated:
     fields: dict[str, Any] = command.model_dump(
-        exclude={"id", "type", "time", "schema_version", "job_id", "tenant"}
+        exclude={"id", "type", "time", "schema_version", "job_id", "tenant", "model_name"}
     )
-    return JobCreated(job_id=command.job_id, tenant=command.tenant, **fields)
+    return JobCreated(
+        job_id=command.job_id,
+        tenant=command.tenant,
+        model_name=registry_model_name(command),
+        **fields,
+    )
 
 
 async def insert_job(session: AsyncSession, context: ServiceContext, command: CreateJob) -> bool:

@@ -222,7 +222,7 @@ class JobRun:
                 job_id=job.id,
                 tenant=job.tenant,
                 base_model=job.base_model,
-                model_name=job.model_name or job.dataset or job.suffix or job.id,
+                model_name=job.model_name or job.id,
                 fine_tuned_model=job.fine_tuned_model,
                 dataset=job.dataset,
                 dataset_version=job.dataset_version,

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from contracts.api.registry import ArchiveRequest, DeployRequest, RegisterRequest, RollbackRequest
-from contracts.events import ExperimentStarted
+from contracts.events import ExperimentStarted, JobCancelled, JobCreated, JobFailed
 from contracts.events.experiments import ExperimentArm
 from libs.messaging.tables import OutboxMessage
 from services.registry import queries
@@ -262,3 +262,54 @@ async def test_an_adapter_directory_is_stored_and_registered(
                 model_name="imported", base_model="tiny-llama", adapter_path=str(tmp_path)
             ),
         )
+
+
+def job_created(job_id: str) -> JobCreated:
+    return JobCreated(
+        tenant="acme",
+        job_id=job_id,
+        base_model="tiny-llama",
+        training_file="f" * 64,
+        model_name="support-bot",
+        dataset="support",
+        dataset_version=1,
+    )
+
+
+async def test_a_version_is_training_from_job_creation_until_it_completes(
+    registry: Registry,
+) -> None:
+    created = job_created("job-7")
+    await registry.track_job(created)
+    await registry.track_job(created)  # redelivered: one version
+    [training] = await registry.read(lambda s: queries.list_versions(s, "acme", "support-bot"))
+    assert training.status == "training"
+    assert training.version == 1
+    with pytest.raises(Refused, match="training"):
+        await registry.deploy("acme", "support-bot", DeployRequest(version=1))
+    completed = await registry.register_job_output(job_completed("job-7", sha_digit="c"))
+    assert completed is not None
+    assert completed.version == 1
+    assert completed.status == "ready"
+    assert completed.serving_name == f"support-bot@1-{'c' * 8}"
+    assert await outbox_types(registry) == ["model.registered"]
+
+
+async def test_a_failed_job_leaves_its_version_failed(registry: Registry) -> None:
+    await registry.track_job(job_created("job-8"))
+    await registry.track_job(
+        JobFailed(
+            tenant="acme",
+            job_id="job-8",
+            error={"code": "worker_lost", "message": "The worker died three times."},
+        )
+    )
+    [failed] = await registry.read(lambda s: queries.list_versions(s, "acme", "support-bot"))
+    assert failed.status == "failed"
+    await registry.track_job(job_created("job-9"))
+    await registry.track_job(JobCancelled(tenant="acme", job_id="job-9"))
+    statuses = [
+        v.status
+        for v in await registry.read(lambda s: queries.list_versions(s, "acme", "support-bot"))
+    ]
+    assert statuses == ["failed", "archived"]
