@@ -1,6 +1,8 @@
 """Deploy, roll back and archive: alias changes with optimistic concurrency and an
 append-only history, each announced by an event in the same transaction."""
 
+from typing import Any
+
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +35,20 @@ def conflict(model: RegisteredModel, alias: str) -> Conflict:
         f"alias {alias!r} of {model.name!r} was changed by someone else meanwhile; "
         "reload it and retry with its current revision"
     )
+
+
+def servable(model: RegisteredModel, version: ModelVersion) -> dict[str, Any]:
+    """What a router needs to serve ``version``: the fields every alias event carries."""
+    return {
+        "tenant": model.tenant,
+        "model_name": model.name,
+        "version": version.version,
+        "serving_name": version.serving_name,
+        "base_model": version.base_model,
+        "artifact_sha256": version.artifact_sha256,
+        "artifact_uri": version.artifact_uri,
+        "external_model_id": version.external_model_id,
+    }
 
 
 async def move_alias(
@@ -122,14 +138,7 @@ async def deploy(
         session,
         bus,
         ModelDeployed(
-            tenant=model.tenant,
-            model_name=model.name,
-            version=target.version,
-            serving_name=target.serving_name,
-            base_model=target.base_model,
-            artifact_sha256=target.artifact_sha256,
-            artifact_uri=target.artifact_uri,
-            external_model_id=target.external_model_id,
+            **servable(model, target),
             alias=request.alias,
             alias_revision=alias.revision,
             previous_version=previous.version if previous else None,
@@ -204,14 +213,7 @@ async def roll_back(
         session,
         bus,
         ModelRolledBack(
-            tenant=model.tenant,
-            model_name=model.name,
-            version=target.version,
-            serving_name=target.serving_name,
-            base_model=target.base_model,
-            artifact_sha256=target.artifact_sha256,
-            artifact_uri=target.artifact_uri,
-            external_model_id=target.external_model_id,
+            **servable(model, target),
             alias=alias_name,
             alias_revision=alias.revision,
             from_version=current.version,

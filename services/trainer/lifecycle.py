@@ -7,9 +7,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.commands import CreateJob
 from contracts.envelope import utc_now
-from contracts.events.jobs import JobCancelled, JobCreated, JobEvent, JobFailed
+from contracts.events.jobs import JobCancelled, JobCompleted, JobCreated, JobEvent, JobFailed
 from contracts.fields import ErrorDetail
 from contracts.training import TERMINAL_STATUSES
+from libs.artifacts import ArtifactInfo
 from libs.runtime import ServiceContext
 from services.trainer.history import record_event
 from services.trainer.tables import TrainerJob
@@ -78,6 +79,26 @@ def created_event(command: CreateJob) -> JobCreated:
         tenant=command.tenant,
         model_name=registry_model_name(command),
         **fields,
+    )
+
+
+def completed_event(job: TrainerJob, adapter: ArtifactInfo, **details: Any) -> JobCompleted:
+    """``job.completed`` for a succeeded job; ``details`` adds metrics, wall time, backend…"""
+    assert job.fine_tuned_model is not None
+    return JobCompleted(
+        job_id=job.id,
+        tenant=job.tenant,
+        base_model=job.base_model,
+        model_name=job.model_name or job.id,
+        fine_tuned_model=job.fine_tuned_model,
+        dataset=job.dataset,
+        dataset_version=job.dataset_version,
+        training_file=job.training_file,
+        adapter_sha256=adapter.sha256,
+        adapter_uri=adapter.uri,
+        adapter_bytes=adapter.size,
+        trained_tokens=job.trained_tokens or 0,
+        **details,
     )
 
 

@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 from contracts.envelope import utc_now
-from contracts.events.jobs import JobCompleted, JobEvent, JobProgressed, JobStarted
+from contracts.events.jobs import JobEvent, JobProgressed, JobStarted
+from services.trainer.lifecycle import completed_event
 from services.trainer.runner import JobRun
 from services.trainer.tables import TrainerJob
 
@@ -144,22 +145,7 @@ class OpenAIJobRun(JobRun):
             job.trained_tokens = tokens
             job.fine_tuned_model = str(remote.fine_tuned_model)
             job.lease_owner = None
-            return JobCompleted(
-                job_id=job.id,
-                tenant=job.tenant,
-                base_model=job.base_model,
-                model_name=job.model_name or job.id,
-                fine_tuned_model=job.fine_tuned_model,
-                dataset=job.dataset,
-                dataset_version=job.dataset_version,
-                training_file=job.training_file,
-                adapter_sha256=info.sha256,
-                adapter_uri=info.uri,
-                adapter_bytes=info.size,
-                trained_tokens=tokens,
-                wall_seconds=0.0,
-                backend="openai",
-            )
+            return completed_event(job, info, wall_seconds=0.0, backend="openai")
 
         await self.updates.apply(self.job_id, completed, only_owner=self.worker)
         self.settled = True

@@ -14,7 +14,6 @@ from pathlib import Path
 from contracts.envelope import utc_now
 from contracts.events.jobs import (
     JobCheckpointed,
-    JobCompleted,
     JobEvent,
     JobProgressed,
     JobStarted,
@@ -24,7 +23,7 @@ from libs.artifacts import restore_directory, store_directory
 from libs.runtime import ServiceContext
 from libs.supervision.process import die_with_parent
 from services.trainer import leases
-from services.trainer.lifecycle import JobUpdates, cancel, fail
+from services.trainer.lifecycle import JobUpdates, cancel, completed_event, fail
 from services.trainer.settings import TrainerSettings
 from services.trainer.tables import TrainerJob
 from services.trainer.training.spec import Report, TrainingSpec
@@ -218,20 +217,10 @@ class JobRun:
             job.metrics = metrics
             job.fine_tuned_model = fine_tuned_name(job)
             job.lease_owner = None
-            return JobCompleted(
-                job_id=job.id,
-                tenant=job.tenant,
-                base_model=job.base_model,
-                model_name=job.model_name or job.id,
-                fine_tuned_model=job.fine_tuned_model,
-                dataset=job.dataset,
-                dataset_version=job.dataset_version,
-                training_file=job.training_file,
-                adapter_sha256=info.sha256,
-                adapter_uri=info.uri,
-                adapter_bytes=info.size,
+            return completed_event(
+                job,
+                info,
                 metrics=metrics,
-                trained_tokens=tokens,
                 wall_seconds=wall,
                 hyperparameters=self.hyperparameters,
                 backend=self.backend,
