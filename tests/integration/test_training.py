@@ -136,7 +136,7 @@ async def test_cancel_stops_a_running_job_and_keeps_its_last_checkpoint(
         async with httpx.AsyncClient(transport=transport, base_url="http://trainer") as client:
             running = (await client.get(f"/v1/fine_tuning/jobs/{job_id}")).json()
         await bus.send_command(CancelJob(job_id=job_id))
-        await eventually(lambda: log.ended(job_id), timeout=15, what="the job to stop")
+        await eventually(lambda: log.ended(job_id), timeout=90, what="the job to stop")
         transport = httpx.ASGITransport(app=service.api)
         async with httpx.AsyncClient(transport=transport, base_url="http://trainer") as client:
             job = (await client.get(f"/v1/fine_tuning/jobs/{job_id}")).json()
