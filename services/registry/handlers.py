@@ -5,6 +5,7 @@ from faststream.nats import NatsRouter
 from contracts.api.registry import ArchiveRequest, DeployRequest, RegisterRequest, RollbackRequest
 from contracts.commands import ArchiveModel, DeployModel, RegisterModel, RollBackModel
 from contracts.events import (
+    CostRecorded,
     EvaluationCompleted,
     ExperimentConcluded,
     ExperimentStarted,
@@ -39,6 +40,10 @@ def registry_handlers(registry: Registry, subjects: Subjects) -> NatsRouter:
     @event_subscriber(router, subjects, SERVICE, JobCancelled)
     async def on_job_cancelled(event: JobCancelled) -> None:
         await registry.track_job(event)
+
+    @event_subscriber(router, subjects, SERVICE, CostRecorded)
+    async def on_cost_recorded(event: CostRecorded) -> None:
+        await registry.attach_cost(event)
 
     @event_subscriber(router, subjects, SERVICE, EvaluationCompleted)
     async def on_evaluation_completed(event: EvaluationCompleted) -> None:

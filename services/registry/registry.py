@@ -19,6 +19,7 @@ from contracts.api.registry import (
     VersionPublic,
 )
 from contracts.events import (
+    CostRecorded,
     EvaluationCompleted,
     ExperimentStarted,
     JobCancelled,
@@ -32,6 +33,7 @@ from libs.storage import Database
 from services.registry import deployment, queries, registration, transfer
 from services.registry.errors import Conflict
 from services.registry.lookups import model_or_404
+from services.registry.measurements import attach_metrics, record_cost
 from services.registry.tables import ExperimentArmUse, ModelVersion
 from services.registry.views import version_public
 
@@ -39,6 +41,7 @@ T = TypeVar("T")
 
 JOB_CONSUMER = "registry__job_completed"
 JOB_LIFECYCLE_CONSUMER = "registry__job_lifecycle"
+COST_CONSUMER = "registry__cost_recorded"
 EVALUATION_CONSUMER = "registry__evaluation_completed"
 EXPERIMENT_CONSUMER = "registry__experiment_started"
 
@@ -153,10 +156,19 @@ class Registry:
                 .all()
             )
             for row in rows:
-                row.quality_metrics = {**row.quality_metrics, **event.metrics[row.serving_name]}
+                attach_metrics(row, event.metrics[row.serving_name])
             return len(rows)
 
         return await self._write(change)
+
+    async def attach_cost(self, event: CostRecorded) -> None:
+        """Total what a version's training and serving cost, from the cost ledger's entries."""
+
+        async def change(session: AsyncSession) -> None:
+            if await claim_message(session, COST_CONSUMER, event.id):
+                await record_cost(session, event)
+
+        await self._write(change)
 
     async def track_experiment(self, event: ExperimentStarted) -> None:
         """Remember which versions a running experiment serves (they cannot be archived)."""

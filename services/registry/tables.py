@@ -103,4 +103,24 @@ class ExperimentArmUse(SQLModel, table=True):
     running: bool = True
 
 
-__all__ = ["DeploymentEntry", "ExperimentArmUse", "ModelAlias", "ModelVersion", "RegisteredModel"]
+class CostEntry(SQLModel, table=True):
+    """The newest amount of one cost-ledger entry charged to a version (exact decimal text)."""
+
+    __tablename__ = "registry_cost_entries"
+
+    tenant: str = Field(primary_key=True, max_length=64)
+    entry_id: str = Field(primary_key=True, max_length=128)
+    version_id: int = Field(foreign_key="registry_versions.id", index=True)
+    kind: str = Field(max_length=16)
+    amount_usd: str = Field(max_length=64)
+    requests: int = 0
+
+
+__all__ = [
+    "CostEntry",
+    "DeploymentEntry",
+    "ExperimentArmUse",
+    "ModelAlias",
+    "ModelVersion",
+    "RegisteredModel",
+]

@@ -1,13 +1,21 @@
 """Registration, deploys, rollbacks, archives and their history, on SQLite and PostgreSQL."""
 
 import asyncio
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from contracts.api.registry import ArchiveRequest, DeployRequest, RegisterRequest, RollbackRequest
-from contracts.events import ExperimentStarted, JobCancelled, JobCreated, JobFailed
+from contracts.events import (
+    CostRecorded,
+    EvaluationCompleted,
+    ExperimentStarted,
+    JobCancelled,
+    JobCreated,
+    JobFailed,
+)
 from contracts.events.experiments import ExperimentArm
 from libs.messaging.tables import OutboxMessage
 from services.registry import queries
@@ -313,3 +321,56 @@ async def test_a_failed_job_leaves_its_version_failed(registry: Registry) -> Non
         for v in await registry.read(lambda s: queries.list_versions(s, "acme", "support-bot"))
     ]
     assert statuses == ["failed", "archived"]
+
+
+async def test_evaluations_and_costs_are_attached_to_versions(registry: Registry) -> None:
+    version = await registry.register_job_output(job_completed("job-11", sha_digit="d"))
+    assert version is not None
+    await registry.attach_evaluation(
+        EvaluationCompleted(
+            tenant="acme",
+            evaluation_id="ev-1",
+            serving_names=[version.serving_name],
+            metrics={
+                version.serving_name: {
+                    "exact_match": 0.8,
+                    "latency_p50_ms": 120.0,
+                    "tokens_per_second": 42.0,
+                }
+            },
+        )
+    )
+    await registry.attach_cost(cost_entry("train-1", "training", "job-11", None, "0.40"))
+    await registry.attach_cost(
+        cost_entry("inf-1", "inference", "x", version.serving_name, "0.10", requests=7)
+    )
+    # the same ledger entry published again with a newer amount replaces the old one
+    await registry.attach_cost(
+        cost_entry("inf-1", "inference", "x", version.serving_name, "0.25", requests=9)
+    )
+    [row] = await registry.read(lambda s: queries.list_versions(s, "acme", "support-bot"))
+    assert row.quality_metrics == {"exact_match": 0.8}
+    assert row.performance_metrics == {"latency_p50_ms": 120.0, "tokens_per_second": 42.0}
+    assert row.cost == {"training_usd": 0.4, "inference_usd": 0.25, "inference_requests": 9.0}
+
+
+def cost_entry(
+    entry_id: str,
+    kind: str,
+    reference: str,
+    serving_name: str | None,
+    amount: str,
+    requests: int = 0,
+) -> CostRecorded:
+    return CostRecorded(
+        tenant="acme",
+        entry_id=entry_id,
+        kind=kind,
+        reference_id=reference,
+        serving_name=serving_name,
+        quantity=Decimal(1),
+        unit="tokens" if kind == "inference" else "cpu_hours",
+        amount_usd=Decimal(amount),
+        requests=requests,
+        price_version=0,
+    )
