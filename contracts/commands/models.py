@@ -20,6 +20,9 @@ class RegisterModel(Command):
     model_name: str = Field(pattern=MODEL_NAME_PATTERN)
     base_model: str = Field(min_length=1)
     artifact_sha256: Sha256 | None = None
+    adapter_path: str | None = Field(
+        default=None, description="A PEFT adapter directory the registry reads."
+    )
     external_model_id: str | None = Field(default=None, description="e.g. ft:gpt-4o-mini:acme::x")
     description: str = ""
     actor: str = "system"
