@@ -60,9 +60,7 @@ STATE_STYLES = {"healthy": "green", "ready": "green", "stopped": "dim", "startin
 
 
 def print_state(part: str, state: str) -> None:
-    style = STATE_STYLES.get(state, "cyan")
-    if state.startswith("ready"):
-        style = "green"
+    style = STATE_STYLES.get(state.split(":")[0].split(" ")[0], "cyan")
     console.print(f"  [bold]{part:<10}[/] [{style}]{state}[/]", highlight=False)
 
 

@@ -48,12 +48,9 @@ async def send(
     path: str,
     body: dict[str, Any],
     retries: int,
-    headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     """Open a streamed response; connection failures are retried with back-off."""
-    request = upstream.client.build_request(
-        "POST", f"{upstream.base_url}{path}", json=body, headers=headers
-    )
+    request = upstream.client.build_request("POST", f"{upstream.base_url}{path}", json=body)
     for attempt in range(retries + 1):
         try:
             return await upstream.client.send(request, stream=True)
@@ -69,9 +66,8 @@ async def complete(
     path: str,
     body: dict[str, Any],
     retries: int,
-    headers: dict[str, str] | None = None,
 ) -> Answer:
-    response = await send(upstream, path, body, retries, headers)
+    response = await send(upstream, path, body, retries)
     try:
         content = await response.aread()
     finally:
@@ -88,7 +84,6 @@ async def stream(
     path: str,
     body: dict[str, Any],
     retries: int,
-    headers: dict[str, str] | None = None,
 ) -> Answer:
     """Pass server-sent events through as they come, noting the first token and the usage."""
     wants_usage = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -97,7 +92,7 @@ async def stream(
         "stream_options": {**(body.get("stream_options") or {}), "include_usage": True},
     }
     started = time.perf_counter()
-    response = await send(upstream, path, upstream_body, retries, headers)
+    response = await send(upstream, path, upstream_body, retries)
     answer = Answer(response.status_code, dict(response.headers))
     if response.status_code != 200:
         answer.body = await response.aread()

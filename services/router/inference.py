@@ -88,15 +88,11 @@ class InferenceService:
             await self.adapters.ensure_loaded(target, upstream)
         except httpx.TransportError as exc:
             raise UpstreamDown(f"{upstream.base_url} is unreachable: {exc}") from exc
+        # a hosted model's key is a default header of the remote upstream's client
         outgoing = {**body, "model": target.external_model_id or target.serving_name}
-        headers = (
-            {"Authorization": upstream.client.headers.get("Authorization", "")}
-            if target.external_model_id
-            else None
-        )
         if body.get("stream"):
-            return await forwarding.stream(upstream, path, outgoing, self.retries, headers)
-        return await forwarding.complete(upstream, path, outgoing, self.retries, headers)
+            return await forwarding.stream(upstream, path, outgoing, self.retries)
+        return await forwarding.complete(upstream, path, outgoing, self.retries)
 
     async def _tracked_send(self, target: Target, path: str, body: dict[str, Any]) -> Answer:
         """Send, counting the request as in flight on its adapter until :meth:`finished`."""
