@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.api.cost import Estimate, EstimateRequest
 from contracts.envelope import Query
 from contracts.money import Usd
 
@@ -74,6 +75,28 @@ class BudgetCheckReply(BaseModel):
     budgets: list[BudgetStanding] = Field(default_factory=list)
 
 
+class JobEstimateQuery(Query):
+    """Asks the cost service what a fine-tuning job will cost, before the job is queued.
+
+    ``request`` names the job's training file (``dataset_sha256``) and the base model's
+    tokenizer, so trained tokens are counted with the real tokenizer.
+    """
+
+    SERVICE: ClassVar[str] = "cost"
+    type: Literal["cost.estimate_job"] = "cost.estimate_job"
+    job_id: str = Field(min_length=1)
+    request: EstimateRequest
+
+
+class JobEstimateReply(BaseModel):
+    """The estimate, or why there is none (``error``, in words the job's owner can act on)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    estimate: Estimate | None = None
+    error: str | None = None
+
+
 __all__ = [
     "BudgetCheckQuery",
     "BudgetCheckReply",
@@ -81,4 +104,6 @@ __all__ = [
     "CheckResult",
     "HealthQuery",
     "HealthReply",
+    "JobEstimateQuery",
+    "JobEstimateReply",
 ]

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from contracts.envelope import Event
 from contracts.fields import ErrorDetail, Metrics, Sha256
+from contracts.money import Usd
 from contracts.training import Backend, Hyperparameters, Method
 
 
@@ -37,6 +38,24 @@ class JobQueued(JobEvent):
     train_rows: int = Field(ge=0)
     validation_rows: int = Field(default=0, ge=0)
     estimated_tokens: int = Field(ge=0, description="Tokens the job will train on (estimate).")
+
+
+class JobEstimated(JobEvent):
+    """What the job is expected to cost and take, from the cost service's price table,
+    asked before the job is queued (and checked against the tenant's budgets)."""
+
+    type: Literal["job.estimated"] = "job.estimated"
+    trained_tokens: int = Field(
+        ge=0, description="Σ min(context, tokens per example) x epochs, real tokenizer."
+    )
+    epochs: int = Field(ge=1)
+    hardware: str = Field(description="Hardware kind the estimate is for.")
+    wall_seconds: float = Field(ge=0, description="Expected training time on that hardware.")
+    cost_usd: Usd = Field(description="Expected cost on that hardware.")
+    basis: Literal["prior", "measured"] = Field(
+        description="`measured` once jobs on this hardware have completed, else the prior."
+    )
+    price_version: int = Field(ge=0, description="Price table version; 0 is the shipped table.")
 
 
 class JobStarted(JobEvent):

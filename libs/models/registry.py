@@ -62,6 +62,15 @@ def resolve_base_model(name_or_path: str, cache_dir: Path) -> Path:
     )
 
 
+def cached_base_model(name_or_path: str, cache_dir: Path) -> Path | None:
+    """The local directory of a base model if it exists already (never builds one)."""
+    if name_or_path in KNOWN_BASE_MODELS:
+        target = cache_dir / name_or_path
+        return target.resolve() if (target / COMPLETE_MARKER).exists() else None
+    path = Path(name_or_path).expanduser()
+    return path.resolve() if is_model_directory(path) else None
+
+
 def check_base_model(name_or_path: str) -> None:
     """Raise :class:`BaseModelNotFound` without building anything."""
     if name_or_path in KNOWN_BASE_MODELS:
@@ -82,6 +91,7 @@ __all__ = [
     "SMOLLM2",
     "TINY_LLAMA",
     "BaseModelNotFound",
+    "cached_base_model",
     "check_base_model",
     "is_model_directory",
     "load_tokenizer",

@@ -1,5 +1,6 @@
 """The cost service's operations, each in one transaction: what its API and handlers call."""
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -33,7 +34,7 @@ from contracts.events import (
     JobStarted,
     ModelRegistered,
 )
-from contracts.queries import BudgetCheckReply
+from contracts.queries import BudgetCheckReply, JobEstimateReply
 from libs.artifacts import ArtifactNotFound, ArtifactStore
 from libs.messaging import Bus, OutboxRelay, claim_message
 from libs.storage import Database
@@ -212,13 +213,22 @@ class Costs:
         texts = None
         if request.dataset_sha256 is not None and not request.example_token_counts:
             texts = await self.dataset_texts(request.dataset_sha256)
-        counts = example_counts(request, lambda name: self.counter(name), texts)
+        counts = await asyncio.to_thread(
+            example_counts, request, lambda name: self.counter(name), texts
+        )
 
         async def query(session: AsyncSession) -> Estimate:
             book = await price_book.current_book(session, tenant)
             return estimate(request, book, counts, await throughputs(session, tenant))
 
         return await self.read(query)
+
+    async def estimate_job(self, tenant: str, request: EstimateRequest) -> JobEstimateReply:
+        """:meth:`estimate` for a job about to be queued; a problem becomes the reply's error."""
+        try:
+            return JobEstimateReply(estimate=await self.estimate(tenant, request))
+        except (InvalidRequest, NotFound) as exc:
+            return JobEstimateReply(error=str(exc))
 
     # --- ROI ------------------------------------------------------------------------------
 

@@ -11,7 +11,12 @@ from contracts.events import (
     JobStarted,
     ModelRegistered,
 )
-from contracts.queries import BudgetCheckQuery, BudgetCheckReply
+from contracts.queries import (
+    BudgetCheckQuery,
+    BudgetCheckReply,
+    JobEstimateQuery,
+    JobEstimateReply,
+)
 from libs.messaging import Subjects, event_subscriber, query_subscriber
 from services.cost.costs import Costs
 
@@ -52,6 +57,10 @@ def cost_handlers(costs: Costs, subjects: Subjects) -> NatsRouter:
     @query_subscriber(router, subjects, SERVICE, BudgetCheckQuery.message_type())
     async def on_budget_check(query: BudgetCheckQuery) -> BudgetCheckReply:
         return await costs.check_budget(query.tenant, query.kind, query.estimated_usd, query.job_id)
+
+    @query_subscriber(router, subjects, SERVICE, JobEstimateQuery.message_type())
+    async def on_estimate_job(query: JobEstimateQuery) -> JobEstimateReply:
+        return await costs.estimate_job(query.tenant, query.request)
 
     return router
 

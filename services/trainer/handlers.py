@@ -3,10 +3,11 @@
 from faststream.nats import NatsRouter
 
 from contracts.commands import CancelJob, CreateJob
-from contracts.events.jobs import JobEvent, JobQueued
+from contracts.events.jobs import JobEstimated, JobEvent, JobQueued
 from libs.messaging import command_subscriber
 from libs.models.registry import BaseModelNotFound, check_base_model
 from libs.runtime import ServiceContext
+from services.trainer.estimates import BudgetRefused, estimate_and_check
 from services.trainer.files import FileProblem, FileSummary, check_file
 from services.trainer.lifecycle import JobUpdates, cancel, fail, insert_job, is_terminal
 from services.trainer.tables import TrainerJob
@@ -36,8 +37,27 @@ async def create_job(context: ServiceContext, worker: Worker, command: CreateJob
     except FileProblem as problem:
         await reject(context, command.job_id, problem)
         return
+    try:
+        cost = await estimate_and_check(context, worker.settings, command)
+    except BudgetRefused as refused:
+        await reject(
+            context, command.job_id, FileProblem("budget_exceeded", str(refused), "tenant")
+        )
+        return
+    if cost.estimated is not None:
+        await record_estimate(context, cost.estimated)
     await queue_job(context, command.job_id, train, validation_rows)
     worker.wake()
+
+
+async def record_estimate(context: ServiceContext, estimated: JobEstimated) -> None:
+    def estimate(job: TrainerJob) -> JobEvent | None:
+        if job.status != "validating_files":
+            return None
+        job.estimated_tokens = estimated.trained_tokens
+        return estimated
+
+    await JobUpdates(context).apply(estimated.job_id, estimate)
 
 
 async def reject(context: ServiceContext, job_id: str, problem: FileProblem) -> None:
@@ -58,13 +78,13 @@ async def queue_job(
         job.status = "queued"
         job.train_rows = train.rows
         job.validation_rows = validation_rows
-        job.estimated_tokens = train.estimated_tokens
+        job.estimated_tokens = job.estimated_tokens or train.estimated_tokens
         return JobQueued(
             job_id=job.id,
             tenant=job.tenant,
             train_rows=train.rows,
             validation_rows=validation_rows,
-            estimated_tokens=train.estimated_tokens,
+            estimated_tokens=job.estimated_tokens,
         )
 
     await JobUpdates(context).apply(job_id, queue)

@@ -84,6 +84,12 @@ def describe(event_type: str, payload: dict[str, Any]) -> str:
         return f"Step {payload.get('step')}/{payload.get('total_steps')}{shown}"
     if event_type == "job.failed":
         return f"Job failed: {payload.get('error', {}).get('message', '')}"
+    if event_type == "job.estimated":
+        return (
+            f"Estimated {payload.get('trained_tokens')} trained tokens, about "
+            f"{float(payload.get('wall_seconds', 0)) / 60:.1f} min and "
+            f"${payload.get('cost_usd')} on {payload.get('hardware')}"
+        )
     if event_type == "job.checkpoint":
         return f"Checkpoint saved at step {payload.get('step')}"
     return {

@@ -7,6 +7,7 @@ from contracts.events import (
     JobCheckpointed,
     JobCompleted,
     JobCreated,
+    JobEstimated,
     JobFailed,
     JobProgressed,
     JobQueued,
@@ -44,6 +45,7 @@ DEFINITION = ServiceDefinition(
     build_api=build_api,
     emits=(
         JobCreated,
+        JobEstimated,
         JobQueued,
         JobStarted,
         JobProgressed,

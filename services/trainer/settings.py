@@ -53,6 +53,20 @@ class TrainerSettings(ServiceSettings):
         default=0, ge=0, description="CPU threads of a training process; 0 lets torch choose."
     )
 
+    hardware: str = Field(
+        default="cpu",
+        validation_alias="TUNELOOP_TRAINER_HARDWARE",
+        description="Hardware kind of this worker in the cost service's price table (e.g. cpu, "
+        "a10, a100): jobs are estimated and charged at its rate.",
+    )
+    estimate_timeout_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        validation_alias="TUNELOOP_TRAINER_ESTIMATE_TIMEOUT_SECONDS",
+        description="How long to wait for the cost service's estimate and budget check before "
+        "queueing a job without them.",
+    )
+
     openai_base_url: str | None = Field(
         default=None,
         validation_alias="TUNELOOP_OPENAI_BASE_URL",

@@ -13,6 +13,7 @@ from contracts.events import (
     JobCheckpointed,
     JobCompleted,
     JobCreated,
+    JobEstimated,
     JobFailed,
     JobProgressed,
     JobQueued,
@@ -28,6 +29,7 @@ from services.trainer.settings import TrainerSettings
 
 JOB_EVENTS: tuple[type[JobEvent], ...] = (
     JobCreated,
+    JobEstimated,
     JobQueued,
     JobStarted,
     JobProgressed,
