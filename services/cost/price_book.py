@@ -33,13 +33,27 @@ class PriceBook:
     def model(self, name: str) -> ModelPrice | None:
         """Prices of ``name``, also for a dated or fine-tuned variant of a priced model.
 
-        ``gpt-4o-mini-2024-07-18`` and ``ft:gpt-4o-mini-2024-07-18:org::id`` both use the
-        prices of ``gpt-4o-mini`` unless they have their own entry.
+        ``gpt-4o-mini-2024-07-18`` uses the prices of ``gpt-4o-mini``; a fine-tuned
+        ``ft:gpt-4o-mini-2024-07-18:org::id`` those of ``ft:gpt-4o-mini`` (fine-tuned models
+        cost more to call), else of its base model, unless either has its own entry.
         """
         if name in self.models:
             return self.models[name]
-        bare = name.split(":")[1] if name.startswith("ft:") and ":" in name[3:] else name
-        candidates = [m for m in self.models if bare == m or bare.startswith(m + "-")]
+        if name.startswith("ft:") and ":" in name[3:]:
+            bare = name.split(":")[1]
+            return self._closest("ft:" + bare) or self._closest(bare)
+        return self._closest(name)
+
+    def fine_tuned(self, base_model: str) -> ModelPrice | None:
+        """Prices of calling a model fine-tuned from ``base_model`` (or ``base_model`` itself
+        when the table has no separate fine-tuned entry)."""
+        if base_model.startswith("ft:"):
+            return self.model(base_model)
+        return self._closest("ft:" + base_model) or self._closest(base_model)
+
+    def _closest(self, name: str) -> ModelPrice | None:
+        """The entry ``name`` is, or is a dated variant of (the longest such entry)."""
+        candidates = [m for m in self.models if name == m or name.startswith(m + "-")]
         return self.models[max(candidates, key=len)] if candidates else None
 
 

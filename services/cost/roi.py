@@ -112,11 +112,13 @@ def _option(
 
 def hosting_comparison(request: HostingComparisonRequest, book: PriceBook) -> HostingComparison:
     """A hosted fine-tuned API model against the same task on a self-hosted adapter."""
-    hosted_price = book.model(request.hosted_model)
-    if hosted_price is None or None in (
-        hosted_price.training_per_1m,
-        hosted_price.input_per_1m,
-        hosted_price.output_per_1m,
+    training_price = book.model(request.hosted_model)
+    hosted_price = book.fine_tuned(request.hosted_model)
+    if (
+        training_price is None
+        or hosted_price is None
+        or None
+        in (training_price.training_per_1m, hosted_price.input_per_1m, hosted_price.output_per_1m)
     ):
         raise InvalidRequest(
             f"no complete price (training, input, output) for {request.hosted_model!r}; "
@@ -130,12 +132,12 @@ def hosting_comparison(request: HostingComparisonRequest, book: PriceBook) -> Ho
             f"{', '.join(sorted(book.hardware))}",
             field="hardware",
         )
-    assert hosted_price.training_per_1m is not None
+    assert training_price.training_per_1m is not None
     assert hosted_price.input_per_1m is not None
     assert hosted_price.output_per_1m is not None
     hosted = _option(
         "hosted",
-        tokens_cost(request.trained_tokens, hosted_price.training_per_1m),
+        tokens_cost(request.trained_tokens, training_price.training_per_1m),
         inference_cost(
             request.prompt_tokens_per_call,
             request.completion_tokens_per_call,

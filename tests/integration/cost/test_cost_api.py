@@ -27,9 +27,9 @@ async def test_prices_are_versioned_and_shipped_with_their_date(costs: Costs) ->
     async with client_for(costs) as client:
         shipped = (await client.get("/v1/prices", headers=ACME)).json()
         assert shipped["version"] == 0
-        assert shipped["as_of"] == "2024-02-25"
+        assert shipped["as_of"] == "2025-06-01"
         assert "openai.com/api/pricing" in shipped["source"]
-        gpt35 = next(m for m in shipped["models"] if m["model"] == "gpt-3.5-turbo")
+        gpt35 = next(m for m in shipped["models"] if m["model"] == "ft:gpt-3.5-turbo")
         assert (gpt35["input_per_1m"], gpt35["output_per_1m"]) == ("3", "6")
         edit = {
             "models": [
@@ -49,7 +49,8 @@ async def test_prices_are_versioned_and_shipped_with_their_date(costs: Costs) ->
         assert [v["version"] for v in versions] == [0, 1]
         old = (await client.get("/v1/prices/versions/0", headers=ACME)).json()
         assert (
-            next(m for m in old["models"] if m["model"] == "gpt-3.5-turbo")["output_per_1m"] == "6"
+            next(m for m in old["models"] if m["model"] == "gpt-3.5-turbo")["output_per_1m"]
+            == "1.5"
         )
         missing = await client.get("/v1/prices/versions/9", headers=ACME)
         assert missing.status_code == 404
@@ -63,8 +64,8 @@ async def test_prices_are_versioned_and_shipped_with_their_date(costs: Costs) ->
 
 async def test_estimate_roi_ledger_summary_and_daily_series(costs: Costs) -> None:
     await costs.job_completed(job_completed("job-1", wall_seconds=3600.0))
-    await costs.model_registered(registered("bot@1-aaaaaaaa", "gpt-3.5-turbo", job_id="job-1"))
-    await costs.model_registered(registered("base@1-bbbbbbbb", "gpt-4o-mini"))
+    await costs.model_registered(registered("bot@1-aaaaaaaa", "gpt-4o-mini", job_id="job-1"))
+    await costs.model_registered(registered("base@1-bbbbbbbb", "gpt-4o"))
     await costs.inference_completed(inference("bot@1-aaaaaaaa", prompt=300, completion=100))
     await costs.inference_completed(inference("base@1-bbbbbbbb", prompt=300, completion=100))
     async with client_for(costs) as client:
@@ -96,15 +97,15 @@ async def test_estimate_roi_ledger_summary_and_daily_series(costs: Costs) -> Non
         assert roi.status_code == 200, roi.text
         body = roi.json()
         assert body["training_cost_usd"] == "0.05"  # from the ledger: 1 h of cpu
-        assert body["tuned_cost_per_call_usd"] == "0.0015"
-        assert body["base_cost_per_call_usd"] == "0.0105"  # 300 x $15 + 100 x $60, per 1M
-        assert body["inference_saving_per_month_usd"] == "45"
+        assert body["tuned_cost_per_call_usd"] == "0.000105"  # 300 x $0.15 + 100 x $0.60 / 1M
+        assert body["base_cost_per_call_usd"] == "0.00175"  # 300 x $2.50 + 100 x $10, per 1M
+        assert body["inference_saving_per_month_usd"] == "8.225"
         assert body["quality_value_per_month_usd"] == "3500"
         ledger = (await client.get("/v1/costs/ledger", headers=ACME)).json()
-        assert ledger["total_usd"] == "0.062"
+        assert ledger["total_usd"] == "0.051855"
         summary = (await client.get("/v1/costs/summary?group_by=kind", headers=ACME)).json()
         assert {r["group"]: r["amount_usd"] for r in summary["rows"]} == {
-            "inference": "0.012",
+            "inference": "0.001855",
             "training": "0.05",
         }
         daily = (
@@ -113,7 +114,7 @@ async def test_estimate_roi_ledger_summary_and_daily_series(costs: Costs) -> Non
         assert daily["days"] == ["2026-03-13", "2026-03-14"]
         assert {s["name"]: s["values"] for s in daily["series"]} == {
             "training": ["0", "0.05"],
-            "inference": ["0", "0.012"],
+            "inference": ["0", "0.001855"],
         }
 
 

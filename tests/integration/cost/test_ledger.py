@@ -67,9 +67,10 @@ async def test_inference_rollups_equal_the_sum_of_events_counted_once(costs: Cos
     for event in events:
         await costs.inference_completed(event)
     await costs.inference_completed(events[0])  # redelivered
-    # gpt-4o-mini as shipped: $15 / 1M input, $60 / 1M output
+    # gpt-4o-mini as shipped: $0.15 / 1M input, $0.60 / 1M output
     expected = sum(
-        (Decimal(e.prompt_tokens) * 15 + Decimal(e.completion_tokens) * 60) / 1_000_000
+        (Decimal(e.prompt_tokens) * Decimal("0.15") + Decimal(e.completion_tokens) * Decimal("0.6"))
+        / 1_000_000
         for e in events
     )
     assert await ledger_total(costs) == expected
