@@ -116,10 +116,13 @@ def test_fine_tuned_models_are_priced_apart_from_their_base_model() -> None:
     book = book_of(shipped_table("acme"))
     base = book.model("gpt-4o-mini-2024-07-18")
     tuned = book.model("ft:gpt-4o-mini-2024-07-18:acme:support:abc123")
-    assert base is not None and tuned is not None
+    assert base is not None
+    assert tuned is not None
     assert (base.model, tuned.model) == ("gpt-4o-mini", "ft:gpt-4o-mini")
-    assert tuned.input_per_1m is not None and base.input_per_1m is not None
+    assert tuned.input_per_1m is not None
+    assert base.input_per_1m is not None
     assert tuned.input_per_1m > base.input_per_1m
     mini = book.model("gpt-4.1-mini-2025-04-14")
-    assert mini is not None and mini.model == "gpt-4.1-mini"
+    assert mini is not None
+    assert mini.model == "gpt-4.1-mini"
     assert book.model("ft:unknown-model:org::1") is None
