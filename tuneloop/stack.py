@@ -21,6 +21,7 @@ import httpx
 from contracts.services import SERVICE_NAMES
 from libs.config import StackSettings
 from libs.messaging import Subjects, ensure_streams
+from libs.models.registry import KNOWN_BASE_MODELS, resolve_base_model
 from libs.storage import check_database, migrate_to_head
 from libs.storage.database import redacted
 from libs.supervision.nats_server import EmbeddedNats
@@ -74,6 +75,7 @@ class Stack:
         await self._check_database()
         await self._start_bus()
         await self._migrate_database()
+        await self._prepare_base_model()
         self._start_engine()
         self._spawn_services()
         await self._wait_until_healthy()
@@ -115,6 +117,16 @@ class Stack:
             await require_jetstream(client, self.nats_url)
             await ensure_streams(client.jetstream(), self.subjects, self.settings.stream_replicas)
         self.report("nats", f"ready at {self.nats_url}")
+
+    async def _prepare_base_model(self) -> None:
+        """Build or convert the base model once, so every service finds it in the cache."""
+        name = self.settings.base_model
+        if name not in KNOWN_BASE_MODELS:
+            return
+        self.report("model", f"preparing {name} (cached after the first run)")
+        started = time.monotonic()
+        await asyncio.to_thread(resolve_base_model, name, self.settings.resolved_models_dir())
+        self.report("model", f"ready: {name} ({time.monotonic() - started:.1f}s)")
 
     def _start_engine(self) -> None:
         """The embedded inference engine, unless the router was given upstreams (vLLM)."""
@@ -170,6 +182,8 @@ class Stack:
                 "TUNELOOP_SUBJECT_PREFIX": self.settings.subject_prefix,
                 "TUNELOOP_GATEWAY_PORT": str(self.settings.gateway_port),
                 "TUNELOOP_ROUTER_UPSTREAMS": self.upstreams,
+                "TUNELOOP_BASE_MODEL": self.settings.base_model,
+                "TUNELOOP_MODELS_DIR": str(self.settings.resolved_models_dir()),
                 "PYTHONUNBUFFERED": "1",
             }
         )

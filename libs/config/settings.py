@@ -98,6 +98,12 @@ class StackSettings(TuneloopSettings):
     engine_timeout_seconds: float = Field(
         default=600.0, gt=0, description="How long the embedded engine may take to load."
     )
+    models_dir: Path | None = Field(
+        default=None, description="Cache of base models; default <home>/models."
+    )
+
+    def resolved_models_dir(self) -> Path:
+        return (self.models_dir or self.home / "models").resolve()
 
 
 def _variable_name(location: tuple[int | str, ...]) -> str:

@@ -35,13 +35,17 @@ class Exporter:
         )
 
 
+DEFAULT_CONTEXT_LENGTH = 2048
+"""Token limit of rows when neither the settings nor the base model say."""
+
+
 def exporter_from_settings(settings: ExporterSettings, tools: ExportTools) -> Exporter:
     return Exporter(
         tools=tools,
         rules=Rules(
             min_prompt_chars=settings.exporter_min_prompt_chars,
             min_response_chars=settings.exporter_min_response_chars,
-            context_length=settings.exporter_context_length,
+            context_length=settings.exporter_context_length or DEFAULT_CONTEXT_LENGTH,
             near_limit_fraction=settings.exporter_near_limit_fraction,
         ),
         min_examples=settings.exporter_min_examples,
@@ -51,4 +55,4 @@ def exporter_from_settings(settings: ExporterSettings, tools: ExportTools) -> Ex
     )
 
 
-__all__ = ["Exporter", "exporter_from_settings"]
+__all__ = ["DEFAULT_CONTEXT_LENGTH", "Exporter", "exporter_from_settings"]

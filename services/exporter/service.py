@@ -7,9 +7,13 @@ from libs.runtime import ServiceContext, ServiceDefinition
 from services.exporter.api import build_api
 from services.exporter.export import ExportTools
 from services.exporter.handlers import register_handlers
-from services.exporter.runtime import Exporter, exporter_from_settings
+from services.exporter.runtime import DEFAULT_CONTEXT_LENGTH, Exporter, exporter_from_settings
 from services.exporter.settings import ExporterSettings
-from services.exporter.tokens import load_token_counter
+from services.exporter.tokens import (
+    base_model_tokenizer,
+    load_token_counter,
+    model_context_length,
+)
 
 _EXPORTERS: dict[int, tuple[ServiceContext, Exporter]] = {}
 
@@ -22,12 +26,18 @@ def exporter_of(context: ServiceContext) -> Exporter:
     settings = context.settings
     if not isinstance(settings, ExporterSettings):
         settings = ExporterSettings.model_validate(settings.model_dump())
+    tokenizer = settings.exporter_tokenizer or base_model_tokenizer(
+        settings.base_model, settings.resolved_models_dir()
+    )
+    if settings.exporter_context_length is None:
+        length = model_context_length(tokenizer) or DEFAULT_CONTEXT_LENGTH
+        settings = settings.model_copy(update={"exporter_context_length": length})
     tools = ExportTools(
         database=context.database,
         artifacts=context.artifacts,
         bus=context.bus,
         outbox=context.outbox,
-        counter=load_token_counter(settings.exporter_tokenizer),
+        counter=load_token_counter(tokenizer, background=True),
         external_databases=settings.exporter_external_databases,
         external_timeout_seconds=settings.exporter_external_timeout_seconds,
     )

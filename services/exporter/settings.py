@@ -17,11 +17,25 @@ class ExporterSettings(ServiceSettings):
     )
     exporter_tokenizer: Path | None = Field(
         default=None,
-        description="Local Hugging Face directory of the base model's tokenizer, used to count "
-        "tokens; unset counts ~4 bytes per token (an estimate, named as such in manifests).",
+        description="Local Hugging Face directory of the tokenizer used to count tokens. Unset: "
+        "the tokenizer of TUNELOOP_BASE_MODEL once it is in the models cache, else ~4 bytes per "
+        "token (an estimate, named as such in manifests).",
     )
-    exporter_context_length: int = Field(
-        default=2048, ge=16, description="Token limit of the base model; longer rows are refused."
+    base_model: str | None = Field(
+        default=None,
+        validation_alias="TUNELOOP_BASE_MODEL",
+        description="The base model datasets are prepared for (its tokenizer and context).",
+    )
+    models_dir: Path | None = Field(
+        default=None,
+        validation_alias="TUNELOOP_MODELS_DIR",
+        description="Cache of base models; default <home>/models.",
+    )
+    exporter_context_length: int | None = Field(
+        default=None,
+        ge=16,
+        description="Token limit of the base model; longer rows are refused. Unset: the base "
+        "model's own context length, else 2048.",
     )
     exporter_near_limit_fraction: float = Field(
         default=0.9, gt=0, le=1, description="Rows above this share of the limit get a warning."
@@ -52,6 +66,9 @@ class ExporterSettings(ServiceSettings):
     exporter_external_timeout_seconds: float = Field(
         default=30.0, gt=0, description="Statement timeout of an external import query."
     )
+
+    def resolved_models_dir(self) -> Path:
+        return (self.models_dir or self.home / "models").resolve()
 
 
 __all__ = ["ExporterSettings"]

@@ -6,6 +6,8 @@ encoded in one batch by the Rust tokenizer. A template that does more than wrap 
 (checked when loading) is applied per conversation instead: slower, equally exact.
 """
 
+import json
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -138,17 +140,77 @@ class HuggingFaceTokenCounter:
         return self._lengths([self.rendered(conversation) for conversation in conversations])
 
 
-def load_token_counter(directory: Path | None) -> TokenCounter:
+class BackgroundLoadedCounter:
+    """A :class:`HuggingFaceTokenCounter` loaded in a thread, so the service starts at once.
+
+    Importing ``transformers`` and loading a tokenizer takes seconds; the first count waits
+    for it, later ones do not.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.name = f"hf:{directory.name}"
+        self._counter: HuggingFaceTokenCounter | None = None
+        self._error: BaseException | None = None
+        self._loaded = threading.Event()
+        threading.Thread(
+            target=self._load, args=(directory,), name="tokenizer-load", daemon=True
+        ).start()
+
+    def _load(self, directory: Path) -> None:
+        try:
+            self._counter = HuggingFaceTokenCounter(directory)
+        except BaseException as exc:  # reported on first use
+            self._error = exc
+        finally:
+            self._loaded.set()
+
+    def loaded(self) -> HuggingFaceTokenCounter:
+        self._loaded.wait()
+        if self._counter is None:
+            raise RuntimeError(f"the tokenizer {self.name} could not be loaded: {self._error}")
+        return self._counter
+
+    def count(self, conversations: Sequence[Conversation]) -> list[int]:
+        return self.loaded().count(conversations)
+
+
+def base_model_tokenizer(base_model: str | None, models_dir: Path) -> Path | None:
+    """The directory of ``base_model`` if it is already in the models cache (never builds)."""
+    if base_model is None:
+        return None
+    from libs.models.registry import cached_base_model
+
+    return cached_base_model(base_model, models_dir)
+
+
+def model_context_length(directory: Path | None) -> int | None:
+    """``max_position_embeddings`` of the model in ``directory``, if it says."""
+    if directory is None:
+        return None
+    try:
+        config = json.loads((directory / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    value = config.get("max_position_embeddings")
+    return int(value) if isinstance(value, int) and value > 0 else None
+
+
+def load_token_counter(directory: Path | None, background: bool = False) -> TokenCounter:
     """The real tokenizer when a directory is configured, else the byte estimate."""
     if directory is None:
         return ByteEstimateCounter()
+    if background:
+        return BackgroundLoadedCounter(directory)
     return HuggingFaceTokenCounter(directory)
 
 
 __all__ = [
+    "BackgroundLoadedCounter",
     "ByteEstimateCounter",
     "Conversation",
     "HuggingFaceTokenCounter",
     "TokenCounter",
+    "base_model_tokenizer",
     "load_token_counter",
+    "model_context_length",
 ]
