@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.selection import ExportFilters
+
 Auto = Literal["auto"]
 Backend = Literal["auto", "trl", "unsloth", "openai"]
 Method = Literal["supervised", "dpo"]
@@ -69,6 +71,22 @@ class Hyperparameters(BaseModel):
         return 2e-4 * multiplier
 
 
+class JobExport(BaseModel):
+    """Export a dataset first and train on it: the job asks the exporter for this version."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="Dataset the new version belongs to.",
+    )
+    filters: ExportFilters = Field(default_factory=ExportFilters)
+    test_fraction: float = Field(default=0.1, ge=0.0, lt=1.0)
+    min_examples: int | None = Field(default=None, ge=1)
+
+
 class JobError(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -83,6 +101,7 @@ __all__ = [
     "Backend",
     "Hyperparameters",
     "JobError",
+    "JobExport",
     "JobStatus",
     "Method",
 ]

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.api.errors import FieldError
 from contracts.events.datasets import DatasetFormat
+from contracts.selection import ExportFilters
 
 Role = Literal["system", "user", "assistant", "tool"]
 UploadFormat = Literal["auto", "openai-chat", "prompt-completion", "alpaca", "sharegpt", "csv"]
@@ -104,21 +105,6 @@ class ExternalSource(BaseModel):
         "`system`, `rating`, `gold_star`, `domain`, `task_type`, `owner`. "
         "Unmapped fields use the column of the same name when the query returns one.",
     )
-
-
-class ExportFilters(BaseModel):
-    """Which stored examples go into a dataset."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    min_rating: int | None = Field(default=None, ge=1, le=5)
-    gold_star_only: bool = False
-    domain: str | None = None
-    task_type: str | None = None
-    source: str | None = None
-    owner: str | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
 
 
 class ExportRequest(BaseModel):

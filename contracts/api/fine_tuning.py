@@ -5,7 +5,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.fields import Sha256
-from contracts.training import Backend, Hyperparameters, JobError, JobStatus
+from contracts.training import Backend, Hyperparameters, JobError, JobExport, JobStatus
 
 
 class SupervisedMethod(BaseModel):
@@ -29,6 +29,11 @@ class CreateFineTuningJob(BaseModel):
         "`dataset_version` of an exported dataset instead.",
     )
     validation_file: Sha256 | None = None
+    export: JobExport | None = Field(
+        default=None,
+        description="Export a dataset version from stored examples first, then train on it "
+        "(instead of `training_file` or `dataset`).",
+    )
     hyperparameters: Hyperparameters | None = None
     method: FineTuningMethod | None = None
     suffix: str | None = Field(default=None, max_length=64)

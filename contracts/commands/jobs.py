@@ -2,11 +2,11 @@
 
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from contracts.envelope import Command
 from contracts.fields import Sha256
-from contracts.training import Backend, Hyperparameters, Method
+from contracts.training import Backend, Hyperparameters, JobExport, Method
 
 
 class CreateJob(Command):
@@ -16,7 +16,13 @@ class CreateJob(Command):
     type: Literal["job.create"] = "job.create"
     job_id: str = Field(min_length=1, max_length=64)
     base_model: str = Field(min_length=1, description="Known base model name or HF directory.")
-    training_file: Sha256 = Field(description="Artifact of the OpenAI chat JSONL rows.")
+    training_file: Sha256 | None = Field(
+        default=None, description="Artifact of the OpenAI chat JSONL rows; or give `export`."
+    )
+    export: JobExport | None = Field(
+        default=None,
+        description="Export this dataset first (the trainer asks the exporter) and train on it.",
+    )
     validation_file: Sha256 | None = Field(default=None, description="Held-out rows, if any.")
     dataset: str | None = Field(default=None, description="Dataset the file came from.")
     dataset_version: int | None = Field(default=None, ge=1)
@@ -30,6 +36,12 @@ class CreateJob(Command):
     export_merged: bool = Field(
         default=False, description="Also store the base model with the adapter merged in."
     )
+
+    @model_validator(mode="after")
+    def one_source_of_rows(self) -> "CreateJob":
+        if (self.training_file is None) == (self.export is None):
+            raise ValueError("give exactly one of training_file or export")
+        return self
 
 
 class CancelJob(Command):

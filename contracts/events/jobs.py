@@ -7,7 +7,7 @@ from pydantic import Field
 from contracts.envelope import Event
 from contracts.fields import ErrorDetail, Metrics, Sha256
 from contracts.money import Usd
-from contracts.training import Backend, Hyperparameters, Method
+from contracts.training import Backend, Hyperparameters, JobExport, Method
 
 
 class JobEvent(Event):
@@ -19,7 +19,10 @@ class JobEvent(Event):
 class JobCreated(JobEvent):
     type: Literal["job.created"] = "job.created"
     base_model: str
-    training_file: Sha256
+    training_file: Sha256 | None = Field(
+        default=None, description="None while the job waits for its `export`."
+    )
+    export: JobExport | None = None
     validation_file: Sha256 | None = None
     dataset: str | None = None
     dataset_version: int | None = Field(default=None, ge=1)

@@ -50,15 +50,34 @@ def bad_request(code: str, message: str, status: int = 400) -> JSONResponse:
 
 async def training_file_of(
     request: CreateFineTuningJob, session: AsyncSession, tenant: str
-) -> str | JSONResponse:
-    """The file to train on: given, or the artifact of the named dataset version."""
+) -> str | JSONResponse | None:
+    """The file to train on: given, or the artifact of the named dataset version; ``None``
+    when the job exports its dataset first."""
+    sources = [
+        name
+        for name, given in (
+            ("training_file", request.training_file is not None),
+            ("dataset", request.dataset is not None),
+            ("export", request.export is not None),
+        )
+        if given
+    ]
+    if len(sources) > 1:
+        return bad_request(
+            "conflicting_training_data",
+            f"give only one of training_file, dataset (with dataset_version) or export; got "
+            f"{' and '.join(sources)}",
+        )
     if request.training_file:
         return request.training_file
+    if request.export is not None:
+        return None
     if not (request.dataset and request.dataset_version):
         return bad_request(
             "training_file_required",
-            "give training_file (the sha256 of a chat JSONL artifact), or dataset and "
-            "dataset_version of an exported dataset",
+            "give training_file (the sha256 of a chat JSONL artifact), dataset and "
+            "dataset_version of an exported dataset, or export (filters of the examples to "
+            "export first)",
         )
     found = await find_dataset(session, tenant, request.dataset, request.dataset_version)
     if found is None:
@@ -71,7 +90,7 @@ async def training_file_of(
     return found.artifact_sha256
 
 
-def command_of(request: CreateFineTuningJob, job_id: str, training_file: str) -> CreateJob:
+def command_of(request: CreateFineTuningJob, job_id: str, training_file: str | None) -> CreateJob:
     hyperparameters = request.hyperparameters or (
         request.method.supervised.hyperparameters
         if request.method and request.method.supervised
@@ -83,6 +102,7 @@ def command_of(request: CreateFineTuningJob, job_id: str, training_file: str) ->
         job_id=job_id,
         base_model=request.model,
         training_file=training_file,
+        export=request.export,
         validation_file=request.validation_file,
         dataset=request.dataset,
         dataset_version=request.dataset_version,

@@ -15,6 +15,7 @@ from services.trainer.worker import Worker
 
 
 async def check_files(context: ServiceContext, command: CreateJob) -> tuple[FileSummary, int]:
+    assert command.training_file is not None
     if command.backend != "openai":  # OpenAI's models are checked by OpenAI
         try:
             check_base_model(command.base_model)
@@ -29,9 +30,17 @@ async def check_files(context: ServiceContext, command: CreateJob) -> tuple[File
 
 
 async def create_job(context: ServiceContext, worker: Worker, command: CreateJob) -> None:
+    """Record the job; check its files and queue it, or ask the exporter for them first."""
     async with context.database.transaction() as session:
         await insert_job(session, context, command)
     context.outbox.notify()
+    if command.training_file is None:
+        return  # continued by ``dataset_ready`` when the exporter announces the dataset
+    await validate_and_queue(context, worker, command)
+
+
+async def validate_and_queue(context: ServiceContext, worker: Worker, command: CreateJob) -> None:
+    """``validating_files``: the files, the base model, the estimate and the budgets."""
     try:
         train, validation_rows = await check_files(context, command)
     except FileProblem as problem:

@@ -1,19 +1,23 @@
 """Job state changes, each committed together with the event that reports it."""
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.commands import CreateJob
+from contracts.commands import CreateJob, ExportDataset
 from contracts.envelope import utc_now
 from contracts.events.jobs import JobCancelled, JobCompleted, JobCreated, JobEvent, JobFailed
 from contracts.fields import ErrorDetail
-from contracts.training import TERMINAL_STATUSES
+from contracts.training import TERMINAL_STATUSES, Hyperparameters
 from libs.artifacts import ArtifactInfo
+from libs.messaging import add_to_outbox
 from libs.runtime import ServiceContext
 from services.trainer.history import record_event
 from services.trainer.tables import TrainerJob
+
+EXPORT_NAMESPACE = uuid.UUID("5f2b8c1e-6d1a-4f0e-9a57-3c2d7e8b9a10")
 
 
 class JobUpdates:
@@ -52,7 +56,8 @@ def new_job(command: CreateJob) -> TrainerJob:
         tenant=command.tenant,
         status="validating_files",
         base_model=command.base_model,
-        training_file=command.training_file,
+        training_file=command.training_file or "",
+        export_id=export_id_of(command),
         validation_file=command.validation_file,
         dataset=command.dataset,
         dataset_version=command.dataset_version,
@@ -65,9 +70,50 @@ def new_job(command: CreateJob) -> TrainerJob:
     )
 
 
+def export_id_of(command: CreateJob) -> str | None:
+    """Id of the export a job asks for: one per job, so a redelivered command exports once."""
+    if command.export is None:
+        return None
+    return uuid.uuid5(EXPORT_NAMESPACE, command.job_id).hex
+
+
+def export_command(command: CreateJob) -> ExportDataset:
+    """The exporter's command for a job that exports its dataset first."""
+    assert command.export is not None
+    export = command.export
+    return ExportDataset(
+        id=export_id_of(command) or "",
+        tenant=command.tenant,
+        name=export.name,
+        filters=export.filters,
+        test_fraction=export.test_fraction,
+        min_examples=export.min_examples,
+    )
+
+
+def command_from_job(job: TrainerJob) -> CreateJob:
+    """The creating command as it would be with the job's training file known."""
+    return CreateJob(
+        job_id=job.id,
+        tenant=job.tenant,
+        base_model=job.base_model,
+        training_file=job.training_file,
+        validation_file=job.validation_file,
+        dataset=job.dataset,
+        dataset_version=job.dataset_version,
+        backend=job.backend,
+        method=job.method,
+        hyperparameters=Hyperparameters.model_validate(job.hyperparameters),
+        model_name=job.model_name,
+        suffix=job.suffix,
+        export_merged=job.export_merged,
+    )
+
+
 def registry_model_name(command: CreateJob) -> str:
     """The registry model the job's adapter will be a version of."""
-    return command.model_name or command.dataset or command.suffix or command.job_id
+    name = command.export.name if command.export else None
+    return command.model_name or command.dataset or name or command.suffix or command.job_id
 
 
 def created_event(command: CreateJob) -> JobCreated:
@@ -109,6 +155,8 @@ async def insert_job(session: AsyncSession, context: ServiceContext, command: Cr
     session.add(new_job(command))
     await session.flush()
     await record_event(session, context.bus, created_event(command))
+    if command.export is not None:
+        add_to_outbox(session, context.bus, export_command(command))
     return True
 
 
@@ -136,4 +184,14 @@ def is_terminal(job: TrainerJob) -> bool:
     return job.status in TERMINAL_STATUSES
 
 
-__all__ = ["JobUpdates", "cancel", "created_event", "fail", "insert_job", "is_terminal", "new_job"]
+__all__ = [
+    "JobUpdates",
+    "cancel",
+    "command_from_job",
+    "created_event",
+    "export_command",
+    "fail",
+    "insert_job",
+    "is_terminal",
+    "new_job",
+]

@@ -63,7 +63,7 @@ def pending_job(command: CreateJob) -> FineTuningJob:
         organization_id=command.tenant,
         status="validating_files",
         hyperparameters=command.hyperparameters.model_dump(mode="json"),
-        training_file=command.training_file,
+        training_file=command.training_file or "",
         validation_file=command.validation_file,
         seed=command.hyperparameters.seed,
         method=FineTuningMethod(
@@ -84,6 +84,8 @@ def describe(event_type: str, payload: dict[str, Any]) -> str:
         return f"Step {payload.get('step')}/{payload.get('total_steps')}{shown}"
     if event_type == "job.failed":
         return f"Job failed: {payload.get('error', {}).get('message', '')}"
+    if event_type == "job.created" and payload.get("export"):
+        return f"Created fine-tuning job; exporting dataset {payload['export'].get('name')} first"
     if event_type == "job.estimated":
         return (
             f"Estimated {payload.get('trained_tokens')} trained tokens, about "

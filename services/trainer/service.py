@@ -34,7 +34,7 @@ def build_router(context: ServiceContext) -> NatsRouter:
     context.startup_hooks.append(worker.start)
     context.shutdown_hooks.append(worker.stop)
     router = job_router(context, worker)
-    router.include_router(dataset_router(context))
+    router.include_router(dataset_router(context, worker))
     return router
 
 

@@ -18,7 +18,10 @@ class TrainerJob(SQLModel, table=True):
     tenant: str = Field(max_length=64, index=True)
     status: str = Field(max_length=32, index=True)
     base_model: str = Field(max_length=512)
-    training_file: str = Field(max_length=64)
+    training_file: str = Field(max_length=64, description="Empty while the job's export runs.")
+    export_id: str | None = Field(
+        default=None, max_length=64, index=True, description="The export this job waits for."
+    )
     validation_file: str | None = Field(default=None, max_length=64)
     dataset: str | None = Field(default=None, max_length=255)
     dataset_version: int | None = None
