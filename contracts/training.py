@@ -14,6 +14,7 @@ Auto = Literal["auto"]
 Backend = Literal["auto", "trl", "unsloth", "openai"]
 Method = Literal["supervised", "dpo"]
 JobStatus = Literal["validating_files", "queued", "running", "succeeded", "failed", "cancelled"]
+DEFAULT_DPO_BETA = 0.1
 TERMINAL_STATUSES: tuple[JobStatus, ...] = ("succeeded", "failed", "cancelled")
 
 
@@ -61,6 +62,18 @@ class Hyperparameters(BaseModel):
     checkpoint_steps: int | None = Field(
         default=None, ge=1, description="Save a checkpoint every N steps (default: 4 per run)."
     )
+    beta: float | Auto = Field(
+        default="auto",
+        description="DPO only: how strongly the tuned model is kept near the base model "
+        "(OpenAI's `beta`); `auto` is 0.1.",
+    )
+
+    def resolved_beta(self) -> float:
+        if self.beta == "auto":
+            return DEFAULT_DPO_BETA
+        if self.beta <= 0:
+            raise ValueError("beta must be positive")
+        return self.beta
 
     def resolved_learning_rate(self) -> float:
         if self.learning_rate != "auto":

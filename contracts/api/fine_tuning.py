@@ -12,9 +12,20 @@ class SupervisedMethod(BaseModel):
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
 
 
+class DpoMethod(BaseModel):
+    """OpenAI's ``method.dpo``: preference training, its hyperparameters include ``beta``."""
+
+    hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
+
+
 class FineTuningMethod(BaseModel):
     type: Literal["supervised", "dpo"] = "supervised"
     supervised: SupervisedMethod | None = None
+    dpo: DpoMethod | None = None
+
+    def hyperparameters(self) -> Hyperparameters | None:
+        chosen = self.dpo if self.type == "dpo" else self.supervised
+        return chosen.hyperparameters if chosen is not None else None
 
 
 class CreateFineTuningJob(BaseModel):

@@ -91,10 +91,10 @@ async def training_file_of(
 
 
 def command_of(request: CreateFineTuningJob, job_id: str, training_file: str | None) -> CreateJob:
-    hyperparameters = request.hyperparameters or (
-        request.method.supervised.hyperparameters
-        if request.method and request.method.supervised
-        else Hyperparameters()
+    hyperparameters = (
+        request.hyperparameters
+        or (request.method.hyperparameters() if request.method else None)
+        or Hyperparameters()
     )
     if request.seed is not None:
         hyperparameters = hyperparameters.model_copy(update={"seed": request.seed})

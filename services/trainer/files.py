@@ -3,6 +3,7 @@
 import asyncio
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from libs.artifacts import ArtifactNotFound, LocalArtifactStore
 
@@ -48,7 +49,46 @@ def summarize_chat_jsonl(data: bytes, param: str) -> FileSummary:
     return FileSummary(rows, characters // CHARS_PER_TOKEN)
 
 
-async def check_file(store: LocalArtifactStore, sha256: str, param: str) -> FileSummary:
+def preference_characters(row: Any) -> int:
+    """Characters of a preference row (OpenAI's DPO format); raises when it is not one."""
+    messages = row["input"]["messages"]
+    assert isinstance(messages, list)
+    assert messages
+    answers = [row["preferred_output"], row["non_preferred_output"]]
+    for answer in answers:
+        assert isinstance(answer, list)
+        assert len(answer) == 1
+        assert answer[0]["role"] == "assistant"
+    prompt = sum(len(str(m["content"])) for m in messages)
+    return prompt + max(len(str(answer[0]["content"])) for answer in answers)
+
+
+def summarize_preference_jsonl(data: bytes, param: str) -> FileSummary:
+    rows = 0
+    characters = 0
+    for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            characters += preference_characters(json.loads(line))
+        except (ValueError, KeyError, TypeError, AssertionError, IndexError):
+            raise FileProblem(
+                "invalid_file_format",
+                f'{param} line {number}: expected {{"input": {{"messages": [...]}}, '
+                '"preferred_output": [assistant message], "non_preferred_output": [assistant '
+                "message]}} (OpenAI's preference format, for DPO jobs); export the dataset "
+                "with format openai-preference-jsonl",
+                param,
+            ) from None
+        rows += 1
+    if rows == 0:
+        raise FileProblem("invalid_file_format", f"{param} has no rows", param)
+    return FileSummary(rows, characters // CHARS_PER_TOKEN)
+
+
+async def check_file(
+    store: LocalArtifactStore, sha256: str, param: str, method: str = "supervised"
+) -> FileSummary:
     try:
         data = await store.get_bytes(sha256)
     except ArtifactNotFound:
@@ -58,7 +98,8 @@ async def check_file(store: LocalArtifactStore, sha256: str, param: str) -> File
             "upload the file",
             param,
         ) from None
-    return await asyncio.to_thread(summarize_chat_jsonl, data, param)
+    summarize = summarize_preference_jsonl if method == "dpo" else summarize_chat_jsonl
+    return await asyncio.to_thread(summarize, data, param)
 
 
 __all__ = ["FileProblem", "FileSummary", "check_file", "summarize_chat_jsonl"]

@@ -21,10 +21,14 @@ async def check_files(context: ServiceContext, command: CreateJob) -> tuple[File
             check_base_model(command.base_model)
         except BaseModelNotFound as exc:
             raise FileProblem("base_model_not_found", str(exc), "model") from None
-    train = await check_file(context.artifacts, command.training_file, "training_file")
+    train = await check_file(
+        context.artifacts, command.training_file, "training_file", command.method
+    )
     validation_rows = 0
     if command.validation_file:
-        validation = await check_file(context.artifacts, command.validation_file, "validation_file")
+        validation = await check_file(
+            context.artifacts, command.validation_file, "validation_file", command.method
+        )
         validation_rows = validation.rows
     return train, validation_rows
 

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contracts.api.fine_tuning import (
+    DpoMethod,
     FineTuningJob,
     FineTuningJobEvent,
     FineTuningMethod,
@@ -21,6 +22,15 @@ def seconds(moment: datetime | None) -> int | None:
         return None
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return int(aware.timestamp())
+
+
+def method_of(method: str, hyperparameters: Hyperparameters) -> FineTuningMethod:
+    """OpenAI's ``method`` object, hyperparameters under the method's own key."""
+    if method == "dpo":
+        return FineTuningMethod(type="dpo", dpo=DpoMethod(hyperparameters=hyperparameters))
+    return FineTuningMethod(
+        type="supervised", supervised=SupervisedMethod(hyperparameters=hyperparameters)
+    )
 
 
 def as_job(job: TrainerJob) -> FineTuningJob:
@@ -43,10 +53,7 @@ def as_job(job: TrainerJob) -> FineTuningJob:
         trained_tokens=job.trained_tokens,
         error=error,
         seed=hyperparameters.seed,
-        method=FineTuningMethod(
-            type=job.method,
-            supervised=SupervisedMethod(hyperparameters=hyperparameters),
-        ),
+        method=method_of(job.method, hyperparameters),
         estimated_finish=None if job.finished_at else seconds(job.estimated_finish_at),
         user_provided_suffix=job.suffix,
         backend=job.backend,
@@ -66,10 +73,7 @@ def pending_job(command: CreateJob) -> FineTuningJob:
         training_file=command.training_file or "",
         validation_file=command.validation_file,
         seed=command.hyperparameters.seed,
-        method=FineTuningMethod(
-            type=command.method,
-            supervised=SupervisedMethod(hyperparameters=command.hyperparameters),
-        ),
+        method=method_of(command.method, command.hyperparameters),
         user_provided_suffix=command.suffix,
         backend=command.backend,
         dataset=command.dataset,

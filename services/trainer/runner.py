@@ -87,6 +87,7 @@ class JobRun:
             validation_file=validation,
             hyperparameters=Hyperparameters.model_validate(self.job.hyperparameters),
             backend=self.job.backend,
+            method=self.job.method,
             output_dir=self.directory,
             resume_from=resume,
             export_merged=self.job.export_merged,

@@ -104,3 +104,57 @@ async def test_packing_trains_several_rows_per_sequence(
     [completed] = log.of(job_id, JobCompleted)
     assert completed.hyperparameters["max_seq_length"] == 128
     assert completed.trained_tokens > 0
+
+
+def preference_row(row: dict[str, Any], wrong: str) -> dict[str, Any]:
+    """OpenAI's preference format: the right team preferred over a wrong one."""
+    user, answer = row["messages"]
+    return {
+        "input": {"messages": [user]},
+        "preferred_output": [answer],
+        "non_preferred_output": [{"role": "assistant", "content": wrong}],
+    }
+
+
+async def test_a_dpo_job_learns_to_prefer_the_preferred_answers(
+    tmp_path: Path, nats_url: str, subjects: Subjects, tiny_model_dir: Path
+) -> None:
+    rows, _ = split(96, 0, seed=21)
+    teams = sorted(TEAMS)
+    preferences = [
+        preference_row(row, teams[(teams.index(row["messages"][1]["content"]) + 1) % 4])
+        for row in rows
+    ]
+    log = EventLog()
+    settings = trainer_settings(tmp_path, nats_url, subjects)
+    async with (
+        running_trainer(settings) as service,
+        running_bus(nats_url, subjects, log.router(subjects)) as bus,
+    ):
+        training_file = (await service.context.artifacts.put_bytes(jsonl(preferences))).sha256
+        wrong_shape = (await service.context.artifacts.put_bytes(jsonl(rows))).sha256
+        job_id, misfiled = unique_name("dpo-"), unique_name("dpo-")
+        hyperparameters = Hyperparameters(
+            max_steps=30, batch_size=8, learning_rate=5e-3, lora_r=16, lora_alpha=32, beta=0.1
+        )
+        for identifier, sha in ((job_id, training_file), (misfiled, wrong_shape)):
+            await bus.send_command(
+                CreateJob(
+                    job_id=identifier,
+                    base_model=str(tiny_model_dir),
+                    training_file=sha,
+                    method="dpo",
+                    hyperparameters=hyperparameters,
+                )
+            )
+        await eventually(lambda: log.ended(job_id), timeout=240, what="the DPO job to end")
+        await eventually(lambda: log.ended(misfiled), what="the misfiled job to end")
+    [refused] = log.of(misfiled, JobFailed)
+    assert refused.error.code == "invalid_file_format"
+    assert "openai-preference-jsonl" in refused.error.message
+    failures = log.of(job_id, JobFailed)
+    assert not failures, failures[0].error if failures else None
+    [completed] = log.of(job_id, JobCompleted)
+    losses = [p.train_loss for p in log.of(job_id, JobProgressed) if p.train_loss is not None]
+    assert losses[-1] < losses[0]  # DPO loss starts at log 2 and falls as preferences are learnt
+    assert completed.metrics["final_train_loss"] < 0.69

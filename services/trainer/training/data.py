@@ -2,6 +2,7 @@
 
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,52 @@ def as_prompt_completion(line_number: int, row: Any) -> dict[str, list[dict[str,
     return {"prompt": clean[:-1], "completion": clean[-1:]}
 
 
-def read_chat_rows(path: Path) -> list[dict[str, list[dict[str, str]]]]:
+def _assistant_output(line_number: int, value: Any, field: str) -> list[dict[str, str]]:
+    if (
+        not isinstance(value, list)
+        or len(value) != 1
+        or not isinstance(value[0], dict)
+        or value[0].get("role") != "assistant"
+    ):
+        raise TrainingError(
+            "invalid_training_file",
+            f"line {line_number}: `{field}` must be a list of one assistant message",
+            "training_file",
+        )
+    return [{"role": "assistant", "content": str(value[0].get("content", ""))}]
+
+
+def as_preference(line_number: int, row: Any) -> dict[str, list[dict[str, str]]]:
+    """OpenAI's preference row (``input.messages``, ``preferred_output``,
+    ``non_preferred_output``) as TRL's prompt/chosen/rejected."""
+    source = row.get("input") if isinstance(row, dict) else None
+    messages = source.get("messages") if isinstance(source, dict) else None
+    if not isinstance(messages, list) or not messages:
+        raise TrainingError(
+            "invalid_training_file",
+            f"line {line_number}: a DPO row needs {{'input': {{'messages': [...]}}, "
+            "'preferred_output': [...], 'non_preferred_output': [...]}} (OpenAI's preference "
+            "format); export the dataset with format openai-preference-jsonl",
+            "training_file",
+        )
+    prompt = [{"role": str(m["role"]), "content": str(m["content"])} for m in messages]
+    return {
+        "prompt": prompt,
+        "chosen": _assistant_output(line_number, row.get("preferred_output"), "preferred_output"),
+        "rejected": _assistant_output(
+            line_number, row.get("non_preferred_output"), "non_preferred_output"
+        ),
+    }
+
+
+def read_rows(path: Path, method: str) -> list[dict[str, list[dict[str, str]]]]:
+    """Prompt/completion rows for supervised jobs, prompt/chosen/rejected rows for DPO."""
+    return read_chat_rows(path, as_preference if method == "dpo" else as_prompt_completion)
+
+
+def read_chat_rows(
+    path: Path, parse: Callable[[int, Any], dict[str, list[dict[str, str]]]] = as_prompt_completion
+) -> list[dict[str, list[dict[str, str]]]]:
     rows = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -40,7 +86,7 @@ def read_chat_rows(path: Path) -> list[dict[str, list[dict[str, str]]]]:
             raise TrainingError(
                 "invalid_training_file", f"line {number}: not JSON ({exc.msg})", "training_file"
             ) from None
-        rows.append(as_prompt_completion(number, row))
+        rows.append(parse(number, row))
     if not rows:
         raise TrainingError(
             "invalid_training_file", "the training file has no rows", "training_file"
@@ -59,14 +105,23 @@ def split_validation(
     return shuffled[held:], shuffled[:held]
 
 
+def _chat_length(tokenizer: Any, messages: list[dict[str, str]]) -> int:
+    ids = tokenizer.apply_chat_template(messages, tokenize=True)
+    if isinstance(ids, dict) or hasattr(ids, "keys"):
+        ids = ids["input_ids"]
+    return len(ids)
+
+
 def token_lengths(tokenizer: Any, rows: list[dict[str, Any]]) -> list[int]:
-    lengths = []
-    for row in rows:
-        ids = tokenizer.apply_chat_template(row["prompt"] + row["completion"], tokenize=True)
-        if isinstance(ids, dict) or hasattr(ids, "keys"):
-            ids = ids["input_ids"]
-        lengths.append(len(ids))
-    return lengths
+    """Tokens of each row; a preference row counts its longer answer."""
+    return [
+        max(
+            _chat_length(tokenizer, row["prompt"] + row[answer])
+            for answer in ("completion", "chosen", "rejected")
+            if answer in row
+        )
+        for row in rows
+    ]
 
 
 def check_lengths(lengths: list[int], limit: int, file_param: str) -> None:
@@ -82,4 +137,11 @@ def check_lengths(lengths: list[int], limit: int, file_param: str) -> None:
         )
 
 
-__all__ = ["check_lengths", "read_chat_rows", "split_validation", "token_lengths"]
+__all__ = [
+    "as_preference",
+    "check_lengths",
+    "read_chat_rows",
+    "read_rows",
+    "split_validation",
+    "token_lengths",
+]

@@ -1,4 +1,5 @@
-"""Train one job with TRL's SFTTrainer and a PEFT LoRA, completion-only loss."""
+"""Train one job with TRL and a PEFT LoRA: SFTTrainer (completion-only loss) for supervised
+jobs, DPOTrainer for preference (DPO) jobs."""
 
 import math
 import signal
@@ -10,7 +11,7 @@ from typing import Any
 from services.trainer.training.backends import cuda_available, select_backend, unsloth_installed
 from services.trainer.training.data import (
     check_lengths,
-    read_chat_rows,
+    read_rows,
     split_validation,
     token_lengths,
 )
@@ -110,38 +111,55 @@ def make_plan(
     )
 
 
+def common_arguments(spec: TrainingSpec, plan: Plan, cuda: bool) -> dict[str, Any]:
+    """Training arguments every method shares."""
+    hp = spec.hyperparameters
+    early = bool(hp.early_stopping_patience and plan.eval_steps)
+    return {
+        "output_dir": str(spec.output_dir / "checkpoints"),
+        "per_device_train_batch_size": plan.batch_size,
+        "per_device_eval_batch_size": plan.batch_size,
+        "num_train_epochs": plan.epochs,
+        "max_steps": hp.max_steps or -1,
+        "learning_rate": plan.learning_rate,
+        "logging_steps": 1,
+        "save_strategy": "steps",
+        "save_steps": plan.checkpoint_steps,
+        "save_total_limit": 2,
+        "eval_strategy": "steps" if plan.eval_steps else "no",
+        "eval_steps": plan.eval_steps,
+        "load_best_model_at_end": early,
+        "metric_for_best_model": "eval_loss" if early else None,
+        "greater_is_better": False if early else None,
+        "report_to": "none",
+        "use_cpu": not cuda,
+        "seed": hp.seed,
+        "data_seed": hp.seed,
+        "max_length": plan.max_seq_length,
+        "disable_tqdm": True,
+        "dataloader_num_workers": 0,
+        "save_only_model": False,
+    }
+
+
 def sft_config(spec: TrainingSpec, plan: Plan, cuda: bool) -> Any:
     from trl import SFTConfig
 
-    hp = spec.hyperparameters
-    early = bool(hp.early_stopping_patience and plan.eval_steps)
     return SFTConfig(
-        output_dir=str(spec.output_dir / "checkpoints"),
-        per_device_train_batch_size=plan.batch_size,
-        per_device_eval_batch_size=plan.batch_size,
-        num_train_epochs=plan.epochs,
-        max_steps=hp.max_steps or -1,
-        learning_rate=plan.learning_rate,
-        logging_steps=1,
-        save_strategy="steps",
-        save_steps=plan.checkpoint_steps,
-        save_total_limit=2,
-        eval_strategy="steps" if plan.eval_steps else "no",
-        eval_steps=plan.eval_steps,
-        load_best_model_at_end=early,
-        metric_for_best_model="eval_loss" if early else None,
-        greater_is_better=False if early else None,
-        report_to="none",
-        use_cpu=not cuda,
-        seed=hp.seed,
-        data_seed=hp.seed,
-        max_length=plan.max_seq_length,
-        packing=hp.packing,
+        **common_arguments(spec, plan, cuda),
+        packing=spec.hyperparameters.packing,
         completion_only_loss=True,
-        disable_tqdm=True,
-        dataloader_num_workers=0,
-        save_only_model=False,
     )
+
+
+def dpo_config(spec: TrainingSpec, plan: Plan, cuda: bool) -> Any:
+    from trl import DPOConfig
+
+    try:
+        beta = spec.hyperparameters.resolved_beta()
+    except ValueError as exc:
+        raise TrainingError("invalid_hyperparameters", str(exc), "hyperparameters.beta") from None
+    return DPOConfig(**common_arguments(spec, plan, cuda), beta=beta)
 
 
 def train(spec: TrainingSpec, reporter: Reporter, stop: StopFlag) -> None:
@@ -167,11 +185,11 @@ def train(spec: TrainingSpec, reporter: Reporter, stop: StopFlag) -> None:
             Path(model.name_or_path), spec.hyperparameters, max_len
         )
         peft = None
-    rows = read_chat_rows(spec.train_file)
+    rows = read_rows(spec.train_file, spec.method)
     lengths = token_lengths(tokenizer, rows)
     check_lengths(lengths, max_len, "training_file")
     if spec.validation_file is not None:
-        train_rows, eval_rows = rows, read_chat_rows(spec.validation_file)
+        train_rows, eval_rows = rows, read_rows(spec.validation_file, spec.method)
         check_lengths(token_lengths(tokenizer, eval_rows), max_len, "validation_file")
     else:
         train_rows, eval_rows = split_validation(
@@ -224,16 +242,24 @@ def build_trainer(
 ) -> Any:
     from datasets import Dataset
     from transformers import EarlyStoppingCallback
-    from trl import SFTTrainer
 
     callbacks: list[Any] = [
         ProgressCallback(reporter, stop, plan.tokens_per_step, spec.progress_interval_seconds)
     ]
     if spec.hyperparameters.early_stopping_patience and plan.eval_steps:
         callbacks.append(EarlyStoppingCallback(spec.hyperparameters.early_stopping_patience))
-    return SFTTrainer(
+    if spec.method == "dpo":
+        from trl import DPOTrainer
+
+        trainer_class: Any = DPOTrainer
+        arguments = dpo_config(spec, plan, cuda)
+    else:
+        from trl import SFTTrainer
+
+        trainer_class, arguments = SFTTrainer, sft_config(spec, plan, cuda)
+    return trainer_class(
         model=model,
-        args=sft_config(spec, plan, cuda),
+        args=arguments,
         train_dataset=Dataset.from_list(train_rows),
         eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
         processing_class=tokenizer,

@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from contracts.training import Hyperparameters
+from contracts.training import Hyperparameters, Method
 
 
 class TrainingSpec(BaseModel):
@@ -20,6 +20,7 @@ class TrainingSpec(BaseModel):
     validation_file: Path | None = None
     hyperparameters: Hyperparameters = Hyperparameters()
     backend: Literal["auto", "trl", "unsloth", "openai"] = "auto"
+    method: Method = "supervised"
     output_dir: Path
     resume_from: Path | None = None
     export_merged: bool = False
