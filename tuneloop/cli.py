@@ -20,6 +20,7 @@ from tuneloop.commands import (
     budgets,
     costs,
     datasets,
+    docs,
     evaluate,
     examples,
     experiments,
@@ -51,6 +52,7 @@ app.add_typer(evaluate.app, name="evaluate")
 app.add_typer(costs.app, name="costs")
 app.add_typer(budgets.app, name="budgets")
 app.add_typer(keys.app, name="keys")
+app.add_typer(docs.app, name="docs")
 
 console = Console(stderr=True)
 S = TypeVar("S", bound=TuneloopSettings)
