@@ -46,7 +46,7 @@ def set_budget(
     alert_at: Annotated[str, typer.Option(help="Alert at this share of the limit.")] = "0.8",
     as_json: JsonFlag = False,
 ) -> None:
-    """Create a budget; work that would exceed it is refused."""
+    """Create a budget; alerts fire at --alert-at and at the limit."""
     body = {"scope": scope, "period": period, "limit_usd": limit, "alert_at": alert_at}
     if job:
         body["job_id"] = job

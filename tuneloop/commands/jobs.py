@@ -65,6 +65,19 @@ def estimate_of(client: ApiClient, request: dict[str, Any]) -> dict[str, Any] | 
     return estimate
 
 
+def duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def dollars(amount: str) -> str:
+    value = float(amount)
+    return f"${value:.2f}" if value >= 1 else f"${value:.2g}"
+
+
 def show_estimate(estimate: dict[str, Any]) -> None:
     stderr.print(
         f"[bold]estimate[/] for {estimate['examples']} example(s) x {estimate['epochs']} "
@@ -72,13 +85,37 @@ def show_estimate(estimate: dict[str, Any]) -> None:
         f"({estimate['truncated_examples']} truncated to {estimate['context_length']})"
     )
     rows = [
-        [h["hardware"], h["basis"], f"{h['wall_seconds'] / 60:.1f} min", f"${h['cost_usd']}"]
+        [h["hardware"], h["basis"], duration(h["wall_seconds"]), dollars(h["cost_usd"])]
         for h in estimate["hardware"]
     ]
     if estimate.get("hosted"):
         hosted = estimate["hosted"]
-        rows.append([f"hosted {hosted['model']}", "price list", "", f"${hosted['cost_usd']}"])
+        rows.append([f"hosted {hosted['model']}", "price list", "", dollars(hosted["cost_usd"])])
     stderr.print(table(None, ("where", "basis", "time", "cost"), rows))
+
+
+def spread(total: int, count: int) -> list[int]:
+    """``count`` token counts summing to ``total``, as even as whole numbers allow."""
+    base, extra = divmod(total, count)
+    return [base + 1 if i < extra else base for i in range(count)]
+
+
+def estimate_request(
+    client: ApiClient, version: dict[str, Any], base_model: str, epochs: int, tokenizer: str | None
+) -> dict[str, Any]:
+    """Count with ``tokenizer`` when given; else reuse the exporter's counts of the training
+    split (every row fits the context, the exporter refuses longer ones)."""
+    request: dict[str, Any] = {"model": base_model, "epochs": epochs}
+    if tokenizer:
+        return {**request, "dataset_sha256": version["artifact_sha256"], "tokenizer": tokenizer}
+    manifest = client.get(f"/v1/datasets/{version['id']}")["manifest"]
+    train = manifest["splits"]["train"]
+    stderr.print(f"[dim]tokens as counted by the exporter ({manifest['tokenizer']})[/]")
+    return {
+        **request,
+        "context_length": manifest["context_length"],
+        "example_token_counts": spread(train["tokens"], train["examples"]),
+    }
 
 
 def hyperparameters(**given: Any) -> dict[str, Any]:
@@ -102,6 +139,10 @@ def create(
     model_name: Annotated[str | None, typer.Option(help="Registry model of the result.")] = None,
     suffix: Annotated[str | None, typer.Option(help="Suffix of the fine-tuned model name.")] = None,
     backend: Annotated[str, typer.Option(help="auto, trl, unsloth or openai.")] = "auto",
+    tokenizer: Annotated[
+        str | None,
+        typer.Option(help="Tokenizer (directory or name) to count the estimate's tokens with."),
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     follow: Annotated[bool, typer.Option(help="Follow the job once created.")] = False,
     as_json: JsonFlag = False,
@@ -110,12 +151,7 @@ def create(
     with gateway(as_json) as client:
         chosen = chosen_version(client, dataset, dataset_version)
         estimate = estimate_of(
-            client,
-            {
-                "model": base_model,
-                "dataset_sha256": chosen["artifact_sha256"],
-                "epochs": epochs or 3,
-            },
+            client, estimate_request(client, chosen, base_model, epochs or 3, tokenizer)
         )
         if estimate:
             show_estimate(estimate)
@@ -146,7 +182,7 @@ def create(
         else:
             show(f"[green]created[/] {job['id']} ({job['status']})")
         if follow:
-            follow_job(client, job["id"], 1.0, as_json)
+            follow_job(client, job["id"], 1.0, as_json, just_created=True)
         elif not as_json:
             show(f"follow it with `tuneloop jobs follow {job['id']}`")
 
@@ -260,7 +296,11 @@ class JobWatch:
         return f"loss {self.losses[-1]:.4f} {sparkline(self.losses)}"
 
 
-def follow_job(client: ApiClient, job_id: str, interval: float, as_json: bool) -> None:
+def follow_job(
+    client: ApiClient, job_id: str, interval: float, as_json: bool, just_created: bool = False
+) -> None:
+    """Poll the job and its events until it ends. A job just created may take a moment to
+    appear (the trainer records it from its command queue)."""
     watch = JobWatch()
     progress = Progress(
         SpinnerColumn(),
@@ -274,6 +314,8 @@ def follow_job(client: ApiClient, job_id: str, interval: float, as_json: bool) -
     )
     with progress:
         task = progress.add_task(job_id, total=None, loss="")
+        if just_created:
+            wait_for_job(client, job_id, interval)
         job = poll_until_done(client, job_id, interval, as_json, watch, progress, task)
     if as_json:
         typer.echo(json.dumps({"job": job}))
@@ -281,6 +323,18 @@ def follow_job(client: ApiClient, job_id: str, interval: float, as_json: bool) -
         show_job(job)
     if job["status"] != "succeeded":
         raise typer.Exit(code=1)
+
+
+def wait_for_job(client: ApiClient, job_id: str, interval: float, patience: float = 60) -> None:
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            client.get(f"/v1/fine_tuning/jobs/{job_id}")
+            return
+        except ApiError as exc:
+            if exc.status != 404 or time.monotonic() > deadline:
+                raise
+        time.sleep(interval)
 
 
 def poll_until_done(

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.unit.cli.fake_gateway import FakeGateway, error, reply
-from tests.unit.cli.test_datasets import VERSION
+from tests.unit.cli.test_datasets import DETAIL, VERSION
 from tuneloop.cli import app
 from tuneloop.commands.jobs import JobWatch
 from tuneloop.commands.output import sparkline
@@ -79,6 +79,7 @@ STARTED = {
 
 def prepare_create(fake: FakeGateway) -> None:
     fake.on("GET", "/v1/datasets", reply(200, {"data": [VERSION, {**VERSION, "version": 2}]}))
+    fake.on("GET", "/v1/datasets/dsv_1", reply(200, DETAIL))
     fake.on("POST", "/v1/costs/estimate", reply(200, ESTIMATE))
     fake.on("POST", "/v1/fine_tuning/jobs", reply(200, job("validating_files")))
 
@@ -95,11 +96,12 @@ def test_create_shows_the_estimate_and_stops_when_not_confirmed(
     assert result.exit_code == 1
     assert "18,000 trained tokens" in result.stderr
     assert "3.0 min" in result.stderr
-    assert fake.body("POST", "/v1/costs/estimate") == {
-        "model": "tiny-llama",
-        "dataset_sha256": "a" * 64,
-        "epochs": 2,
-    }
+    assert "$0.005" in result.stderr
+    sent = fake.body("POST", "/v1/costs/estimate")
+    assert (sent["model"], sent["epochs"], sent["context_length"]) == ("tiny-llama", 2, 2048)
+    counts = sent["example_token_counts"]
+    assert (len(counts), sum(counts)) == (90, 9000)
+    assert "counted by the exporter (hf:tiny)" in result.stderr
     assert fake.sent("POST", "/v1/fine_tuning/jobs") == []
 
 
@@ -125,6 +127,58 @@ def test_create_with_yes_queues_the_newest_version(fake: FakeGateway, runner: Cl
     sent = fake.body("POST", "/v1/fine_tuning/jobs")
     assert (sent["dataset"], sent["dataset_version"]) == ("support", 3)
     assert sent["hyperparameters"] == {"max_steps": 4}
+
+
+def test_create_counts_with_a_given_tokenizer(fake: FakeGateway, runner: CliRunner) -> None:
+    prepare_create(fake)
+    result = runner.invoke(
+        app,
+        [
+            "jobs",
+            "create",
+            "--base-model",
+            "m",
+            "--dataset",
+            "support",
+            "--tokenizer",
+            "/tok",
+            "--yes",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert fake.body("POST", "/v1/costs/estimate") == {
+        "model": "m",
+        "epochs": 3,
+        "dataset_sha256": "a" * 64,
+        "tokenizer": "/tok",
+    }
+
+
+def test_create_then_follow_waits_for_the_job_to_appear(
+    fake: FakeGateway, runner: CliRunner
+) -> None:
+    prepare_create(fake)
+    fake.on(
+        "GET",
+        "/v1/fine_tuning/jobs/ftjob-1",
+        error(404, "job_not_found", "no fine-tuning job"),
+        reply(200, job("queued")),
+        reply(200, job("succeeded")),
+    )
+    fake.on("GET", "/v1/fine_tuning/jobs/ftjob-1/events", reply(200, {"data": [STARTED]}))
+    result = runner.invoke(
+        app, ["jobs", "create", "--base-model", "m", "--dataset", "support", "--yes", "--follow"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "succeeded" in result.stdout
+
+
+def test_follow_of_an_unknown_job_fails_at_once(fake: FakeGateway, runner: CliRunner) -> None:
+    fake.on("GET", "/v1/fine_tuning/jobs/nope", error(404, "job_not_found", "no job 'nope'"))
+    result = runner.invoke(app, ["jobs", "follow", "nope"])
+    assert result.exit_code == 1
+    assert "no job 'nope'" in result.stderr
+    assert len(fake.sent("GET", "/v1/fine_tuning/jobs/nope")) == 1
 
 
 def test_create_goes_on_without_an_estimate(fake: FakeGateway, runner: CliRunner) -> None:
