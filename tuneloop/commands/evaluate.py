@@ -45,13 +45,17 @@ def wait_for(client: ApiClient, evaluation: dict[str, Any], interval: float, qui
 
 
 def show_summary(evaluation: dict[str, Any]) -> None:
+    models = [m for m in evaluation["models"] if m in evaluation["metrics"]]
     metrics = sorted({m for values in evaluation["metrics"].values() for m in values})
-    rows = (
-        [model, *(evaluation["metrics"][model].get(m) for m in metrics)]
-        for model in evaluation["models"]
-        if model in evaluation["metrics"]
-    )
-    show(table("metrics", ("model", *metrics), rows))
+    rows = ([metric, *(evaluation["metrics"][m].get(metric) for m in models)] for metric in metrics)
+    show(table("metrics", ("metric", *models), rows))
+    for model in models:
+        if evaluation["metrics"][model].get("error_rate") == 1:
+            stderr.print(
+                f"[yellow]warning:[/] every request to {model} failed; check that the evaluator "
+                "reaches the models (TUNELOOP_EVALUATOR_MODEL_BASE_URL) and that it is served",
+                soft_wrap=True,
+            )
     if evaluation["comparisons"]:
         pairs = (
             [

@@ -128,6 +128,10 @@ def show_verdict(view: dict[str, Any]) -> None:
         for a in view["arms"]
     )
     show(table("arms", ("variant", "serving name", "units", "mean", "requests", "errors"), arms))
+    if view.get("recommendation"):
+        show(f"recommendation: {view['recommendation']}")
+    if not view["results"]:
+        return
     results = (
         [
             r["variant"],
@@ -138,13 +142,8 @@ def show_verdict(view: dict[str, Any]) -> None:
         ]
         for r in view["results"]
     )
-    show(
-        table(
-            "against control", ("variant", "difference", "interval", "p (adj.)", "method"), results
-        )
-    )
-    if view.get("recommendation"):
-        show(f"recommendation: {view['recommendation']}")
+    columns = ("variant", "difference", "interval", "p (adj.)", "method")
+    show(table("against control", columns, results))
 
 
 @app.command("show")
