@@ -13,7 +13,8 @@ import pytest
 from tests.e2e.test_stack import REPO, TUNELOOP, free_port, stack_env, wait_until_up
 from tests.polling import eventually_sync
 
-pytestmark = pytest.mark.e2e
+# The module's first test also waits for the stack (and the tiny model) to come up.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 
 class Cli:
