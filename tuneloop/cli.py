@@ -16,6 +16,18 @@ from libs.config import ConfigurationError, StackSettings, TuneloopSettings, loa
 from libs.messaging import Subjects, list_dead_letters, replay_dead_letter
 from libs.storage import DatabaseUnavailable, migrate_to_head
 from libs.supervision.nats_server import NatsServerFailed, NatsServerNotFound
+from tuneloop.commands import (
+    budgets,
+    costs,
+    datasets,
+    docs,
+    evaluate,
+    examples,
+    experiments,
+    jobs,
+    keys,
+    models,
+)
 from tuneloop.nats_check import NatsUnavailable, connected
 from tuneloop.stack import Stack, StackError
 
@@ -31,6 +43,16 @@ deadletters_app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(deadletters_app, name="deadletters")
 app.add_typer(db_app, name="db")
+app.add_typer(datasets.app, name="datasets")
+app.add_typer(examples.app, name="examples")
+app.add_typer(jobs.app, name="jobs")
+app.add_typer(models.app, name="models")
+app.add_typer(experiments.app, name="experiments")
+app.add_typer(evaluate.app, name="evaluate")
+app.add_typer(costs.app, name="costs")
+app.add_typer(budgets.app, name="budgets")
+app.add_typer(keys.app, name="keys")
+app.add_typer(docs.app, name="docs")
 
 console = Console(stderr=True)
 S = TypeVar("S", bound=TuneloopSettings)
