@@ -46,8 +46,10 @@ format: setup ## Format and fix what ruff can
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-contracts: setup ## Regenerate the AsyncAPI and OpenAPI specs into contracts/
+contracts: setup ## Regenerate the AsyncAPI and OpenAPI specs into contracts/ and the reference docs
 	$(VENV)/bin/tuneloop contracts
+	$(VENV)/bin/tuneloop docs config
+	$(VENV)/bin/tuneloop docs events
 
 contracts-check: setup ## Fail if the checked-in specs are stale
 	$(VENV)/bin/tuneloop contracts --check
