@@ -7,7 +7,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts.envelope import Event
 from contracts.fields import Sha256
 
-DatasetFormat = Literal["openai-chat-jsonl", "chatml", "alpaca", "sharegpt", "raw-jsonl"]
+DatasetFormat = Literal[
+    "openai-chat-jsonl", "chatml", "alpaca", "sharegpt", "raw-jsonl", "openai-preference-jsonl"
+]
 
 
 class SplitArtifact(BaseModel):

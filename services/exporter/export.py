@@ -88,6 +88,7 @@ def candidates(tenant: str, filters: ExportFilters) -> Select[*tuple[Any, ...]]:
         col(e.normalized_hash),
         col(e.token_count),
         col(e.token_counter),
+        col(e.extra),
     ).where(col(e.tenant) == tenant, col(e.deleted_at).is_(None))
     if filters.min_rating is not None:
         statement = statement.where(col(e.rating) >= filters.min_rating)

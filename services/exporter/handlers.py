@@ -26,6 +26,7 @@ from services.exporter.examples import (
 from services.exporter.export import ExportRejected, ExternalImportFailed, run_export
 from services.exporter.runtime import Exporter
 from services.exporter.tables import ExporterExample, ExporterFeedback
+from services.exporter.validation import content_text
 
 FEEDBACK_CONSUMER = "exporter.feedback"
 FAILURE_CONSUMER = "exporter.export_failed"
@@ -114,7 +115,11 @@ async def add_correction(session: AsyncSession, event: FeedbackRecorded) -> None
         "task_type": captured.task_type,
         "owner": captured.owner,
         "source": "correction",
-        "metadata": {"corrects": captured.id, "feedback": event.id},
+        "metadata": {
+            "corrects": captured.id,
+            "feedback": event.id,
+            "rejected": content_text(messages[last].get("content")) or "",
+        },
     }
     provenance = Provenance(tenant=event.tenant, source="correction")
     await insert_examples(session, [example_row(record, provenance)])

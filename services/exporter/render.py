@@ -5,6 +5,9 @@
 - ``alpaca``: ``{"instruction", "input", "output", "system", "history": [[user, assistant]]}``
 - ``sharegpt``: ``{"conversations": [{"from": "human", "value": ...}], "system"}``
 - ``raw-jsonl``: the example with its id, rating and provenance
+- ``openai-preference-jsonl``: ``{"input": {"messages": [...]}, "preferred_output": [...],
+  "non_preferred_output": [...]}`` as OpenAI's DPO fine-tuning takes it; only examples with a
+  rejected answer (``metadata.rejected``, set on corrections of served answers) have one
 """
 
 import json
@@ -60,13 +63,27 @@ def to_raw(example: Example) -> str:
     return _dumps(example)
 
 
+def to_openai_preference(example: Example) -> str:
+    messages = example["messages"]
+    body: dict[str, Any] = {
+        "input": {"messages": messages[:-1]},
+        "preferred_output": [messages[-1]],
+        "non_preferred_output": [{"role": "assistant", "content": example["rejected"]}],
+    }
+    if example.get("tools"):
+        body["input"]["tools"] = example["tools"]
+    return _dumps(body)
+
+
 RENDERERS: dict[str, Callable[[Example], str]] = {
     "openai-chat-jsonl": to_openai,
     "chatml": to_chatml,
     "alpaca": to_alpaca,
     "sharegpt": to_sharegpt,
     "raw-jsonl": to_raw,
+    "openai-preference-jsonl": to_openai_preference,
 }
+PREFERENCE_FORMATS = frozenset({"openai-preference-jsonl"})
 
 
 def _chatml_messages(text: str) -> list[dict[str, Any]]:
@@ -99,6 +116,11 @@ def parse_line(fmt: str, line: str) -> list[dict[str, Any]]:
         return _chatml_messages(row["text"])
     if fmt == "alpaca":
         return _alpaca_messages(row)
+    if fmt == "openai-preference-jsonl":
+        return [
+            {"role": m["role"], "content": _text(m)}
+            for m in row["input"]["messages"] + row["preferred_output"]
+        ]
     if fmt == "sharegpt":
         return [
             {"role": FROM_SHAREGPT[t["from"]], "content": t["value"]} for t in row["conversations"]
@@ -106,4 +128,4 @@ def parse_line(fmt: str, line: str) -> list[dict[str, Any]]:
     return [{"role": m["role"], "content": _text(m)} for m in row["messages"]]
 
 
-__all__ = ["RENDERERS", "parse_line"]
+__all__ = ["PREFERENCE_FORMATS", "RENDERERS", "parse_line"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from services.exporter.render import RENDERERS
+from services.exporter.render import PREFERENCE_FORMATS, RENDERERS
 from services.exporter.stats import SplitAccumulator
 from services.exporter.tokens import TokenCounter
 from services.exporter.validation import Rules, check_record, check_tokens, content_text
@@ -41,6 +41,13 @@ class StoredExample:
     normalized_hash: str
     token_count: int | None = None
     token_counter: str | None = None
+    extra: dict[str, Any] | None = None
+
+    @property
+    def rejected(self) -> str | None:
+        """The answer a preference pair prefers this example's answer over, if any."""
+        value = (self.extra or {}).get("rejected")
+        return value if isinstance(value, str) and value.strip() else None
 
 
 class DatasetWriter:
@@ -50,6 +57,7 @@ class DatasetWriter:
         self, directory: Path, fmt: str, rules: Rules, counter: TokenCounter, test_fraction: float
     ) -> None:
         self.render = RENDERERS[fmt]
+        self.preferences = fmt in PREFERENCE_FORMATS
         self.rules = rules
         self.counter = counter
         self.test_fraction = test_fraction
@@ -105,6 +113,9 @@ class DatasetWriter:
         if self._group_kept:
             self._exclude(row, "duplicate" if exact_seen else "near_duplicate")
             return None
+        if self.preferences and row.rejected is None:
+            self._exclude(row, "no_rejected_answer")
+            return None
         record: dict[str, Any] = {"messages": json.loads(row.messages)}
         if row.tools:
             record["tools"] = json.loads(row.tools)
@@ -135,6 +146,8 @@ class DatasetWriter:
             "source": row.source,
             "owner": row.owner,
         }
+        if self.preferences:
+            example["rejected"] = row.rejected
         self.files[split].write((self.render(example) + "\n").encode())
         self._lineage(row.id, split)
         messages = record["messages"]

@@ -1,6 +1,7 @@
 """The exporter over real NATS: the export command, `dataset.exported`, and feedback."""
 
 import hashlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from libs.storage import Database
 from services.exporter.handlers import record_feedback, register_handlers
 from services.exporter.runtime import Exporter
 from services.exporter.tables import ExporterExample
-from tests.integration.exporter_support import example, exporter_on, http_client
+from tests.integration.exporter_support import conversation, example, exporter_on, http_client
 from tests.integration.harness import running_bus
 from tests.polling import eventually
 
@@ -142,6 +143,42 @@ async def test_feedback_rates_the_captured_example_once(
         await session.execute(update(ExporterExample).values(rating=3))
     await record_feedback(exporter, feedback)  # a redelivery applies nothing
     assert await rating_of(database, "req-1") == (3, True)
+
+
+async def test_corrections_export_as_preference_pairs_for_dpo(
+    nats_url: str,
+    subjects: Subjects,
+    database: Database,
+    tmp_path: Path,
+    exporter_tokenizer_dir: Path,
+) -> None:
+    exporter = exporter_on(database, tmp_path / "artifacts", exporter_tokenizer_dir)
+    router = NatsRouter()
+    register_handlers(router, subjects, exporter)
+    served = "Order 7 is lost, sorry; there is nothing more we can do for you."
+    better = "Order 7 was delayed by the carrier; a replacement ships today, free of charge."
+    async with running_bus(nats_url, subjects, router) as bus, http_client(exporter) as http:
+        captured = {
+            "messages": conversation(7, answer=served),
+            "request_id": "req-7",
+            "domain": "support",
+        }
+        await http.post("/v1/examples", json={"examples": [captured, example(8), example(9)]})
+        correction = FeedbackRecorded(request_id="req-7", rating=1, corrected_answer=better)
+        await bus.publish_event(correction)
+        await eventually(lambda: _processed(database, correction.id), what="correction stored")
+        exported = await http.post(
+            "/v1/datasets/exports",
+            json={"name": "prefs", "format": "openai-preference-jsonl", "min_examples": 1},
+        )
+        assert exported.status_code == 201, exported.text
+        detail = exported.json()
+        train = (await http.get(f"/v1/datasets/{detail['id']}/files/train")).text
+    [pair] = [json.loads(line) for line in train.splitlines()]
+    assert pair["preferred_output"] == [{"role": "assistant", "content": better}]
+    assert pair["non_preferred_output"] == [{"role": "assistant", "content": served}]
+    assert pair["input"]["messages"][-1]["role"] == "user"
+    assert detail["manifest"]["excluded"]["no_rejected_answer"] == 3
 
 
 async def _equals(value: Awaitable[object], expected: object) -> bool:
