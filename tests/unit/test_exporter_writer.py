@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from services.exporter.examples import canonical_json, content_hashes
-from services.exporter.render import RENDERERS, parse_line
+from services.exporter.render import PREFERENCE_FORMATS, RENDERERS, parse_line
 from services.exporter.tokens import ByteEstimateCounter
 from services.exporter.validation import Rules
 from services.exporter.writer import DatasetWriter, StoredExample, is_test
@@ -92,7 +92,7 @@ def test_invalid_rows_are_excluded_with_their_reason(tmp_path: Path) -> None:
     assert writer.kept == 1
 
 
-@pytest.mark.parametrize("fmt", sorted(RENDERERS))
+@pytest.mark.parametrize("fmt", sorted(set(RENDERERS) - PREFERENCE_FORMATS))
 def test_every_format_reads_back_to_the_same_conversation(tmp_path: Path, fmt: str) -> None:
     rows = [stored(i) for i in range(20)]
     writer = write(tmp_path, rows, fmt)
