@@ -16,6 +16,7 @@ from libs.config import ConfigurationError, StackSettings, TuneloopSettings, loa
 from libs.messaging import Subjects, list_dead_letters, replay_dead_letter
 from libs.storage import DatabaseUnavailable, migrate_to_head
 from libs.supervision.nats_server import NatsServerFailed, NatsServerNotFound
+from tuneloop.keys_cli import keys_app
 from tuneloop.nats_check import NatsUnavailable, connected
 from tuneloop.stack import Stack, StackError
 
@@ -31,6 +32,7 @@ deadletters_app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(deadletters_app, name="deadletters")
 app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
 
 console = Console(stderr=True)
 S = TypeVar("S", bound=TuneloopSettings)

@@ -25,6 +25,7 @@ from libs.storage import check_database, migrate_to_head
 from libs.storage.database import redacted
 from libs.supervision.nats_server import EmbeddedNats
 from libs.supervision.process import ManagedProcess, free_port
+from services.gateway.bootstrap import ADMIN_KEY_FILE, ensure_admin_key
 from tuneloop.nats_check import ask_health, connected, require_jetstream
 
 MAX_RESTARTS = 5
@@ -74,6 +75,7 @@ class Stack:
         await self._check_database()
         await self._start_bus()
         await self._migrate_database()
+        await self._bootstrap_admin_key()
         self._start_engine()
         self._spawn_services()
         await self._wait_until_healthy()
@@ -102,6 +104,15 @@ class Stack:
         self.report("database", "migrating")
         await migrate_to_head(self.database_url)
         self.report("database", "ready")
+
+    async def _bootstrap_admin_key(self) -> None:
+        """The ``default`` tenant's first admin key, printed once and kept in ``admin.key``."""
+        token = await ensure_admin_key(self.database_url, self.home)
+        if token is not None:
+            self.report(
+                "keys",
+                f"first admin key (shown once, saved to {self.home / ADMIN_KEY_FILE}): {token}",
+            )
 
     async def _start_bus(self) -> None:
         if self.settings.nats_url:

@@ -1,11 +1,13 @@
 """Fine-tuning job objects shaped like OpenAI's, so its SDK reads them unchanged."""
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from contracts.fields import Sha256
 from contracts.training import Backend, Hyperparameters, JobError, JobStatus
+
+FileReference = Annotated[str, StringConstraints(pattern=r"^(file-[0-9a-f]{24}|[0-9a-f]{64})$")]
+"""An uploaded file's id or an artifact's sha256."""
 
 
 class SupervisedMethod(BaseModel):
@@ -23,12 +25,12 @@ class CreateFineTuningJob(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: str = Field(min_length=1, description="Base model name or local HF directory.")
-    training_file: Sha256 | None = Field(
+    training_file: FileReference | None = Field(
         default=None,
-        description="sha256 of the training file artifact; or give `dataset` and "
-        "`dataset_version` of an exported dataset instead.",
+        description="An uploaded file's id (`file-...`) or the sha256 of the training file "
+        "artifact; or give `dataset` and `dataset_version` of an exported dataset instead.",
     )
-    validation_file: Sha256 | None = None
+    validation_file: FileReference | None = None
     hyperparameters: Hyperparameters | None = None
     method: FineTuningMethod | None = None
     suffix: str | None = Field(default=None, max_length=64)

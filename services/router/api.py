@@ -19,15 +19,13 @@ from contracts.api.router import (
 from contracts.events import FeedbackRecorded
 from libs.messaging import Bus
 from libs.runtime.health import VERSION
+from libs.tenancy import Tenant
 from services.router.catalog import Catalog, UnknownModel
 from services.router.experiments import ExperimentError, Experiments
 from services.router.forwarding import UpstreamDown
 from services.router.inference import BadRequest, InferenceService, Served, parse_body
 from services.router.upstreams import NoUpstream, UpstreamError
 
-Tenant = Annotated[
-    str, Header(alias="X-Tuneloop-Tenant", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)
-]
 PASSED_HEADERS = {"content-type", "x-request-id"}
 
 
