@@ -60,6 +60,7 @@ class Stack:
         self.slots: dict[str, ServiceSlot] = {}
         self.engine_url = ""
         self.upstreams = settings.router_upstreams
+        self.router_port = 0
 
     @property
     def gateway_url(self) -> str:
@@ -173,6 +174,12 @@ class Stack:
 
     def _child_env(self) -> dict[str, str]:
         env = dict(os.environ)
+        if not self.router_port:
+            self.router_port = int(env.get("TUNELOOP_ROUTER_PORT") or free_port())
+        # offline evaluations ask the router directly, as their evaluation's tenant
+        env.setdefault(
+            "TUNELOOP_EVALUATOR_MODEL_BASE_URL", f"http://127.0.0.1:{self.router_port}/v1"
+        )
         env.update(
             {
                 "TUNELOOP_HOME": str(self.home),
@@ -181,6 +188,8 @@ class Stack:
                 "TUNELOOP_SUBJECT_PREFIX": self.settings.subject_prefix,
                 "TUNELOOP_GATEWAY_PORT": str(self.settings.gateway_port),
                 "TUNELOOP_ROUTER_UPSTREAMS": self.upstreams,
+                "TUNELOOP_ROUTER_PORT": str(self.router_port),
+                "TUNELOOP_ROUTER_REQUIRE_KEY": str(self.settings.gateway_auth).lower(),
                 "PYTHONUNBUFFERED": "1",
             }
         )

@@ -28,4 +28,10 @@ Tenant = Annotated[
 ]
 """Use as ``tenant: Tenant = DEFAULT_TENANT`` in a route's parameters."""
 
-__all__ = ["DEFAULT_TENANT", "TENANT_HEADER", "TENANT_PATTERN", "Tenant"]
+OptionalTenant = Annotated[
+    str | None,
+    Header(alias=TENANT_HEADER, pattern=TENANT_PATTERN, max_length=64),
+]
+"""The header when a route must tell its absence apart (``= None``)."""
+
+__all__ = ["DEFAULT_TENANT", "TENANT_HEADER", "TENANT_PATTERN", "OptionalTenant", "Tenant"]

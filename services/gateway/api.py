@@ -15,6 +15,8 @@ from services.gateway.auth import Denied, Gatekeeper
 from services.gateway.directory import ServiceDirectory
 from services.gateway.health import AskHealth, stack_health
 from services.gateway.keystore import AuditLog, KeyStore
+from services.gateway.live import LiveEvents
+from services.gateway.live_api import live_routes
 from services.gateway.proxy import FrontDoor, proxy_routes
 from services.gateway.settings import GatewaySettings
 
@@ -40,7 +42,11 @@ def health_routes(ask: AskHealth, timeout: float) -> APIRouter:
 
 
 def create_api(
-    ask: AskHealth, settings: GatewaySettings, keys: KeyStore, audit: AuditLog
+    ask: AskHealth,
+    settings: GatewaySettings,
+    keys: KeyStore,
+    audit: AuditLog,
+    live: LiveEvents | None = None,
 ) -> FastAPI:
     client = httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=5.0))
     gatekeeper = Gatekeeper(keys, enabled=settings.auth)
@@ -49,6 +55,8 @@ def create_api(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         await client.aclose()
+        if live is not None:
+            await live.close()
 
     api = FastAPI(
         title="tuneloop",
@@ -62,6 +70,8 @@ def create_api(
     api.add_exception_handler(Denied, denied_handler)
     api.include_router(health_routes(ask, settings.health_timeout_seconds))
     api.include_router(admin_routes(gatekeeper, keys, audit, settings.operator_tenant))
+    if live is not None:
+        api.include_router(live_routes(gatekeeper, live))
     front = FrontDoor(gatekeeper, audit, settings.max_body_bytes)
     api.include_router(
         proxy_routes(ServiceDirectory(ask, settings.health_timeout_seconds), client, front)
@@ -79,6 +89,7 @@ def build_api(context: ServiceContext) -> FastAPI:
         settings,
         KeyStore(context.database),
         AuditLog(context.database),
+        LiveEvents(settings.nats_url or "", context.bus.subjects),
     )
 
 

@@ -3,8 +3,6 @@
 Errors come in OpenAI's shape on the paths OpenAI clients use, in tuneloop's elsewhere.
 """
 
-from dataclasses import dataclass
-
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
@@ -36,24 +34,29 @@ def error_response(path: str, status: int, code: str, message: str) -> JSONRespo
     return JSONResponse(body.model_dump(mode="json"), status_code=status)
 
 
-@dataclass(frozen=True)
 class Denied(Exception):
-    status: int
-    code: str
-    message: str
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
 
 
-MISSING = Denied(
-    401,
-    "missing_api_key",
-    "this endpoint needs an API key: send `Authorization: Bearer tl_...` "
-    "(`tuneloop up` wrote the first admin key to $TUNELOOP_HOME/admin.key)",
-)
-INVALID = Denied(
-    401,
-    "invalid_api_key",
-    "the API key is not valid (unknown, malformed or revoked); ask an admin for a new one",
-)
+def missing_key() -> Denied:
+    return Denied(
+        401,
+        "missing_api_key",
+        "this endpoint needs an API key: send `Authorization: Bearer tl_...` "
+        "(`tuneloop up` wrote the first admin key to $TUNELOOP_HOME/admin.key)",
+    )
+
+
+def invalid_key() -> Denied:
+    return Denied(
+        401,
+        "invalid_api_key",
+        "the API key is not valid (unknown, malformed or revoked); ask an admin for a new one",
+    )
 
 
 class Gatekeeper:
@@ -70,10 +73,10 @@ class Gatekeeper:
             return Caller(DEVELOPMENT_KEY_ID, tenant, ALL_SCOPES)
         token = bearer_token(request.headers.get("authorization"))
         if token is None:
-            raise MISSING
+            raise missing_key()
         caller = await self.keys.authenticate(token)
         if caller is None:
-            raise INVALID
+            raise invalid_key()
         return caller
 
     async def authorise(self, request: Request) -> Caller:

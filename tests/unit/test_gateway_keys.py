@@ -26,7 +26,8 @@ def test_a_new_key_parses_back_to_its_id_and_secret() -> None:
 
 def test_keys_are_unique_and_only_their_hash_matches() -> None:
     first, second = new_key(), new_key()
-    assert first.key_id != second.key_id and first.secret != second.secret
+    assert first.key_id != second.key_id
+    assert first.secret != second.secret
     stored = secret_hash(first.secret)
     assert first.secret not in stored
     assert secret_matches(first.secret, stored)
@@ -106,4 +107,5 @@ def test_admin_implies_every_scope_and_others_imply_nothing() -> None:
     reader = Caller("k", "t", ("read",))
     assert all(admin.allows(s) for s in ("train", "deploy", "infer", "read", "admin"))
     assert reader.allows("read")
-    assert not reader.allows("train") and not reader.allows("admin")
+    assert not reader.allows("train")
+    assert not reader.allows("admin")

@@ -1,0 +1,141 @@
+"""The trainer's OpenAI-shaped Files API and tenant scoping of files and jobs."""
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from libs.messaging import Subjects
+from tests.integration.trainer_harness import running_trainer, trainer_settings
+from tests.polling import eventually
+
+pytestmark = pytest.mark.integration
+
+ROW = {
+    "messages": [
+        {"role": "user", "content": "ping"},
+        {"role": "assistant", "content": "pong"},
+    ]
+}
+TRAIN = (json.dumps(ROW) + "\n") * 3
+
+
+def tenant(name: str) -> dict[str, str]:
+    return {"X-Tuneloop-Tenant": name}
+
+
+def upload(name: str, data: str | bytes, purpose: str = "fine-tune") -> dict[str, object]:
+    return {"files": {"file": (name, data, "application/jsonl")}, "data": {"purpose": purpose}}
+
+
+async def test_files_belong_to_their_tenant_and_bad_uploads_are_refused(
+    tmp_path: Path, nats_url: str, subjects: Subjects, database_url: str
+) -> None:
+    settings = trainer_settings(tmp_path, nats_url, subjects, database_url, max_file_bytes=4096)
+    async with running_trainer(settings) as service:
+        transport = httpx.ASGITransport(app=service.api)
+        async with httpx.AsyncClient(transport=transport, base_url="http://trainer") as client:
+            created = await client.post(
+                "/v1/files", headers=tenant("acme"), **upload("t.jsonl", TRAIN)
+            )  # type: ignore[arg-type]
+            assert created.status_code == 200, created.text
+            file = created.json()
+            same = await client.post(
+                "/v1/files", headers=tenant("acme"), **upload("t.jsonl", TRAIN)
+            )  # type: ignore[arg-type]
+            acme_list = (await client.get("/v1/files", headers=tenant("acme"))).json()
+            globex_list = (await client.get("/v1/files", headers=tenant("globex"))).json()
+            content = await client.get(f"/v1/files/{file['id']}/content", headers=tenant("acme"))
+            other = await client.get(f"/v1/files/{file['id']}", headers=tenant("globex"))
+            other_content = await client.get(
+                f"/v1/files/{file['id']}/content", headers=tenant("globex")
+            )
+            other_delete = await client.delete(f"/v1/files/{file['id']}", headers=tenant("globex"))
+            path_like = await client.post("/v1/files", **upload("../../etc/passwd", TRAIN))  # type: ignore[arg-type]
+            nested = await client.post("/v1/files", **upload("a/b.jsonl", TRAIN))  # type: ignore[arg-type]
+            bad_rows = await client.post(
+                "/v1/files",
+                **upload("bad.jsonl", TRAIN + "not json\n"),  # type: ignore[arg-type]
+            )
+            too_big = await client.post("/v1/files", **upload("big.jsonl", TRAIN * 100))  # type: ignore[arg-type]
+            wrong_purpose = await client.post(
+                "/v1/files",
+                **upload("t.jsonl", TRAIN, purpose="assistants"),  # type: ignore[arg-type]
+            )
+            deleted = await client.delete(f"/v1/files/{file['id']}", headers=tenant("acme"))
+            gone = await client.get(f"/v1/files/{file['id']}", headers=tenant("acme"))
+    assert file["object"] == "file"
+    assert file["id"].startswith("file-")
+    assert file["bytes"] == len(TRAIN)
+    assert file["purpose"] == "fine-tune"
+    assert same.json()["id"] == file["id"]
+    assert [f["id"] for f in acme_list["data"]] == [file["id"]]
+    assert globex_list["data"] == []
+    assert content.text == TRAIN
+    for response in (other, other_content, other_delete, gone):
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "file_not_found"
+    for response in (path_like, nested):
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "invalid_file_name"
+    assert bad_rows.status_code == 400
+    assert "line 4" in bad_rows.json()["error"]["message"]
+    assert too_big.status_code == 413
+    assert wrong_purpose.status_code == 400
+    assert deleted.json() == {"object": "file", "id": file["id"], "deleted": True}
+
+
+async def test_a_tenants_jobs_are_invisible_to_other_tenants(
+    tmp_path: Path, nats_url: str, subjects: Subjects, database_url: str
+) -> None:
+    settings = trainer_settings(tmp_path, nats_url, subjects, database_url)
+    async with running_trainer(settings) as service:
+        transport = httpx.ASGITransport(app=service.api)
+        async with httpx.AsyncClient(transport=transport, base_url="http://trainer") as client:
+            file = (
+                await client.post("/v1/files", headers=tenant("acme"), **upload("t.jsonl", TRAIN))  # type: ignore[arg-type]
+            ).json()
+            not_theirs = await client.post(
+                "/v1/fine_tuning/jobs",
+                headers=tenant("globex"),
+                json={"model": "tiny-llama", "training_file": file["id"]},
+            )
+            job = await client.post(
+                "/v1/fine_tuning/jobs",
+                headers=tenant("acme"),
+                json={"model": str(tmp_path / "missing"), "training_file": file["id"]},
+            )
+            assert job.status_code == 200, job.text
+            job_id = job.json()["id"]
+
+            async def recorded() -> bool:
+                listed = await client.get("/v1/fine_tuning/jobs", headers=tenant("acme"))
+                return bool(listed.json()["data"])
+
+            await eventually(recorded, what="the job to be recorded")
+            paths = ["", "/events", "/checkpoints", "/axolotl.yaml"]
+            theirs = [
+                await client.get(f"/v1/fine_tuning/jobs/{job_id}{p}", headers=tenant("globex"))
+                for p in paths
+            ]
+            cancel = await client.post(
+                f"/v1/fine_tuning/jobs/{job_id}/cancel", headers=tenant("globex")
+            )
+            globex_jobs = (
+                await client.get("/v1/fine_tuning/jobs", headers=tenant("globex"))
+            ).json()
+            own = await client.get(f"/v1/fine_tuning/jobs/{job_id}", headers=tenant("acme"))
+            checkpoints = await client.get(
+                f"/v1/fine_tuning/jobs/{job_id}/checkpoints", headers=tenant("acme")
+            )
+    assert not_theirs.status_code == 404
+    assert not_theirs.json()["error"]["code"] == "file_not_found"
+    assert job.json()["training_file"] == file["sha256"]
+    assert job.json()["organization_id"] == "acme"
+    for response in [*theirs, cancel]:
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "job_not_found"
+    assert globex_jobs["data"] == []
+    assert own.json()["organization_id"] == "acme"
+    assert checkpoints.json()["object"] == "list"
