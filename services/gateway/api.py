@@ -19,6 +19,8 @@ from services.gateway.live import LiveEvents
 from services.gateway.live_api import live_routes
 from services.gateway.proxy import FrontDoor, proxy_routes
 from services.gateway.settings import GatewaySettings
+from services.gateway.webhook_api import webhook_routes
+from services.gateway.webhooks import Webhooks
 
 
 def health_routes(ask: AskHealth, timeout: float) -> APIRouter:
@@ -47,6 +49,7 @@ def create_api(
     keys: KeyStore,
     audit: AuditLog,
     live: LiveEvents | None = None,
+    webhooks: Webhooks | None = None,
 ) -> FastAPI:
     client = httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=5.0))
     gatekeeper = Gatekeeper(keys, enabled=settings.auth)
@@ -72,6 +75,8 @@ def create_api(
     api.include_router(admin_routes(gatekeeper, keys, audit, settings.operator_tenant))
     if live is not None:
         api.include_router(live_routes(gatekeeper, live))
+    if webhooks is not None:
+        api.include_router(webhook_routes(gatekeeper, webhooks, audit))
     front = FrontDoor(gatekeeper, audit, settings.max_body_bytes)
     api.include_router(
         proxy_routes(ServiceDirectory(ask, settings.health_timeout_seconds), client, front)
@@ -90,6 +95,7 @@ def build_api(context: ServiceContext) -> FastAPI:
         KeyStore(context.database),
         AuditLog(context.database),
         LiveEvents(settings.nats_url or "", context.bus.subjects),
+        Webhooks(context.database),
     )
 
 

@@ -5,6 +5,7 @@ import json
 import secrets
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ import openai
 import pytest
 
 from tests.conftest import unique_name
-from tests.e2e.test_stack import REPO, TUNELOOP, free_port, stack_env, wait_until_up
+from tests.e2e.test_stack import REPO, TUNELOOP, free_port, healthy, stack_env
 from tests.polling import eventually_sync
 
 pytestmark = pytest.mark.e2e
@@ -76,7 +77,12 @@ def running(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(url, home)
+        eventually_sync(
+            lambda: healthy(url) and (home / "stack.json").exists(),
+            timeout=300,
+            interval=0.5,
+            what="stack up",
+        )
         running = Running(url, home, (home / "admin.key").read_text().strip())
         running.openai_key = openai_key
         running.create_key("acme-admin", ["admin"], "acme")
@@ -95,6 +101,7 @@ def running(
     assert all(k not in output for k in running.keys.values())
 
 
+@pytest.mark.timeout(600)
 def test_the_openai_sdk_trains_lists_serves_and_deletes_through_the_gateway(
     running: Running,
 ) -> None:
@@ -245,3 +252,58 @@ def test_keys_scopes_and_tenants_are_enforced_for_sdk_callers(running: Running) 
         for key in running.keys.values():
             assert key.split("_", 2)[2] not in response.text
         assert running.openai_key not in response.text
+
+
+FUZZED_SPECS = ("trainer", "registry", "router", "exporter", "evaluator", "cost")
+NOT_FUZZED = r"(completions|/stream)$"
+"""Inference has its own tests (fuzzing it would run the model thousands of times) and
+streams never end."""
+
+
+def fuzz(spec: str, running: Running, report: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            str(Path(sys.executable).with_name("st")),
+            "run",
+            spec,
+            "--url",
+            running.url,
+            "--header",
+            f"Authorization: Bearer {running.keys['acme-admin']}",
+            "--checks",
+            "not_a_server_error",
+            "--phases",
+            "examples,fuzzing",
+            "--max-examples",
+            "8",
+            "--seed",
+            "1",
+            "--request-timeout",
+            "30",
+            "--exclude-path-regex",
+            NOT_FUZZED,
+            "--report",
+            "junit",
+            "--report-junit-path",
+            str(report),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+@pytest.mark.timeout(1800)
+def test_fuzzing_every_api_through_the_gateway_finds_no_server_error(
+    running: Running, tmp_path: Path
+) -> None:
+    specs = [f"{running.url}/openapi.json"] + [
+        str(REPO / "contracts" / "openapi" / f"{name}.json") for name in FUZZED_SPECS
+    ]
+    failures = []
+    for spec in specs:
+        result = fuzz(spec, running, tmp_path / f"{Path(spec).stem}.xml")
+        if result.returncode != 0:
+            failures.append(f"{spec}:\n{result.stdout[-3000:]}{result.stderr[-1000:]}")
+    assert not failures, "\n\n".join(failures)

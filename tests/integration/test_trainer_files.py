@@ -25,8 +25,19 @@ def tenant(name: str) -> dict[str, str]:
     return {"X-Tuneloop-Tenant": name}
 
 
-def upload(name: str, data: str | bytes, purpose: str = "fine-tune") -> dict[str, object]:
-    return {"files": {"file": (name, data, "application/jsonl")}, "data": {"purpose": purpose}}
+async def upload(
+    client: httpx.AsyncClient,
+    name: str,
+    data: str,
+    purpose: str = "fine-tune",
+    as_tenant: str = "default",
+) -> httpx.Response:
+    return await client.post(
+        "/v1/files",
+        headers=tenant(as_tenant),
+        files={"file": (name, data, "application/jsonl")},
+        data={"purpose": purpose},
+    )
 
 
 async def test_files_belong_to_their_tenant_and_bad_uploads_are_refused(
@@ -36,14 +47,10 @@ async def test_files_belong_to_their_tenant_and_bad_uploads_are_refused(
     async with running_trainer(settings) as service:
         transport = httpx.ASGITransport(app=service.api)
         async with httpx.AsyncClient(transport=transport, base_url="http://trainer") as client:
-            created = await client.post(
-                "/v1/files", headers=tenant("acme"), **upload("t.jsonl", TRAIN)
-            )  # type: ignore[arg-type]
+            created = await upload(client, "t.jsonl", TRAIN, as_tenant="acme")
             assert created.status_code == 200, created.text
             file = created.json()
-            same = await client.post(
-                "/v1/files", headers=tenant("acme"), **upload("t.jsonl", TRAIN)
-            )  # type: ignore[arg-type]
+            same = await upload(client, "t.jsonl", TRAIN, as_tenant="acme")
             acme_list = (await client.get("/v1/files", headers=tenant("acme"))).json()
             globex_list = (await client.get("/v1/files", headers=tenant("globex"))).json()
             content = await client.get(f"/v1/files/{file['id']}/content", headers=tenant("acme"))
@@ -52,17 +59,11 @@ async def test_files_belong_to_their_tenant_and_bad_uploads_are_refused(
                 f"/v1/files/{file['id']}/content", headers=tenant("globex")
             )
             other_delete = await client.delete(f"/v1/files/{file['id']}", headers=tenant("globex"))
-            path_like = await client.post("/v1/files", **upload("../../etc/passwd", TRAIN))  # type: ignore[arg-type]
-            nested = await client.post("/v1/files", **upload("a/b.jsonl", TRAIN))  # type: ignore[arg-type]
-            bad_rows = await client.post(
-                "/v1/files",
-                **upload("bad.jsonl", TRAIN + "not json\n"),  # type: ignore[arg-type]
-            )
-            too_big = await client.post("/v1/files", **upload("big.jsonl", TRAIN * 100))  # type: ignore[arg-type]
-            wrong_purpose = await client.post(
-                "/v1/files",
-                **upload("t.jsonl", TRAIN, purpose="assistants"),  # type: ignore[arg-type]
-            )
+            path_like = await upload(client, "../../etc/passwd", TRAIN)
+            nested = await upload(client, "a/b.jsonl", TRAIN)
+            bad_rows = await upload(client, "bad.jsonl", TRAIN + "not json\n")
+            too_big = await upload(client, "big.jsonl", TRAIN * 100)
+            wrong_purpose = await upload(client, "t.jsonl", TRAIN, purpose="assistants")
             deleted = await client.delete(f"/v1/files/{file['id']}", headers=tenant("acme"))
             gone = await client.get(f"/v1/files/{file['id']}", headers=tenant("acme"))
     assert file["object"] == "file"
@@ -93,9 +94,7 @@ async def test_a_tenants_jobs_are_invisible_to_other_tenants(
     async with running_trainer(settings) as service:
         transport = httpx.ASGITransport(app=service.api)
         async with httpx.AsyncClient(transport=transport, base_url="http://trainer") as client:
-            file = (
-                await client.post("/v1/files", headers=tenant("acme"), **upload("t.jsonl", TRAIN))  # type: ignore[arg-type]
-            ).json()
+            file = (await upload(client, "t.jsonl", TRAIN, as_tenant="acme")).json()
             not_theirs = await client.post(
                 "/v1/fine_tuning/jobs",
                 headers=tenant("globex"),
