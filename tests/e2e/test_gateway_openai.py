@@ -37,9 +37,15 @@ class Running:
     admin: str
     keys: dict[str, str] = field(default_factory=dict)
     openai_key: str = ""
+    clients: list[openai.OpenAI] = field(default_factory=list)
 
     def client(self, who: str) -> openai.OpenAI:
-        return openai.OpenAI(base_url=f"{self.url}/v1", api_key=self.keys[who], max_retries=0)
+        return self.sdk(self.keys[who])
+
+    def sdk(self, key: str) -> openai.OpenAI:
+        client = openai.OpenAI(base_url=f"{self.url}/v1", api_key=key, max_retries=0)
+        self.clients.append(client)
+        return client
 
     def create_key(self, name: str, scopes: list[str], tenant: str) -> str:
         response = httpx.post(
@@ -76,6 +82,7 @@ def running(
         text=True,
     )
     url = f"http://127.0.0.1:{port}"
+    running = Running(url, home, admin="", openai_key=openai_key)
     try:
         eventually_sync(
             lambda: healthy(url) and (home / "stack.json").exists(),
@@ -83,14 +90,15 @@ def running(
             interval=0.5,
             what="stack up",
         )
-        running = Running(url, home, (home / "admin.key").read_text().strip())
-        running.openai_key = openai_key
+        running.admin = (home / "admin.key").read_text().strip()
         running.create_key("acme-admin", ["admin"], "acme")
         running.create_key("acme-infer", ["infer"], "acme")
         running.create_key("acme-reader", ["read"], "acme")
         running.create_key("globex", ["train", "deploy", "infer", "read"], "globex")
         yield running
     finally:
+        for client in running.clients:
+            client.close()
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=60)
     secrets_shown = [k.split("_", 2)[2] for k in running.keys.values()] + [openai_key]
@@ -173,6 +181,9 @@ def test_the_openai_sdk_trains_lists_serves_and_deletes_through_the_gateway(
         training_file=uploaded.id,
         extra_body={"hyperparameters": {"max_steps": 400, "batch_size": 4}},
     )
+    eventually_sync(  # the job is recorded when the trainer takes the queued command
+        lambda: second.id in [j.id for j in client.fine_tuning.jobs.list()], what="listed"
+    )
     client.fine_tuning.jobs.cancel(second.id)
     eventually_sync(
         lambda: client.fine_tuning.jobs.retrieve(second.id).status == "cancelled",
@@ -192,7 +203,7 @@ def test_keys_scopes_and_tenants_are_enforced_for_sdk_callers(running: Running) 
         model=str(running.home / "no-such-model"), training_file=uploaded.id
     )
 
-    anonymous = openai.OpenAI(base_url=f"{running.url}/v1", api_key="sk-wrong", max_retries=0)
+    anonymous = running.sdk("sk-wrong")
     with pytest.raises(openai.AuthenticationError):
         anonymous.models.list()
 
@@ -239,7 +250,7 @@ def test_keys_scopes_and_tenants_are_enforced_for_sdk_callers(running: Running) 
     key_id = revocable.split("_")[1]
     admin_headers = {"Authorization": f"Bearer {running.keys['acme-admin']}"}
     assert httpx.delete(f"{running.url}/v1/keys/{key_id}", headers=admin_headers).status_code == 204
-    revoked = openai.OpenAI(base_url=f"{running.url}/v1", api_key=revocable, max_retries=0)
+    revoked = running.sdk(revocable)
     with pytest.raises(openai.AuthenticationError):
         revoked.models.list()
 
