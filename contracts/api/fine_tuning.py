@@ -33,12 +33,22 @@ class CreateFineTuningJob(BaseModel):
     validation_file: FileReference | None = None
     hyperparameters: Hyperparameters | None = None
     method: FineTuningMethod | None = None
-    suffix: str | None = Field(default=None, max_length=64)
+    suffix: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
+        description="Letters, digits, '-' and '_' added to the fine-tuned model's name.",
+    )
     seed: int | None = Field(default=None, ge=0)
     backend: Backend = "auto"
     dataset: str | None = None
     dataset_version: int | None = Field(default=None, ge=1)
-    model_name: str | None = None
+    model_name: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$",
+        description="Registry model the result joins (lowercase, no '/'); default from the "
+        "dataset or suffix.",
+    )
     export_merged: bool = Field(
         default=False, description="Also store the merged model (base plus adapter)."
     )

@@ -95,6 +95,14 @@ async def test_a_tenants_jobs_are_invisible_to_other_tenants(
         transport = httpx.ASGITransport(app=service.api)
         async with httpx.AsyncClient(transport=transport, base_url="http://trainer") as client:
             file = (await upload(client, "t.jsonl", TRAIN, as_tenant="acme")).json()
+            path_like_names = [
+                await client.post(
+                    "/v1/fine_tuning/jobs",
+                    headers=tenant("acme"),
+                    json={"model": "tiny-llama", "training_file": file["id"], **name},
+                )
+                for name in ({"model_name": "../../etc"}, {"suffix": "a/b"})
+            ]
             not_theirs = await client.post(
                 "/v1/fine_tuning/jobs",
                 headers=tenant("globex"),
@@ -128,6 +136,7 @@ async def test_a_tenants_jobs_are_invisible_to_other_tenants(
             checkpoints = await client.get(
                 f"/v1/fine_tuning/jobs/{job_id}/checkpoints", headers=tenant("acme")
             )
+    assert [r.status_code for r in path_like_names] == [422, 422]
     assert not_theirs.status_code == 404
     assert not_theirs.json()["error"]["code"] == "file_not_found"
     assert job.json()["training_file"] == file["sha256"]
