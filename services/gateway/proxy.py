@@ -1,6 +1,7 @@
 """The front door: ``/v1/...`` requests checked (key, scope, size), then forwarded to the
 service that owns the path with the caller's identity in ``X-Tuneloop-*`` headers."""
 
+import logging
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Protocol
@@ -42,6 +43,7 @@ HOP_BY_HOP = {
     "host",
     "content-length",
 }
+logger = logging.getLogger("tuneloop.gateway")
 NOT_FORWARDED = {*HOP_BY_HOP, "authorization", "cookie"}
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -63,8 +65,14 @@ class FrontDoor:
 
     async def audited(self, request: Request, caller: Caller, status: int) -> None:
         path = request.url.path
-        if request.method in MUTATING and path not in NOT_AUDITED:
+        if request.method not in MUTATING or path in NOT_AUDITED:
+            return
+        try:
             await self.audit.record(caller.tenant, caller.key_id, request.method, path, status)
+        except Exception:  # the service has acted already: answer, and say the entry is missing
+            logger.exception(
+                "audit entry not written", extra={"method": request.method, "path": path}
+            )
 
 
 class BodyTooLarge(Exception):
