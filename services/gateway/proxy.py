@@ -85,6 +85,12 @@ def owner_of(path: str) -> str | None:
     return ROUTES[max(matches, key=len)] if matches else None
 
 
+def raw_path_of(request: Request) -> str:
+    """The path as the client sent it, still percent-encoded (an id may hold '/' or '?')."""
+    raw = request.scope.get("raw_path")
+    return raw.decode("ascii", "replace") if isinstance(raw, bytes) else request.url.path
+
+
 def forwarded_headers(request: Request, caller: Caller) -> dict[str, str]:
     headers = {
         k: v
@@ -148,7 +154,7 @@ def proxy_routes(
             return error_response(path, 503, "service_unavailable", str(exc))
         upstream = client.build_request(
             request.method,
-            base + path,
+            base + raw_path_of(request),
             params=request.query_params,
             headers=forwarded_headers(request, caller),
             content=limited(request, front.max_body_bytes),

@@ -75,6 +75,7 @@ def running(
             TUNELOOP_BASE_MODEL="tiny-llama",
             TUNELOOP_MODELS_DIR=str(models_cache_dir),
             TUNELOOP_GATEWAY_MAX_BODY_BYTES=str(MAX_BODY_BYTES),
+            TUNELOOP_STARTUP_TIMEOUT_SECONDS="240",
             OPENAI_API_KEY=openai_key,
         ),
         stdout=subprocess.PIPE,

@@ -194,3 +194,21 @@ async def test_a_stopped_service_is_a_503_that_says_what_to_check() -> None:
     assert response.status_code == 503
     assert "tuneloop health" in response.json()["error"]["message"]
     assert unknown.status_code == 404
+
+
+async def test_ids_reach_the_service_percent_encoded_as_sent() -> None:
+    seen: list[bytes] = []
+    trainer = FastAPI()
+
+    @trainer.get("/{path:path}")
+    async def anything(path: str, request: Request) -> JSONResponse:
+        seen.append(request.scope["raw_path"])
+        return JSONResponse({"error": {"code": "file_not_found"}}, status_code=404)
+
+    app = gateway(httpx.ASGITransport(app=trainer), running={"trainer"})
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://gw"
+    ) as client:
+        response = await client.get("/v1/files/a%2F..%3Fx%16", headers=AUTH)
+    assert response.status_code == 404
+    assert seen == [b"/v1/files/a%2F..%3Fx%16"]
