@@ -97,7 +97,28 @@ class JobEstimateReply(BaseModel):
     error: str | None = None
 
 
+class AuthenticateQuery(Query):
+    """Asks the gateway who an API key belongs to (the router checks direct callers' keys)."""
+
+    SERVICE: ClassVar[str] = "gateway"
+    type: Literal["gateway.authenticate"] = "gateway.authenticate"
+    key: str = Field(min_length=1, max_length=256, description="The full `tl_...` key.")
+
+
+class AuthenticateReply(BaseModel):
+    """``valid`` is false for an unknown, malformed or revoked key (the reason is not told)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    valid: bool
+    key_id: str | None = None
+    tenant: str | None = None
+    scopes: list[str] = Field(default_factory=list)
+
+
 __all__ = [
+    "AuthenticateQuery",
+    "AuthenticateReply",
     "BudgetCheckQuery",
     "BudgetCheckReply",
     "BudgetStanding",

@@ -28,6 +28,7 @@ from tuneloop.commands import (
     keys,
     models,
 )
+from tuneloop.keys_cli import issue_key
 from tuneloop.nats_check import NatsUnavailable, connected
 from tuneloop.stack import Stack, StackError
 
@@ -53,6 +54,7 @@ app.add_typer(costs.app, name="costs")
 app.add_typer(budgets.app, name="budgets")
 app.add_typer(keys.app, name="keys")
 app.add_typer(docs.app, name="docs")
+keys.app.command("issue")(issue_key)
 
 console = Console(stderr=True)
 S = TypeVar("S", bound=TuneloopSettings)

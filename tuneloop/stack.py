@@ -26,6 +26,7 @@ from libs.storage import check_database, migrate_to_head
 from libs.storage.database import redacted
 from libs.supervision.nats_server import EmbeddedNats
 from libs.supervision.process import ManagedProcess, free_port
+from services.gateway.bootstrap import ADMIN_KEY_FILE, ensure_admin_key
 from tuneloop.nats_check import ask_health, connected, require_jetstream
 
 MAX_RESTARTS = 5
@@ -60,6 +61,7 @@ class Stack:
         self.slots: dict[str, ServiceSlot] = {}
         self.engine_url = ""
         self.upstreams = settings.router_upstreams
+        self.router_port = 0
 
     @property
     def gateway_url(self) -> str:
@@ -75,6 +77,7 @@ class Stack:
         await self._check_database()
         await self._start_bus()
         await self._migrate_database()
+        await self._bootstrap_admin_key()
         await self._prepare_base_model()
         self._start_engine()
         self._spawn_services()
@@ -104,6 +107,15 @@ class Stack:
         self.report("database", "migrating")
         await migrate_to_head(self.database_url)
         self.report("database", "ready")
+
+    async def _bootstrap_admin_key(self) -> None:
+        """The ``default`` tenant's first admin key, printed once and kept in ``admin.key``."""
+        token = await ensure_admin_key(self.database_url, self.home)
+        if token is not None:
+            self.report(
+                "keys",
+                f"first admin key (shown once, saved to {self.home / ADMIN_KEY_FILE}): {token}",
+            )
 
     async def _start_bus(self) -> None:
         if self.settings.nats_url:
@@ -174,6 +186,12 @@ class Stack:
 
     def _child_env(self) -> dict[str, str]:
         env = dict(os.environ)
+        if not self.router_port:
+            self.router_port = int(env.get("TUNELOOP_ROUTER_PORT") or free_port())
+        # offline evaluations ask the router directly, as their evaluation's tenant
+        env.setdefault(
+            "TUNELOOP_EVALUATOR_MODEL_BASE_URL", f"http://127.0.0.1:{self.router_port}/v1"
+        )
         env.update(
             {
                 "TUNELOOP_HOME": str(self.home),
@@ -184,6 +202,8 @@ class Stack:
                 "TUNELOOP_ROUTER_UPSTREAMS": self.upstreams,
                 "TUNELOOP_BASE_MODEL": self.settings.base_model,
                 "TUNELOOP_MODELS_DIR": str(self.settings.resolved_models_dir()),
+                "TUNELOOP_ROUTER_PORT": str(self.router_port),
+                "TUNELOOP_ROUTER_REQUIRE_KEY": str(self.settings.gateway_auth).lower(),
                 "PYTHONUNBUFFERED": "1",
             }
         )

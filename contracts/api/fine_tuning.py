@@ -1,11 +1,13 @@
 """Fine-tuning job objects shaped like OpenAI's, so its SDK reads them unchanged."""
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from contracts.fields import Sha256
 from contracts.training import Backend, Hyperparameters, JobError, JobExport, JobStatus
+
+FileReference = Annotated[str, StringConstraints(pattern=r"^(file-[0-9a-f]{24}|[0-9a-f]{64})$")]
+"""An uploaded file's id or an artifact's sha256."""
 
 
 class SupervisedMethod(BaseModel):
@@ -34,12 +36,12 @@ class CreateFineTuningJob(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: str = Field(min_length=1, description="Base model name or local HF directory.")
-    training_file: Sha256 | None = Field(
+    training_file: FileReference | None = Field(
         default=None,
-        description="sha256 of the training file artifact; or give `dataset` and "
-        "`dataset_version` of an exported dataset instead.",
+        description="An uploaded file's id (`file-...`) or the sha256 of the training file "
+        "artifact; or give `dataset` and `dataset_version` of an exported dataset instead.",
     )
-    validation_file: Sha256 | None = None
+    validation_file: FileReference | None = None
     export: JobExport | None = Field(
         default=None,
         description="Export a dataset version from stored examples first, then train on it "
@@ -47,12 +49,22 @@ class CreateFineTuningJob(BaseModel):
     )
     hyperparameters: Hyperparameters | None = None
     method: FineTuningMethod | None = None
-    suffix: str | None = Field(default=None, max_length=64)
+    suffix: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
+        description="Letters, digits, '-' and '_' added to the fine-tuned model's name.",
+    )
     seed: int | None = Field(default=None, ge=0)
     backend: Backend = "auto"
     dataset: str | None = None
     dataset_version: int | None = Field(default=None, ge=1)
-    model_name: str | None = None
+    model_name: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$",
+        description="Registry model the result joins (lowercase, no '/'); default from the "
+        "dataset or suffix.",
+    )
     export_merged: bool = Field(
         default=False, description="Also store the merged model (base plus adapter)."
     )

@@ -95,6 +95,12 @@ class StackSettings(TuneloopSettings):
         description="When set (`base_model=url,...`), the router uses these upstreams (e.g. "
         "vLLM) and no embedded engine is started.",
     )
+    gateway_auth: bool = Field(
+        default=True,
+        validation_alias="TUNELOOP_GATEWAY_AUTH",
+        description="Whether the gateway requires API keys (the router then requires them "
+        "of direct callers too).",
+    )
     engine_timeout_seconds: float = Field(
         default=600.0, gt=0, description="How long the embedded engine may take to load."
     )

@@ -3,7 +3,7 @@
 from datetime import date, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Header, Query, Request, status
+from fastapi import APIRouter, FastAPI, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
@@ -30,13 +30,11 @@ from contracts.envelope import utc_now
 from contracts.events.cost import CostKind
 from contracts.queries import BudgetCheckReply
 from libs.runtime.health import VERSION
+from libs.tenancy import Tenant
 from services.cost import price_book, reports
 from services.cost.costs import Costs
 from services.cost.errors import CostError, InvalidRequest
 
-Tenant = Annotated[
-    str, Header(alias="X-Tuneloop-Tenant", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)
-]
 ERRORS = {code: {"model": ErrorBody} for code in (404, 409, 422, 429)}
 MAX_DAYS = 366
 

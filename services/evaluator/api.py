@@ -4,19 +4,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Header, Query, Request, status
+from fastapi import APIRouter, FastAPI, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from contracts.api.errors import ErrorBody, ErrorInfo
 from contracts.api.evaluations import EvaluationRequest, EvaluationView, ExperimentView, SideBySide
 from libs.runtime.health import VERSION
+from libs.tenancy import Tenant
 from services.evaluator.errors import EvaluatorError
 from services.evaluator.evaluations import Evaluations
 from services.evaluator.experiments import Experiments
 
-Tenant = Annotated[
-    str, Header(alias="X-Tuneloop-Tenant", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)
-]
 ERRORS = {code: {"model": ErrorBody} for code in (404, 422)}
 
 

@@ -25,6 +25,7 @@ from contracts.events.evaluations import EvaluationProgressed
 from libs.artifacts import LocalArtifactStore
 from libs.messaging import Bus, OutboxRelay, add_to_outbox
 from libs.storage import Database
+from libs.tenancy import TENANT_HEADER
 from services.evaluator import evaluation_summary as summary
 from services.evaluator.errors import Invalid, NotFound
 from services.evaluator.judge import judge_pair
@@ -122,7 +123,9 @@ class Evaluations:
             cases = request.prompts or []
             limit = asyncio.Semaphore(self.concurrency)
             async with httpx.AsyncClient(
-                base_url=self.base_url, timeout=self.timeout_seconds
+                base_url=self.base_url,
+                timeout=self.timeout_seconds,
+                headers={TENANT_HEADER: row.tenant},
             ) as client:
 
                 async def one(index: int, case: PromptCase, model: str) -> None:

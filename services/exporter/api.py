@@ -5,7 +5,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Header, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 
@@ -23,6 +23,7 @@ from contracts.api.datasets import (
 from contracts.api.errors import ErrorBody, ErrorInfo, FieldError
 from libs.runtime import ServiceContext
 from libs.runtime.health import VERSION
+from libs.tenancy import Tenant
 from services.exporter import catalog
 from services.exporter.examples import Provenance, example_row, insert_examples
 from services.exporter.export import ExportRejected, ExternalImportFailed, run_export
@@ -36,16 +37,6 @@ from services.exporter.upload_flow import (
 )
 from services.exporter.uploads import UploadRefused, receive_upload
 
-TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-Tenant = Annotated[
-    str,
-    Header(
-        alias="X-Tuneloop-Tenant",
-        pattern=TENANT_PATTERN,
-        max_length=64,
-        description="Tenant of the request; one tenant never sees another's data.",
-    ),
-]
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No such dataset version for this tenant."},
     422: {"model": ErrorBody, "description": "Invalid input; every problem is listed."},

@@ -10,9 +10,17 @@ from fastapi.responses import JSONResponse
 from contracts.api.health import GatewayHealth
 from libs.runtime import ServiceContext
 from libs.runtime.health import VERSION
+from services.gateway.admin_api import admin_routes, denied_handler
+from services.gateway.auth import Denied, Gatekeeper
 from services.gateway.directory import ServiceDirectory
 from services.gateway.health import AskHealth, stack_health
-from services.gateway.proxy import proxy_routes
+from services.gateway.keystore import AuditLog, KeyStore
+from services.gateway.live import LiveEvents
+from services.gateway.live_api import live_routes
+from services.gateway.proxy import FrontDoor, proxy_routes
+from services.gateway.settings import GatewaySettings
+from services.gateway.webhook_api import webhook_routes
+from services.gateway.webhooks import Webhooks
 
 
 def health_routes(ask: AskHealth, timeout: float) -> APIRouter:
@@ -35,34 +43,60 @@ def health_routes(ask: AskHealth, timeout: float) -> APIRouter:
     return router
 
 
-def create_api(ask: AskHealth, timeout: float) -> FastAPI:
+def create_api(
+    ask: AskHealth,
+    settings: GatewaySettings,
+    keys: KeyStore,
+    audit: AuditLog,
+    live: LiveEvents | None = None,
+    webhooks: Webhooks | None = None,
+) -> FastAPI:
     client = httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=5.0))
+    gatekeeper = Gatekeeper(keys, enabled=settings.auth)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         await client.aclose()
+        if live is not None:
+            await live.close()
 
     api = FastAPI(
         title="tuneloop",
         version=VERSION,
         lifespan=lifespan,
         description="The closed loop of LLM fine-tuning: data, training, registry, A/B tests, "
-        "promotion and ROI. Every `/v1/...` path is served by the service that owns it "
+        "promotion and ROI. Every `/v1/...` request needs `Authorization: Bearer <key>`; "
+        "paths not listed here are served by the service that owns them "
         "(see contracts/openapi/).",
     )
-    api.include_router(health_routes(ask, timeout))
-    api.include_router(proxy_routes(ServiceDirectory(ask, timeout), client))
+    api.add_exception_handler(Denied, denied_handler)
+    api.include_router(health_routes(ask, settings.health_timeout_seconds))
+    api.include_router(admin_routes(gatekeeper, keys, audit, settings.operator_tenant))
+    if live is not None:
+        api.include_router(live_routes(gatekeeper, live))
+    if webhooks is not None:
+        api.include_router(webhook_routes(gatekeeper, webhooks, audit))
+    front = FrontDoor(gatekeeper, audit, settings.max_body_bytes)
+    api.include_router(
+        proxy_routes(ServiceDirectory(ask, settings.health_timeout_seconds), client, front)
+    )
     return api
 
 
 def build_api(context: ServiceContext) -> FastAPI:
     from services.gateway.health import nats_health_asker
-    from services.gateway.settings import GatewaySettings
 
     settings = context.settings
-    timeout = settings.health_timeout_seconds if isinstance(settings, GatewaySettings) else 1.5
-    return create_api(nats_health_asker(context.bus.ask), timeout)
+    assert isinstance(settings, GatewaySettings)
+    return create_api(
+        nats_health_asker(context.bus.ask),
+        settings,
+        KeyStore(context.database),
+        AuditLog(context.database),
+        LiveEvents(settings.nats_url or "", context.bus.subjects),
+        Webhooks(context.database),
+    )
 
 
 __all__ = ["build_api", "create_api"]

@@ -1,14 +1,19 @@
-"""The front door: ``/v1/...`` requests forwarded to the service that owns the path."""
+"""The front door: ``/v1/...`` requests checked (key, scope, size), then forwarded to the
+service that owns the path with the caller's identity in ``X-Tuneloop-*`` headers."""
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass
+from typing import Protocol
 
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
-from contracts.api.errors import ErrorBody, ErrorInfo
+from services.gateway.auth import Denied, Gatekeeper, error_response, identity_headers
 from services.gateway.directory import ServiceDirectory, ServiceUnavailable
+from services.gateway.keystore import Caller
 
 ROUTES: dict[str, str] = {
     "/v1/models": "router",
@@ -38,7 +43,40 @@ HOP_BY_HOP = {
     "host",
     "content-length",
 }
+logger = logging.getLogger("tuneloop.gateway")
+NOT_FORWARDED = {*HOP_BY_HOP, "authorization", "cookie"}
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+NOT_AUDITED = ("/v1/chat/completions", "/v1/completions")
+"""Inference is recorded by the router's ``inference.completed`` events instead."""
+
+
+class Recorder(Protocol):
+    def record(
+        self, tenant: str, key_id: str | None, method: str, path: str, status: int
+    ) -> Awaitable[None]: ...
+
+
+@dataclass
+class FrontDoor:
+    gatekeeper: Gatekeeper
+    audit: Recorder
+    max_body_bytes: int
+
+    async def audited(self, request: Request, caller: Caller, status: int) -> None:
+        path = request.url.path
+        if request.method not in MUTATING or path in NOT_AUDITED:
+            return
+        try:
+            await self.audit.record(caller.tenant, caller.key_id, request.method, path, status)
+        except Exception:  # the service has acted already: answer, and say the entry is missing
+            logger.exception(
+                "audit entry not written", extra={"method": request.method, "path": path}
+            )
+
+
+class BodyTooLarge(Exception):
+    pass
 
 
 def owner_of(path: str) -> str | None:
@@ -47,44 +85,93 @@ def owner_of(path: str) -> str | None:
     return ROUTES[max(matches, key=len)] if matches else None
 
 
-def error(status: int, code: str, message: str) -> JSONResponse:
-    body = ErrorBody(error=ErrorInfo(code=code, message=message))
-    return JSONResponse(body.model_dump(mode="json"), status_code=status)
+def raw_path_of(request: Request) -> str:
+    """The path as the client sent it, still percent-encoded (an id may hold '/' or '?')."""
+    raw = request.scope.get("raw_path")
+    return raw.decode("ascii", "replace") if isinstance(raw, bytes) else request.url.path
 
 
-def forwarded_headers(request: Request) -> dict[str, str]:
-    return {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+def forwarded_headers(request: Request, caller: Caller) -> dict[str, str]:
+    headers = {
+        k: v
+        for k, v in request.headers.items()
+        if k.lower() not in NOT_FORWARDED and not k.lower().startswith("x-tuneloop-")
+    }
+    return {**headers, **identity_headers(caller)}
 
 
-def proxy_routes(directory: ServiceDirectory, client: httpx.AsyncClient) -> APIRouter:
+async def limited(request: Request, limit: int) -> AsyncIterator[bytes]:
+    seen = 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > limit:
+            raise BodyTooLarge
+        yield chunk
+
+
+def too_large(path: str, limit: int) -> JSONResponse:
+    return error_response(
+        path,
+        413,
+        "request_too_large",
+        f"the request body is larger than {limit} bytes; split the upload into smaller files",
+    )
+
+
+def declared_too_large(request: Request, limit: int) -> bool:
+    declared = request.headers.get("content-length", "")
+    return declared.isdigit() and int(declared) > limit
+
+
+def proxy_routes(
+    directory: ServiceDirectory, client: httpx.AsyncClient, front: FrontDoor
+) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.api_route("/v1/{rest:path}", methods=METHODS, response_model=None)
     async def forward(request: Request, rest: str) -> StreamingResponse | JSONResponse:
-        service = owner_of(request.url.path)
+        path = request.url.path
+        try:
+            caller = await front.gatekeeper.authorise(request)
+        except Denied as denied:
+            return error_response(path, denied.status, denied.code, denied.message)
+        response = await send(request, caller)
+        await front.audited(request, caller, response.status_code)
+        return response
+
+    async def send(request: Request, caller: Caller) -> StreamingResponse | JSONResponse:
+        path = request.url.path
+        service = owner_of(path)
         if service is None:
-            return error(
-                404,
-                "not_found",
-                f"no endpoint {request.url.path}; see /docs and contracts/openapi/ for the API",
+            return error_response(
+                path, 404, "not_found", f"no endpoint {path}; see /docs for the API"
             )
+        if declared_too_large(request, front.max_body_bytes):
+            return too_large(path, front.max_body_bytes)
         try:
             base = await directory.url_of(service)
         except ServiceUnavailable as exc:
-            return error(503, "service_unavailable", str(exc))
+            return error_response(path, 503, "service_unavailable", str(exc))
         upstream = client.build_request(
             request.method,
-            base + request.url.path,
+            base + raw_path_of(request),
             params=request.query_params,
-            headers=forwarded_headers(request),
-            content=request.stream(),
+            headers=forwarded_headers(request, caller),
+            content=limited(request, front.max_body_bytes),
         )
         try:
             response = await client.send(upstream, stream=True)
+        except BodyTooLarge:
+            return too_large(path, front.max_body_bytes)
         except httpx.TransportError as exc:
+            if isinstance(exc.__cause__, BodyTooLarge) or isinstance(exc.__context__, BodyTooLarge):
+                return too_large(path, front.max_body_bytes)
             directory.forget(service)
-            return error(
-                503, "service_unavailable", str(ServiceUnavailable(service, type(exc).__name__))
+            return error_response(
+                path,
+                503,
+                "service_unavailable",
+                str(ServiceUnavailable(service, type(exc).__name__)),
             )
         return StreamingResponse(
             body_of(response),
@@ -101,4 +188,4 @@ async def body_of(response: httpx.Response) -> AsyncIterator[bytes]:
         yield chunk
 
 
-__all__ = ["ROUTES", "owner_of", "proxy_routes"]
+__all__ = ["ROUTES", "FrontDoor", "owner_of", "proxy_routes"]

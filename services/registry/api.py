@@ -1,8 +1,6 @@
 """The registry's HTTP API: thin routes over :class:`Registry`."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, FastAPI, Header, Request, status
+from fastapi import APIRouter, FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
 from contracts.api.errors import ErrorBody, ErrorInfo
@@ -20,13 +18,11 @@ from contracts.api.registry import (
     VersionPublic,
 )
 from libs.runtime.health import VERSION
+from libs.tenancy import Tenant
 from services.registry import queries
 from services.registry.errors import RegistryError
 from services.registry.registry import Registry
 
-Tenant = Annotated[
-    str, Header(alias="X-Tuneloop-Tenant", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)
-]
 ERRORS = {code: {"model": ErrorBody} for code in (404, 409, 422)}
 
 

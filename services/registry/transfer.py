@@ -4,7 +4,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.api.registry import ImportSummary, RegistryExport
 from contracts.envelope import utc_now
-from services.registry.errors import Conflict
+from services.registry.errors import Conflict, InvalidRequest
 from services.registry.lookups import find_model
 from services.registry.queries import history, list_models, list_versions
 from services.registry.tables import DeploymentEntry, ModelAlias, ModelVersion, RegisteredModel
@@ -19,6 +19,33 @@ async def export_registry(session: AsyncSession, tenant: str) -> RegistryExport:
     )
 
 
+def check_references(document: RegistryExport) -> None:
+    """Every version, alias and history entry names a model and version of the document."""
+    models = {m.name for m in document.models}
+    versions = {(v.model_name, v.version) for v in document.versions}
+    problems = [
+        f"version {v.model_name}@{v.version} names no model of the document"
+        for v in document.versions
+        if v.model_name not in models
+    ]
+    problems += [
+        f"alias {m.name}:{a.alias} points at version {a.version}, which is not in the document"
+        for m in document.models
+        for a in m.aliases
+        if (m.name, a.version) not in versions
+    ]
+    problems += [
+        f"history entry {e.sequence} names model {e.model_name!r}, not in the document"
+        for e in document.history
+        if e.model_name not in models
+    ]
+    if problems:
+        raise InvalidRequest(
+            f"the export is inconsistent ({'; '.join(problems[:5])}); import the file "
+            "`GET /v1/registry/export` wrote, unedited"
+        )
+
+
 async def import_registry(
     session: AsyncSession, tenant: str, document: RegistryExport
 ) -> ImportSummary:
@@ -30,6 +57,7 @@ async def import_registry(
             f"{', '.join(sorted(existing))}; import into an empty tenant or "
             "archive and rename them first"
         )
+    check_references(document)
     ids: dict[str, int] = {}
     for model in document.models:
         row = RegisteredModel(

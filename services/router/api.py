@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import httpx
-from fastapi import APIRouter, FastAPI, Header, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from contracts.api.router import (
@@ -16,19 +16,29 @@ from contracts.api.router import (
     OpenAIErrorInfo,
     RampRequest,
 )
+from contracts.commands import ArchiveModel
 from contracts.events import FeedbackRecorded
+from contracts.queries import AuthenticateReply
 from libs.messaging import Bus
 from libs.runtime.health import VERSION
+from libs.tenancy import OptionalTenant
+from services.router.access import AccessDenied, KeyChecker
 from services.router.catalog import Catalog, UnknownModel
 from services.router.experiments import ExperimentError, Experiments
 from services.router.forwarding import UpstreamDown
 from services.router.inference import BadRequest, InferenceService, Served, parse_body
 from services.router.upstreams import NoUpstream, UpstreamError
 
-Tenant = Annotated[
-    str, Header(alias="X-Tuneloop-Tenant", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)
-]
 PASSED_HEADERS = {"content-type", "x-request-id"}
+
+
+async def request_tenant(request: Request, tenant: OptionalTenant = None) -> str:
+    """The request's tenant: the gateway's header, or a direct caller's checked key."""
+    checker: KeyChecker = request.app.state.key_checker
+    return await checker.tenant_of(request.headers.get("authorization"), tenant)
+
+
+CallerTenant = Annotated[str, Depends(request_tenant)]
 
 
 def openai_error(
@@ -85,7 +95,7 @@ def completion_routes(service: InferenceService, max_bytes: int, max_tokens: int
     @router.post("/v1/chat/completions")
     async def chat_completions(
         request: Request,
-        tenant: Tenant = "default",
+        tenant: CallerTenant,
         unit: Annotated[str | None, Header(alias="X-Tuneloop-Unit")] = None,
     ) -> Response:
         """OpenAI chat completions, streaming or not, split by the model's experiment."""
@@ -94,7 +104,7 @@ def completion_routes(service: InferenceService, max_bytes: int, max_tokens: int
     @router.post("/v1/completions")
     async def completions(
         request: Request,
-        tenant: Tenant = "default",
+        tenant: CallerTenant,
         unit: Annotated[str | None, Header(alias="X-Tuneloop-Unit")] = None,
     ) -> Response:
         """OpenAI (legacy) text completions."""
@@ -130,17 +140,71 @@ def respond(service: InferenceService, tenant: str, requested: str, served: Serv
     )
 
 
-def model_routes(catalog: Catalog) -> APIRouter:
+def model_not_found(model_id: str) -> JSONResponse:
+    return openai_error(
+        404,
+        f"The model `{model_id}` does not exist or you do not have access to it.",
+        "invalid_request_error",
+        "model",
+        "model_not_found",
+    )
+
+
+def model_routes(catalog: Catalog, bus: Bus) -> APIRouter:
     router = APIRouter(tags=["inference"])
 
     @router.get("/v1/models")
-    async def list_models(tenant: Tenant = "default") -> dict[str, object]:
+    async def list_models(tenant: CallerTenant) -> dict[str, object]:
         """Every name this tenant can send as `model`, in OpenAI's list shape."""
         names = await catalog.visible_models(tenant)
         return {
             "object": "list",
             "data": [{"id": n, "object": "model", "created": 0, "owned_by": tenant} for n in names],
         }
+
+    @router.get("/v1/models/{model_id}", response_model=None)
+    async def retrieve_model(model_id: str, tenant: CallerTenant) -> dict[str, object] | Response:
+        """One name this tenant can send as `model`; 404 for any other (in OpenAI's shape)."""
+        if model_id not in await catalog.visible_models(tenant):
+            return model_not_found(model_id)
+        return {"id": model_id, "object": "model", "created": 0, "owned_by": tenant}
+
+    @router.delete("/v1/models/{model_id}", response_model=None)
+    async def delete_model(model_id: str, tenant: CallerTenant) -> dict[str, object] | Response:
+        """Retire a fine-tuned version (named by its serving name) no alias or experiment uses;
+        the registry archives it."""
+        version = await catalog.version(tenant, model_id)
+        if version is None:
+            if model_id in await catalog.visible_models(tenant):
+                return openai_error(
+                    400,
+                    f"`{model_id}` is not a fine-tuned version; delete a version by its serving "
+                    "name (`name@version-hash`, see GET /v1/models)",
+                    "invalid_request_error",
+                    "model",
+                    "not_a_version",
+                )
+            return model_not_found(model_id)
+        users = await catalog.users_of(tenant, model_id)
+        if users:
+            return openai_error(
+                409,
+                f"`{model_id}` still serves {', '.join(users)}; deploy another version, roll "
+                "back or stop the experiment first",
+                "invalid_request_error",
+                "model",
+                "model_in_use",
+            )
+        await bus.send_command(
+            ArchiveModel(
+                tenant=tenant,
+                model_name=version.model_name,
+                version=version.version,
+                actor="api",
+                notes="deleted through DELETE /v1/models",
+            )
+        )
+        return {"id": model_id, "object": "model", "deleted": True}
 
     return router
 
@@ -149,7 +213,7 @@ def feedback_routes(bus: Bus) -> APIRouter:
     router = APIRouter(tags=["feedback"])
 
     @router.post("/v1/feedback", status_code=202, response_model=FeedbackAccepted)
-    async def feedback(body: FeedbackRequest, tenant: Tenant = "default") -> FeedbackAccepted:
+    async def feedback(body: FeedbackRequest, tenant: CallerTenant) -> FeedbackAccepted:
         """A rating, gold star or corrected answer for a served request."""
         event = FeedbackRecorded(
             tenant=tenant,
@@ -168,26 +232,28 @@ def experiment_routes(experiments: Experiments) -> APIRouter:
     router = APIRouter(prefix="/v1/experiments", tags=["experiments"])
 
     @router.post("", status_code=201, response_model=ExperimentPublic)
-    async def create(body: ExperimentCreate, tenant: Tenant = "default") -> ExperimentPublic:
+    async def create(body: ExperimentCreate, tenant: CallerTenant) -> ExperimentPublic:
         """Start splitting a model's traffic between a control and treatments."""
         return await experiments.create(tenant, body)
 
     @router.get("", response_model=list[ExperimentPublic])
-    async def list_experiments(tenant: Tenant = "default") -> list[ExperimentPublic]:
+    async def list_experiments(tenant: CallerTenant) -> list[ExperimentPublic]:
         return await experiments.list(tenant)
 
     @router.post("/{experiment_id}/ramp", response_model=ExperimentPublic)
-    async def ramp(
-        experiment_id: str, body: RampRequest, tenant: Tenant = "default"
-    ) -> ExperimentPublic:
+    async def ramp(experiment_id: str, body: RampRequest, tenant: CallerTenant) -> ExperimentPublic:
         """Change a treatment's share; units already in it stay in it."""
         return await experiments.ramp(tenant, experiment_id, body)
 
     @router.post("/{experiment_id}/stop", response_model=ExperimentPublic)
-    async def stop(experiment_id: str, tenant: Tenant = "default") -> ExperimentPublic:
+    async def stop(experiment_id: str, tenant: CallerTenant) -> ExperimentPublic:
         return await experiments.stop(tenant, experiment_id, "stopped by request")
 
     return router
+
+
+async def no_gateway(key: str) -> AuthenticateReply:
+    raise AccessDenied(503, "auth_unavailable", "this router cannot check API keys")
 
 
 async def experiment_error(_: Request, exc: Exception) -> JSONResponse:
@@ -197,19 +263,32 @@ async def experiment_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def access_denied(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AccessDenied)
+    kind = {401: "authentication_error", 403: "permission_error"}.get(exc.status, "server_error")
+    return openai_error(exc.status, exc.message, kind, code=exc.code)
+
+
 def create_api(
-    service: InferenceService, experiments: Experiments, bus: Bus, max_bytes: int, max_tokens: int
+    service: InferenceService,
+    experiments: Experiments,
+    bus: Bus,
+    max_bytes: int,
+    max_tokens: int,
+    checker: KeyChecker | None = None,
 ) -> FastAPI:
     api = FastAPI(
         title="tuneloop router",
         version=VERSION,
         description="OpenAI-compatible inference over fine-tuned versions, split by experiment.",
     )
+    api.state.key_checker = checker or KeyChecker(no_gateway, require_key=False)
     api.include_router(completion_routes(service, max_bytes, max_tokens))
-    api.include_router(model_routes(service.catalog))
+    api.include_router(model_routes(service.catalog, bus))
     api.include_router(feedback_routes(bus))
     api.include_router(experiment_routes(experiments))
     api.add_exception_handler(ExperimentError, experiment_error)
+    api.add_exception_handler(AccessDenied, access_denied)
     return api
 
 

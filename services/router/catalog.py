@@ -142,6 +142,26 @@ class Catalog:
             control=control_target,
         )
 
+    async def version(self, tenant: str, serving_name: str) -> Servable | None:
+        """The tenant's servable version named exactly ``serving_name``, if not archived."""
+        servable = (await self.snapshot()).servables.get((tenant, serving_name))
+        return servable if servable is not None and not servable.archived else None
+
+    async def users_of(self, tenant: str, serving_name: str) -> list[str]:
+        """The aliases and running experiments that send traffic to ``serving_name``."""
+        snapshot = await self.snapshot()
+        aliases = [
+            f"{r.model_name}:{r.alias}"
+            for (t, _, _), r in snapshot.routes.items()
+            if t == tenant and r.serving_name == serving_name
+        ]
+        experiments = [
+            f"experiment {e.name}"
+            for (t, _), e in snapshot.experiments.items()
+            if t == tenant and any(v.serving_name == serving_name for v in variants_of(e))
+        ]
+        return aliases + experiments
+
     async def visible_models(self, tenant: str) -> list[str]:
         snapshot = await self.snapshot()
         names = {

@@ -11,7 +11,9 @@ from contracts.events import (
     FeedbackRecorded,
     InferenceCompleted,
 )
+from contracts.queries import AuthenticateQuery, AuthenticateReply
 from libs.runtime import ServiceContext, ServiceDefinition
+from services.router.access import KeyChecker
 from services.router.adapters import AdapterManager
 from services.router.api import create_api
 from services.router.catalog import Catalog
@@ -94,6 +96,16 @@ def build_router(context: ServiceContext) -> NatsRouter:
     return router_handlers(parts.deployments, parts.experiments, context.bus.subjects)
 
 
+def key_checker(context: ServiceContext, require_key: bool) -> KeyChecker:
+    """Checks direct callers' keys by asking the gateway over NATS."""
+
+    async def ask(key: str) -> AuthenticateReply:
+        query = AuthenticateQuery(key=key)
+        return await context.bus.ask(query, "gateway", "authenticate", AuthenticateReply)
+
+    return KeyChecker(ask, require_key)
+
+
 def build_api(context: ServiceContext) -> FastAPI:
     parts = components_of(context)
     return create_api(
@@ -102,6 +114,7 @@ def build_api(context: ServiceContext) -> FastAPI:
         context.bus,
         parts.settings.max_request_bytes,
         parts.settings.max_tokens_limit,
+        key_checker(context, parts.settings.require_key),
     )
 
 

@@ -34,6 +34,12 @@ class RouterSettings(ServiceSettings):
     remote_api_key: SecretStr | None = Field(
         default=None, validation_alias="TUNELOOP_ROUTER_REMOTE_API_KEY"
     )
+    require_key: bool = Field(
+        default=False,
+        validation_alias="TUNELOOP_ROUTER_REQUIRE_KEY",
+        description="Refuse direct calls that carry neither an API key nor the gateway's "
+        "tenant header (`tuneloop up` turns it on with the gateway's auth).",
+    )
     max_request_bytes: int = Field(default=1_000_000, ge=1024)
     max_tokens_limit: int = Field(default=4096, ge=1)
     connect_retries: int = Field(default=2, ge=0, le=10)

@@ -2,6 +2,7 @@
 cancel. Reads come from the trainer's tables; writes are commands on its work queue."""
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from contracts.api.errors import ErrorBody, ErrorInfo
+from contracts.api.files import CheckpointMetrics, FineTuningCheckpoint, FineTuningCheckpointList
 from contracts.api.fine_tuning import (
     CreateFineTuningJob,
     FineTuningJob,
@@ -21,11 +23,14 @@ from contracts.commands import CancelJob, CreateJob
 from contracts.training import Hyperparameters
 from libs.runtime import ServiceContext
 from libs.runtime.health import VERSION
+from libs.tenancy import DEFAULT_TENANT, Tenant
 from services.trainer.axolotl import axolotl_yaml
 from services.trainer.datasets import find_dataset
+from services.trainer.files_api import file_routes, resolve_file
 from services.trainer.history import job_events
 from services.trainer.ollama import ollama_modelfile
-from services.trainer.openai_objects import as_event, as_job, pending_job
+from services.trainer.openai_objects import as_event, as_job, pending_job, seconds
+from services.trainer.settings import TrainerSettings
 from services.trainer.tables import TrainerJob
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -69,7 +74,14 @@ async def training_file_of(
             f"{' and '.join(sources)}",
         )
     if request.training_file:
-        return request.training_file
+        found_file = await resolve_file(session, tenant, request.training_file)
+        if found_file is None:
+            return bad_request(
+                "file_not_found",
+                f"no file {request.training_file!r}; upload it with POST /v1/files",
+                404,
+            )
+        return found_file
     if request.export is not None:
         return None
     if not (request.dataset and request.dataset_version):
@@ -90,7 +102,19 @@ async def training_file_of(
     return found.artifact_sha256
 
 
-def command_of(request: CreateFineTuningJob, job_id: str, training_file: str | None) -> CreateJob:
+async def job_of(session: AsyncSession, job_id: str, tenant: str) -> TrainerJob | None:
+    """The tenant's job; another tenant's job is as absent as an unknown one."""
+    job = await session.get(TrainerJob, job_id)
+    return job if job is not None and job.tenant == tenant else None
+
+
+def command_of(
+    request: CreateFineTuningJob,
+    job_id: str,
+    training_file: str | None,
+    tenant: str = DEFAULT_TENANT,
+    validation_file: str | None = None,
+) -> CreateJob:
     hyperparameters = (
         request.hyperparameters
         or (request.method.hyperparameters() if request.method else None)
@@ -101,9 +125,10 @@ def command_of(request: CreateFineTuningJob, job_id: str, training_file: str | N
     return CreateJob(
         job_id=job_id,
         base_model=request.model,
+        tenant=tenant,
         training_file=training_file,
         export=request.export,
-        validation_file=request.validation_file,
+        validation_file=validation_file,
         dataset=request.dataset,
         dataset_version=request.dataset_version,
         backend=request.backend,
@@ -126,42 +151,58 @@ def job_routes(context: ServiceContext) -> APIRouter:
         responses={400: {"model": ErrorBody}, 404: {"model": ErrorBody}},
     )
     async def create(
-        request: CreateFineTuningJob, session: Session
+        request: CreateFineTuningJob, session: Session, tenant: Tenant = DEFAULT_TENANT
     ) -> FineTuningJob | JSONResponse:
         """Queue a job; it starts in ``validating_files``."""
-        training_file = await training_file_of(request, session, "default")
+        training_file = await training_file_of(request, session, tenant)
         if isinstance(training_file, JSONResponse):
             return training_file
-        command = command_of(request, f"ftjob-{uuid.uuid4().hex[:24]}", training_file)
+        validation_file = None
+        if request.validation_file:
+            validation_file = await resolve_file(session, tenant, request.validation_file)
+            if validation_file is None:
+                return bad_request("file_not_found", f"no file {request.validation_file!r}", 404)
+        job_id = f"ftjob-{uuid.uuid4().hex[:24]}"
+        command = command_of(request, job_id, training_file, tenant, validation_file)
         await context.bus.send_command(command)
         return pending_job(command)
 
     @router.get("/jobs", response_model=FineTuningJobList)
     async def list_jobs(
-        session: Session, limit: Annotated[int, Query(ge=1, le=100)] = 20, after: str | None = None
+        session: Session,
+        tenant: Tenant = DEFAULT_TENANT,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+        after: str | None = None,
     ) -> FineTuningJobList:
-        """Jobs, newest first."""
-        statement = select(TrainerJob).order_by(col(TrainerJob.created_at).desc())
+        """The tenant's jobs, newest first."""
+        statement = (
+            select(TrainerJob)
+            .where(col(TrainerJob.tenant) == tenant)
+            .order_by(col(TrainerJob.created_at).desc())
+        )
         if after:
-            anchor = await session.get(TrainerJob, after)
+            anchor = await job_of(session, after, tenant)
             if anchor is not None:
                 statement = statement.where(col(TrainerJob.created_at) < anchor.created_at)
         rows = list((await session.execute(statement.limit(limit + 1))).scalars().all())
         return FineTuningJobList(data=[as_job(r) for r in rows[:limit]], has_more=len(rows) > limit)
 
     @router.get("/jobs/{job_id}", response_model=FineTuningJob, responses=NOT_FOUND)
-    async def get_job(job_id: str, session: Session) -> FineTuningJob | JSONResponse:
-        job = await session.get(TrainerJob, job_id)
+    async def get_job(
+        job_id: str, session: Session, tenant: Tenant = DEFAULT_TENANT
+    ) -> FineTuningJob | JSONResponse:
+        job = await job_of(session, job_id, tenant)
         return as_job(job) if job else not_found(job_id)
 
     @router.get("/jobs/{job_id}/events", response_model=FineTuningJobEventList, responses=NOT_FOUND)
     async def events(
         job_id: str,
         session: Session,
+        tenant: Tenant = DEFAULT_TENANT,
         limit: Annotated[int, Query(ge=1, le=10000)] = 10000,
     ) -> FineTuningJobEventList | JSONResponse:
         """The job's full history, oldest first (OpenAI lists newest first; ours replays)."""
-        if await session.get(TrainerJob, job_id) is None:
+        if await job_of(session, job_id, tenant) is None:
             return not_found(job_id)
         rows = await job_events(session, job_id)
         return FineTuningJobEventList(
@@ -173,9 +214,9 @@ def job_routes(context: ServiceContext) -> APIRouter:
         response_class=PlainTextResponse,
         responses={**NOT_FOUND, 200: {"content": {"application/yaml": {}}}},
     )
-    async def axolotl(job_id: str, session: Session) -> Response:
+    async def axolotl(job_id: str, session: Session, tenant: Tenant = DEFAULT_TENANT) -> Response:
         """The job as an Axolotl config; its dataset is the training file saved as JSONL."""
-        job = await session.get(TrainerJob, job_id)
+        job = await job_of(session, job_id, tenant)
         if job is None:
             return not_found(job_id)
         text = axolotl_yaml(job, f"{job.training_file}.jsonl")
@@ -189,9 +230,9 @@ def job_routes(context: ServiceContext) -> APIRouter:
             409: {"model": ErrorBody, "description": "The job has no adapter yet."},
         },
     )
-    async def modelfile(job_id: str, session: Session) -> Response:
+    async def modelfile(job_id: str, session: Session, tenant: Tenant = DEFAULT_TENANT) -> Response:
         """An Ollama Modelfile serving the job's adapter on its base model."""
-        job = await session.get(TrainerJob, job_id)
+        job = await job_of(session, job_id, tenant)
         if job is None:
             return not_found(job_id)
         if job.status != "succeeded" or job.backend == "openai":
@@ -204,14 +245,55 @@ def job_routes(context: ServiceContext) -> APIRouter:
         return PlainTextResponse(ollama_modelfile(job))
 
     @router.post("/jobs/{job_id}/cancel", response_model=FineTuningJob, responses=NOT_FOUND)
-    async def cancel(job_id: str, session: Session) -> FineTuningJob | JSONResponse:
-        job = await session.get(TrainerJob, job_id)
+    async def cancel(
+        job_id: str, session: Session, tenant: Tenant = DEFAULT_TENANT
+    ) -> FineTuningJob | JSONResponse:
+        job = await job_of(session, job_id, tenant)
         if job is None:
             return not_found(job_id)
         await context.bus.send_command(CancelJob(job_id=job_id, tenant=job.tenant))
         return as_job(job)
 
+    @router.get(
+        "/jobs/{job_id}/checkpoints", response_model=FineTuningCheckpointList, responses=NOT_FOUND
+    )
+    async def checkpoints(
+        job_id: str,
+        session: Session,
+        tenant: Tenant = DEFAULT_TENANT,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> FineTuningCheckpointList | JSONResponse:
+        """The job's saved checkpoints, newest first (OpenAI's order)."""
+        if await job_of(session, job_id, tenant) is None:
+            return not_found(job_id)
+        rows = [r for r in await job_events(session, job_id) if r.type == "job.checkpoint"]
+        data = [as_checkpoint(r.message_id, job_id, r.time, r.payload) for r in reversed(rows)]
+        data = data[:limit]
+        return FineTuningCheckpointList(
+            data=data,
+            has_more=len(rows) > limit,
+            first_id=data[0].id if data else None,
+            last_id=data[-1].id if data else None,
+        )
+
     return router
+
+
+def as_checkpoint(
+    event_id: str, job_id: str, time: datetime, payload: dict[str, Any]
+) -> FineTuningCheckpoint:
+    return FineTuningCheckpoint(
+        id=f"ftckpt-{event_id[:24]}",
+        created_at=seconds(time) or 0,
+        fine_tuned_model_checkpoint=str(payload.get("artifact_sha256", "")),
+        fine_tuning_job_id=job_id,
+        step_number=int(payload.get("step", 0)),
+        metrics=CheckpointMetrics(
+            step=payload.get("step"),
+            train_loss=payload.get("train_loss"),
+            valid_loss=payload.get("validation_loss"),
+        ),
+    )
 
 
 def build_api(context: ServiceContext) -> FastAPI:
@@ -221,6 +303,9 @@ def build_api(context: ServiceContext) -> FastAPI:
         description="Fine-tuning jobs, shaped like OpenAI's fine-tuning API.",
     )
     api.include_router(job_routes(context))
+    settings = context.settings
+    max_bytes = settings.max_file_bytes if isinstance(settings, TrainerSettings) else 10**8
+    api.include_router(file_routes(context, max_bytes))
     return api
 
 

@@ -25,6 +25,12 @@ class TrainerSettings(ServiceSettings):
         validation_alias="TUNELOOP_TRAINER_WORK_DIR",
         description="Scratch space of running jobs; default <home>/trainer.",
     )
+    max_file_bytes: int = Field(
+        default=100 * 1024 * 1024,
+        ge=1,
+        validation_alias="TUNELOOP_TRAINER_MAX_FILE_BYTES",
+        description="Largest file accepted by POST /v1/files; larger ones get 413.",
+    )
     max_concurrent_jobs: int = Field(
         default=1, ge=1, le=64, validation_alias="TUNELOOP_TRAINER_MAX_CONCURRENT_JOBS"
     )

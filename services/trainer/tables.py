@@ -94,4 +94,21 @@ class TrainerDataset(SQLModel, table=True):
     exported_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-__all__ = ["TrainerDataset", "TrainerJob", "TrainerJobEvent"]
+class TrainerFile(SQLModel, table=True):
+    """A file a tenant uploaded through the Files API; its bytes are an artifact."""
+
+    __tablename__ = "trainer_files"
+
+    tenant: str = Field(primary_key=True, max_length=64)
+    id: str = Field(primary_key=True, max_length=32)
+    sha256: str = Field(max_length=64)
+    filename: str = Field(max_length=255)
+    bytes: int
+    purpose: str = Field(max_length=32)
+    rows: int = 0
+    created_at: datetime = Field(
+        default_factory=utc_now, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+__all__ = ["TrainerDataset", "TrainerFile", "TrainerJob", "TrainerJobEvent"]

@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -98,8 +99,14 @@ def test_up_starts_every_service_and_ctrl_c_stops_them_all(stack) -> None:  # ty
     metrics = httpx.get(f"{url}/metrics/", timeout=5)
     assert metrics.status_code == 200
     assert "process_resident_memory_bytes" in metrics.text
+    key = (home / "admin.key").read_text().strip()
+    assert key.startswith("tl_")
+    assert stat.S_IMODE((home / "admin.key").stat().st_mode) == 0o600
+    auth = {"Authorization": f"Bearer {key}"}
+    without_key = httpx.get(f"{url}/v1/registry/models", timeout=5)
+    assert without_key.status_code == 401
     through_gateway = httpx.get(
-        f"{url}/v1/registry/models", headers={"X-Tuneloop-Tenant": "e2e"}, timeout=5
+        f"{url}/v1/registry/models", headers={**auth, "X-Tuneloop-Tenant": "e2e"}, timeout=5
     )
     assert through_gateway.status_code == 200
     assert through_gateway.json() == []
@@ -107,6 +114,7 @@ def test_up_starts_every_service_and_ctrl_c_stops_them_all(stack) -> None:  # ty
     def answered() -> bool:
         reply = httpx.post(
             f"{url}/v1/chat/completions",
+            headers=auth,
             timeout=60,
             json={
                 "model": "tiny-llama",
@@ -124,6 +132,10 @@ def test_up_starts_every_service_and_ctrl_c_stops_them_all(stack) -> None:  # ty
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 0, output
     assert "stopped" in output
+    assert output.count(key) == 1, "the first admin key is printed once"
+    secret = key.split("_", 2)[2]
+    for log in (home / "logs").glob("*.log"):
+        assert secret not in log.read_text(), f"the admin key leaked into {log.name}"
     eventually_sync(lambda: not any(alive(pid) for pid in pids), timeout=15, what="no process left")
     assert not (home / "stack.json").exists()
 

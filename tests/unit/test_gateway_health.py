@@ -5,10 +5,11 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from contracts.queries import CheckResult, HealthReply
 from contracts.services import SERVICE_NAMES
-from services.gateway.api import create_api
+from services.gateway.api import health_routes
 
 pytestmark = pytest.mark.unit
 
@@ -40,7 +41,9 @@ def fake_asker(down: set[str] = frozenset(), degraded: set[str] = frozenset()): 
 
 
 async def get_health(asker, timeout: float) -> httpx.Response:  # type: ignore[no-untyped-def]
-    transport = httpx.ASGITransport(app=create_api(asker, timeout=timeout))
+    app = FastAPI()
+    app.include_router(health_routes(asker, timeout))
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
         return await client.get("/healthz")
 

@@ -1,7 +1,7 @@
 """Trainer: a job can ask the exporter for its dataset first (``export_id`` of that export).
 
-Revision ID: trainer_0002
-Revises: registry_0003
+Revision ID: trainer_0003
+Revises: gateway_0002
 Create Date: 2026-11-22 03:10:00.000000
 """
 
@@ -12,8 +12,8 @@ import sqlmodel
 
 from alembic import op
 
-revision: str = "trainer_0002"
-down_revision: str | None = "registry_0003"
+revision: str = "trainer_0003"
+down_revision: str | None = "gateway_0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
