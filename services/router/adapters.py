@@ -57,6 +57,19 @@ class AdapterManager:
                 (time.perf_counter() - started) * 1000,
             )
 
+    async def reload(self, target: Target, upstream: Upstream) -> bool:
+        """Load the adapter again if the upstream no longer has it (a restarted vLLM forgets
+        every adapter); True if it did."""
+        if target.artifact_sha256 is None:
+            return False
+        async with self._lock(upstream, target.serving_name):
+            if await upstream.serves(target.serving_name):
+                return False
+            upstream.loaded.discard(target.serving_name)
+        await self.ensure_loaded(target, upstream)
+        logger.warning("%s had lost %s; loaded it again", upstream.base_url, target.serving_name)
+        return True
+
     async def unload_after_drain(self, serving_name: str, upstreams: list[Upstream]) -> None:
         """Wait until no request uses ``serving_name`` any more, then unload it everywhere.
 

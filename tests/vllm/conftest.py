@@ -130,6 +130,14 @@ class VllmStack:
                 if name.startswith(f"{self.model_name}@"):
                     await client.post("/v1/unload_lora_adapter", json={"lora_name": name})
 
+    async def load_directly(self, serving_name: str, adapter: Path) -> None:
+        """Load an adapter into vLLM behind the router's back."""
+        async with httpx.AsyncClient(base_url=self.vllm_url, timeout=60) as client:
+            response = await client.post(
+                "/v1/load_lora_adapter", json={"lora_name": serving_name, "lora_path": str(adapter)}
+            )
+        assert response.status_code == 200, response.text
+
     async def restart_router(self) -> None:
         """Stop the router and start a new one on the same database and adapter directory."""
         await self.client.aclose()

@@ -84,12 +84,12 @@ async def test_a_hot_load_under_concurrent_traffic_fails_no_request(
     for reply in replies:
         assert reply.text == expected[reply.serving_name or ""], reply
     await eventually(
-        lambda: v1_gone(stack, v1), 30, what="the replaced version unloaded after draining"
+        lambda: unloaded(stack, v1), 30, what="the replaced version unloaded after draining"
     )
     assert v2 in await stack.vllm_models()
 
 
-async def v1_gone(stack: VllmStack, serving_name: str) -> bool:
+async def unloaded(stack: VllmStack, serving_name: str) -> bool:
     return serving_name not in await stack.vllm_models()
 
 
@@ -156,7 +156,11 @@ async def test_a_restarted_router_loads_what_the_registry_deployed(
 ) -> None:
     stack = vllm_stack
     v1 = await deployed(stack, adapter_dirs[0], expected_answers[0])
+    _, v2 = await stack.register(adapter_dirs[1])
+    await eventually(lambda: known(stack, v2), what="v2 registered with the router")
     await stack.forget_adapters()  # as a vLLM restarted meanwhile would have
+    # a version nothing serves, left loaded (as by a retirement cut short by a crash)
+    await stack.load_directly(v2, adapter_dirs[1])
     assert v1 not in await stack.vllm_models()
 
     await stack.restart_router()
@@ -164,6 +168,7 @@ async def test_a_restarted_router_loads_what_the_registry_deployed(
     await eventually(
         lambda: loaded(stack, v1), 30, what="the deployed version loaded at router start-up"
     )
+    await eventually(lambda: unloaded(stack, v2), 30, what="the leftover version unloaded")
     reply = await ask(stack, stack.model_name)
     assert (reply.status, reply.serving_name, reply.text) == (200, v1, expected_answers[0])
 
@@ -183,3 +188,16 @@ async def test_vllm_errors_reach_the_client_in_openai_shape(vllm_stack: VllmStac
     error = response.json()["error"]
     assert error["message"]
     assert "type" in error
+
+
+async def test_an_adapter_vllm_lost_is_loaded_again_by_the_next_request(
+    vllm_stack: VllmStack, adapter_dirs: list[Path], expected_answers: list[str]
+) -> None:
+    stack = vllm_stack
+    v1 = await deployed(stack, adapter_dirs[0], expected_answers[0])
+    await stack.forget_adapters()  # vLLM restarted: it serves the base model only
+
+    reply = await ask(stack, stack.model_name)
+
+    assert (reply.status, reply.serving_name, reply.text) == (200, v1, expected_answers[0])
+    assert v1 in await stack.vllm_models()
