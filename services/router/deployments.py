@@ -179,35 +179,46 @@ class Deployments:
         await self.adapters.unload_after_drain(serving_name, self.pool.all())
 
     async def reconcile(self) -> None:
-        """On start: everything an alias or a running experiment serves is loaded."""
+        """On start: everything an alias or a running experiment serves is loaded, and
+        versions nothing serves any more (a retirement cut short) are unloaded."""
         async with self.database.session() as session:
             routed = set((await session.execute(select(Route.serving_name))).scalars())  # type: ignore[call-overload]
             running = (
                 await session.execute(select(Experiment).where(col(Experiment.status) == "running"))
             ).scalars()
             routed |= {v["serving_name"] for e in running for v in e.variants}
-            servables = (
-                (
-                    await session.execute(
-                        select(Servable).where(col(Servable.serving_name).in_(routed))
-                    )
-                )
-                .scalars()
-                .all()
-            )
+            servables = (await session.execute(select(Servable))).scalars().all()
         for servable in servables:
-            if servable.artifact_sha256 is None:
+            if servable.artifact_sha256 is None or servable.serving_name not in routed:
                 continue
-            target = Target(
-                serving_name=servable.serving_name,
-                base_model=servable.base_model,
-                artifact_sha256=servable.artifact_sha256,
-            )
+            await self._load_everywhere(servable)
+        retired = {s.serving_name for s in servables if s.artifact_sha256} - routed
+        await self._unload_leftovers(retired)
+
+    async def _load_everywhere(self, servable: Servable) -> None:
+        assert servable.artifact_sha256 is not None
+        target = Target(
+            serving_name=servable.serving_name,
+            base_model=servable.base_model,
+            artifact_sha256=servable.artifact_sha256,
+        )
+        try:
+            for upstream in self.pool.for_base_model(servable.base_model):
+                await self.adapters.ensure_loaded(target, upstream)
+        except Exception:
+            logger.exception("could not load %s at start-up", servable.serving_name)
+
+    async def _unload_leftovers(self, retired: set[str]) -> None:
+        for upstream in self.pool.all():
             try:
-                for upstream in self.pool.for_base_model(servable.base_model):
-                    await self.adapters.ensure_loaded(target, upstream)
+                leftovers = retired & await upstream.served_models()
+                for serving_name in sorted(leftovers):
+                    await upstream.unload_adapter(serving_name)
+                    logger.info(
+                        "unloaded %s from %s: nothing serves it", serving_name, upstream.base_url
+                    )
             except Exception:
-                logger.exception("could not load %s at start-up", servable.serving_name)
+                logger.exception("could not tidy %s at start-up", upstream.base_url)
 
 
 __all__ = ["Deployments"]

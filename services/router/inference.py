@@ -90,9 +90,15 @@ class InferenceService:
             raise UpstreamDown(f"{upstream.base_url} is unreachable: {exc}") from exc
         # a hosted model's key is a default header of the remote upstream's client
         outgoing = {**body, "model": target.external_model_id or target.serving_name}
+        answer = await self._forward(upstream, path, outgoing)
+        if answer.status == 404 and await self.adapters.reload(target, upstream):
+            answer = await self._forward(upstream, path, outgoing)  # it had lost the adapter
+        return answer
+
+    async def _forward(self, upstream: Upstream, path: str, body: dict[str, Any]) -> Answer:
         if body.get("stream"):
-            return await forwarding.stream(upstream, path, outgoing, self.retries)
-        return await forwarding.complete(upstream, path, outgoing, self.retries)
+            return await forwarding.stream(upstream, path, body, self.retries)
+        return await forwarding.complete(upstream, path, body, self.retries)
 
     async def _tracked_send(self, target: Target, path: str, body: dict[str, Any]) -> Answer:
         """Send, counting the request as in flight on its adapter until :meth:`finished`."""

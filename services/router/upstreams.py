@@ -43,24 +43,38 @@ class Upstream:
         return {model["id"] for model in response.json().get("data", [])}
 
     async def load_adapter(self, name: str, path: str) -> None:
-        """Load under an immutable name; loading a name twice is not an error."""
+        """Load under an immutable name and return once the upstream lists it.
+
+        Loading a name that is already there is not an error (vLLM answers 400 "has already
+        been loaded"): the name is immutable, so what is there is what was asked for.
+        """
         response = await self.client.post(
             f"{self.base_url}/v1/load_lora_adapter",
             json={"lora_name": name, "lora_path": path},
             timeout=120,
         )
-        message = "" if response.status_code == 200 else error_message(response)
-        if response.status_code != 200 and "already" not in message.lower():
-            raise UpstreamError(f"{self.base_url} could not load {name}: {message}")
+        if response.status_code != 200:
+            message = error_message(response)
+            if not await self.serves(name):
+                raise UpstreamError(f"{self.base_url} could not load {name}: {message}")
+        elif not await self.serves(name):
+            raise UpstreamError(
+                f"{self.base_url} accepted {name} but does not list it in /v1/models"
+            )
         self.loaded.add(name)
 
+    async def serves(self, name: str) -> bool:
+        return name in await self.served_models()
+
     async def unload_adapter(self, name: str) -> None:
+        """Unload; a name the upstream does not have (vLLM: 404 NotFoundError) is gone already."""
         response = await self.client.post(
             f"{self.base_url}/v1/unload_lora_adapter", json={"lora_name": name}, timeout=30
         )
-        message = "" if response.status_code == 200 else error_message(response)
-        if response.status_code != 200 and "not found" not in message.lower():
-            raise UpstreamError(f"{self.base_url} could not unload {name}: {message}")
+        if response.status_code not in (200, 404):
+            raise UpstreamError(
+                f"{self.base_url} could not unload {name}: {error_message(response)}"
+            )
         self.loaded.discard(name)
 
 
