@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from contracts.api.health import GatewayHealth
 from libs.runtime import ServiceContext
 from libs.runtime.health import VERSION
+from services.gateway.dashboard import gateway_client, mount_dashboard
 from services.gateway.directory import ServiceDirectory
 from services.gateway.health import AskHealth, stack_health
 from services.gateway.proxy import proxy_routes
@@ -42,6 +43,7 @@ def create_api(ask: AskHealth, timeout: float) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         await client.aclose()
+        await dashboard_client.aclose()
 
     api = FastAPI(
         title="tuneloop",
@@ -53,6 +55,8 @@ def create_api(ask: AskHealth, timeout: float) -> FastAPI:
     )
     api.include_router(health_routes(ask, timeout))
     api.include_router(proxy_routes(ServiceDirectory(ask, timeout), client))
+    dashboard_client = gateway_client(api)
+    mount_dashboard(api, dashboard_client)
     return api
 
 
