@@ -143,8 +143,10 @@ def alias_version(model: dict[str, Any], alias: str = PRODUCTION) -> int | None:
 
 
 async def version_of_job(v1: V1, model_name: str, job_id: str) -> dict[str, Any] | None:
+    """The version a finished job registered (while it trains, its version is not servable)."""
     rows = await optional(versions(v1, model_name), [])
-    return next((v for v in rows if v.get("job_id") == job_id), None)
+    servable = ("ready", "deployed")
+    return next((v for v in rows if v.get("job_id") == job_id and v["status"] in servable), None)
 
 
 async def version_by_serving_name(

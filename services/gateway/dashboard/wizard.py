@@ -174,7 +174,7 @@ def wizard_routes(pages: Pages) -> APIRouter:
     @router.get("/jobs/{job_id}")
     async def watch(request: Request, job_id: str, model_name: str = "") -> Response:
         async def load(v1: V1) -> dict[str, Any]:
-            detail = await data.job_detail(v1, job_id)
+            detail = await just_created_job(v1, job_id)
             context = {**detail, "chart": loss_chart(detail["loss"]), "step": 4}
             context.update(model_name=model_name, version=None, production=None)
             if detail["job"]["status"] == "succeeded" and model_name:
@@ -243,6 +243,17 @@ def wizard_routes(pages: Pages) -> APIRouter:
         return await pages.page(request, "wizard_test.html", load, "preparing the A/B test")
 
     return router
+
+
+async def just_created_job(v1: V1, job_id: str) -> dict[str, Any]:
+    """A job the trainer may not have picked up yet (creating it is a queued command)."""
+    try:
+        return await data.job_detail(v1, job_id)
+    except ApiError as error:
+        if error.status != 404:
+            raise
+    pending = {"id": job_id, "status": "validating_files", "model": "", "hyperparameters": {}}
+    return {"job": pending, "events": [], "progress": None, "loss": [], "active": True}
 
 
 async def summary_context(v1: V1, choices: dict[str, str]) -> dict[str, Any]:

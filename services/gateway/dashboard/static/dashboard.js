@@ -79,7 +79,10 @@
         return typed || (active && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName));
       };
       var later = function () {
-        if (busy()) { setTimeout(later, wait); } else { window.location.reload(); }
+        if (busy()) { setTimeout(later, wait); return; }
+        var url = new URL(window.location.href);
+        url.searchParams.delete("notice");  // a one-time message, not to repeat on refresh
+        window.location.replace(url.toString());
       };
       setTimeout(later, wait);
     }
