@@ -9,6 +9,7 @@ import random
 import signal
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,14 @@ def stack_url(tmp_path: Path, tiny_model_dir: Path, models_cache_dir: Path) -> I
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
+
+
+@pytest.fixture
+def api(stack_url: str, tmp_path: Path) -> Iterator[httpx.Client]:
+    """The public API, as scripts call it, to set the scene and check the outcome."""
+    headers = {"Authorization": f"Bearer {api_key(tmp_path)}"}
+    with httpx.Client(base_url=stack_url, headers=headers, timeout=60) as client:
+        yield client
 
 
 def api_key(home: Path) -> str:
@@ -123,32 +132,40 @@ def seed(api: httpx.Client, adapter: Path) -> None:
     eventually_sync(lambda: serves(api, MODEL), timeout=60, interval=0.5, what="production served")
 
 
+def one_user(api: httpx.Client, experiment_id: str, user: int) -> None:
+    """A user asks the model; they star most answers of the new version, few of the current."""
+    answer = api.post(
+        "/v1/chat/completions",
+        json={
+            "model": MODEL,
+            "user": f"user-{user}",
+            "max_tokens": 4,
+            "messages": [{"role": "user", "content": f"Ticket {user}: my invoice is wrong"}],
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    if answer.headers.get("x-tuneloop-experiment") != experiment_id:
+        return  # the test has concluded: traffic is no longer split
+    pleased = (user % 10) < (8 if answer.headers["x-tuneloop-variant"] == "new" else 2)
+    feedback = api.post(
+        "/v1/feedback",
+        json={
+            "request_id": answer.headers["x-tuneloop-request-id"],
+            "rating": 5 if pleased else 2,
+            "gold_star": pleased,
+        },
+    )
+    assert feedback.status_code == 202, feedback.text
+
+
 def live_traffic(api: httpx.Client, experiment_id: str, users: range) -> None:
-    """Users ask the model; they star most answers of the new version, few of the current."""
-    for user in users:
-        answer = api.post(
-            "/v1/chat/completions",
-            json={
-                "model": MODEL,
-                "user": f"user-{user}",
-                "max_tokens": 4,
-                "messages": [{"role": "user", "content": f"Ticket {user}: my invoice is wrong"}],
-            },
-        )
-        assert answer.status_code == 200, answer.text
-        if answer.headers.get("x-tuneloop-experiment") != experiment_id:
-            return  # the test has concluded: traffic is no longer split
-        variant = answer.headers["x-tuneloop-variant"]
-        pleased = (user % 10) < (8 if variant == "new" else 2)
-        feedback = api.post(
-            "/v1/feedback",
-            json={
-                "request_id": answer.headers["x-tuneloop-request-id"],
-                "rating": 5 if pleased else 2,
-                "gold_star": pleased,
-            },
-        )
-        assert feedback.status_code == 202, feedback.text
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(partial(one_user, api, experiment_id), users))
+
+
+def decided(api: httpx.Client, experiment_id: str) -> bool:
+    view = api.get(f"/v1/evaluations/experiments/{experiment_id}")
+    return view.status_code == 200 and view.json()["verdict"] is not None
 
 
 def counted(api: httpx.Client, experiment_id: str, requests: int) -> bool:
@@ -162,12 +179,11 @@ def counted(api: httpx.Client, experiment_id: str, requests: int) -> bool:
 
 @pytest.mark.timeout(480)
 def test_the_guided_flow_from_gold_stars_to_a_promoted_version(
-    stack_url: str, tmp_path: Path, tiny_model_dir: Path
+    stack_url: str, api: httpx.Client, tmp_path: Path, tiny_model_dir: Path
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     key = api_key(tmp_path)
-    api = httpx.Client(base_url=stack_url, headers={"Authorization": f"Bearer {key}"}, timeout=60)
     seed(api, untrained_adapter(tiny_model_dir, tmp_path / "adapter-v1"))
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
@@ -211,7 +227,7 @@ def test_the_guided_flow_from_gold_stars_to_a_promoted_version(
 
             # 3. settings and the estimate
             expect(page.locator('[data-estimate="tokens"]')).to_be_visible()
-            page.get_by_label("Stop after this many steps").fill("12")
+            page.get_by_label("Stop after this many steps").fill("8")
             page.get_by_label("Learning rate").fill("0.005")
             page.get_by_label("Examples per step").fill("8")
             expect(page.get_by_role("cell", name="cpu", exact=True)).to_be_visible()
@@ -242,12 +258,13 @@ def test_the_guided_flow_from_gold_stars_to_a_promoted_version(
 
             # 7. the verdict in words, with the chart
             users = 0
-            while page.locator('[data-verdict="treatment_wins"]').count() == 0 and users < 400:
-                live_traffic(api, experiment_id, range(users, users + 40))
-                users += 40
+            while not decided(api, experiment_id) and users < 400:
+                live_traffic(api, experiment_id, range(users, users + 24))
+                users += 24
                 caught_up = partial(counted, api, experiment_id, users)
                 eventually_sync(caught_up, timeout=30, what="the evaluator counting them")
-                page.reload()
+            verdict = page.locator('[data-verdict="treatment_wins"]')
+            expect(verdict).to_be_visible(timeout=30_000)  # the page refreshes itself
             expect(page.get_by_text("The new version is better: promote it.")).to_be_visible()
             expect(page.locator("svg.interval-chart line.interval")).to_have_count(3)
             shot("09-verdict")

@@ -156,6 +156,12 @@ async def version_by_serving_name(
     return next((v for v in rows if v["serving_name"] == serving_name), None)
 
 
+async def served_names(v1: V1) -> set[str]:
+    """Every name the router can send traffic to now (models, aliases, serving names)."""
+    served = await v1.get("/v1/models")
+    return {m["id"] for m in served["data"]}
+
+
 async def base_models(v1: V1) -> list[str]:
     """Names the router serves that are not registry models or versions: the base models."""
     served, registered = await asyncio.gather(
@@ -328,6 +334,7 @@ __all__ = [
     "models",
     "optional",
     "overview",
+    "served_names",
     "test_split_of",
     "version_by_serving_name",
     "version_of_job",

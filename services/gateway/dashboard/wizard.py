@@ -238,7 +238,10 @@ def wizard_routes(pages: Pages) -> APIRouter:
                     "it with; deploy from the training job page first",
                 )
             name = f"{model_name}-v{state['version']['version']}-vs-v{state['production']}"
-            return {**state, "model_name": model_name, "step": 6, "test_name": name[:64]}
+            served = await data.served_names(v1)
+            ready = {state["version"]["serving_name"], state["control"]["serving_name"]} <= served
+            context = {**state, "model_name": model_name, "step": 6, "test_name": name[:64]}
+            return {**context, "router_ready": ready}
 
         return await pages.page(request, "wizard_test.html", load, "preparing the A/B test")
 

@@ -138,6 +138,9 @@ class FakeV1:
     export_error: dict[str, Any] | None = None
     upload_error: dict[str, Any] | None = None
     production: int | None = 1
+    served: list[str] = field(
+        default_factory=lambda: ["tiny-llama", "support-bot", "support-bot@1-abcd1"]
+    )
 
     def bodies(self, method: str, path: str) -> list[Any]:
         return [body for m, p, _, body in self.calls if (m, p) == (method, path)]
@@ -244,8 +247,7 @@ class FakeV1:
 
         @api.get("/v1/models")
         async def served() -> Any:
-            names = ["tiny-llama", "support-bot", "support-bot@1-abcd1"]
-            return {"object": "list", "data": [{"id": n, "object": "model"} for n in names]}
+            return {"object": "list", "data": [{"id": n, "object": "model"} for n in fake.served]}
 
         @api.get("/v1/registry/models")
         async def models() -> Any:

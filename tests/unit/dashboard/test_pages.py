@@ -302,3 +302,38 @@ async def test_the_roi_calculator_answers_or_says_what_is_wrong(
     assert "tuned_accuracy must be at most 1" in wrong.text
     typo = await browser.post("/costs/roi", data={"tuned_accuracy": "lots"})
     assert "Accuracy after: &#39;lots&#39; is not a number" in typo.text
+
+
+async def test_the_ab_step_waits_until_the_router_can_serve_the_new_version(
+    browser: httpx.AsyncClient, fake: FakeV1
+) -> None:
+    waiting = await browser.get("/fine-tune/jobs/ftjob-2/test?model_name=support-bot")
+    assert "The router is getting version 2 ready to serve" in waiting.text
+    assert "data-live-reload" in waiting.text
+    assert "Start the A/B test" not in waiting.text
+    fake.served.append("support-bot@2-abcd2")
+    ready = await browser.get("/fine-tune/jobs/ftjob-2/test?model_name=support-bot")
+    assert '<input type="hidden" name="control" value="support-bot@1-abcd1">' in ready.text
+    assert '<option value="support-bot@2-abcd2">v2 (support-bot@2-abcd2)</option>' in ready.text
+    assert 'type="range" min="1" max="50"' in ready.text
+    started = await browser.post(
+        "/experiments",
+        data={
+            "name": "support-bot-v2-vs-v1",
+            "model_name": "support-bot",
+            "control": "support-bot@1-abcd1",
+            "treatment": "support-bot@2-abcd2",
+            "weight_percent": "30",
+            "min_units": "20",
+            "guided": "1",
+        },
+    )
+    assert started.headers["location"].startswith("/experiments/exp_1?guided=1&notice=")
+    [body] = fake.bodies("POST", "/v1/experiments")
+    assert body["control"] == {
+        "name": "current",
+        "serving_name": "support-bot@1-abcd1",
+        "weight": 0.7,
+    }
+    assert body["treatments"][0]["weight"] == 0.3
+    assert body["stopping"] == {"min_units_per_arm": 20, "auto_promote": False}
