@@ -20,6 +20,12 @@ Loader = Callable[[V1], Awaitable[dict[str, Any]]]
 Action = Callable[[V1], Awaitable[str]]
 
 
+def usd(amount: Any) -> str:
+    """Money as people read it: cents, or four decimals below one cent."""
+    value = float(amount)
+    return f"${value:,.4f}" if 0 < abs(value) < 0.01 else f"${value:,.2f}"
+
+
 def templates() -> Jinja2Templates:
     environment = Jinja2Templates(directory=HERE / "templates")
     environment.env.globals.update(
@@ -29,6 +35,7 @@ def templates() -> Jinja2Templates:
         zip=zip,
     )
     environment.env.filters["percent"] = lambda value: f"{100 * float(value):.1f} %"
+    environment.env.filters["usd"] = usd
     environment.env.filters["clock"] = lambda seconds: datetime.fromtimestamp(
         int(seconds), UTC
     ).strftime("%Y-%m-%d %H:%M:%S")
