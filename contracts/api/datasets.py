@@ -71,6 +71,22 @@ class ExamplesCreated(BaseModel):
     warnings: list[FieldError] = Field(default_factory=list)
 
 
+class ExampleSummary(BaseModel):
+    """How many stored examples match export filters, before de-duplication and validation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    matching: int = Field(ge=0, description="Examples matching the filters.")
+    gold_star: int = Field(ge=0, description="Of those, marked gold star.")
+    tokens: int = Field(ge=0, description="Their tokens, as counted on intake.")
+    domains: dict[str, int] = Field(
+        default_factory=dict, description="Every domain of the tenant's examples → examples."
+    )
+    task_types: dict[str, int] = Field(
+        default_factory=dict, description="Every task type of the tenant's examples → examples."
+    )
+
+
 class UploadReport(BaseModel):
     """What an upload stored and, in lenient mode, what it rejected and why."""
 
@@ -229,6 +245,7 @@ __all__ = [
     "DatasetVersionOut",
     "ExampleBatch",
     "ExampleIn",
+    "ExampleSummary",
     "ExamplesCreated",
     "ExportFilters",
     "ExportRequest",

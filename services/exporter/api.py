@@ -16,6 +16,8 @@ from contracts.api.datasets import (
     ExampleBatch,
     ExampleIn,
     ExamplesCreated,
+    ExampleSummary,
+    ExportFilters,
     ExportRequest,
     UploadFormat,
     UploadReport,
@@ -29,6 +31,7 @@ from services.exporter.examples import Provenance, example_row, insert_examples
 from services.exporter.export import ExportRejected, ExternalImportFailed, run_export
 from services.exporter.ingest import check_records
 from services.exporter.runtime import Exporter
+from services.exporter.summary import summarize
 from services.exporter.upload_flow import (
     UploadEmpty,
     UploadRejected,
@@ -125,6 +128,28 @@ def example_routes(exporter: Exporter) -> APIRouter:
             await insert_examples(session, rows)
         warnings = field_errors([w for c in checked for w in c.verdict.warnings])
         return ExamplesCreated(ids=[row["id"] for row in rows], warnings=warnings)
+
+    @router.get("/v1/examples/summary", response_model=ExampleSummary)
+    async def example_summary(
+        tenant: Tenant = "default",
+        min_rating: Annotated[int | None, Query(ge=1, le=5)] = None,
+        gold_star_only: bool = False,
+        domain: Annotated[str | None, Query(max_length=128)] = None,
+        task_type: Annotated[str | None, Query(max_length=128)] = None,
+        source: Annotated[str | None, Query(max_length=128)] = None,
+        owner: Annotated[str | None, Query(max_length=128)] = None,
+    ) -> ExampleSummary:
+        """How many stored examples an export with these filters would consider (before
+        de-duplication and validation), and the domains and task types there are."""
+        filters = ExportFilters(
+            min_rating=min_rating,
+            gold_star_only=gold_star_only,
+            domain=domain,
+            task_type=task_type,
+            source=source,
+            owner=owner,
+        )
+        return await summarize(exporter.tools.database, tenant, filters)
 
     @router.post(
         "/v1/datasets/uploads",

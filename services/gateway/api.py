@@ -12,6 +12,7 @@ from libs.runtime import ServiceContext
 from libs.runtime.health import VERSION
 from services.gateway.admin_api import admin_routes, denied_handler
 from services.gateway.auth import Denied, Gatekeeper
+from services.gateway.dashboard import gateway_client, mount_dashboard
 from services.gateway.directory import ServiceDirectory
 from services.gateway.health import AskHealth, stack_health
 from services.gateway.keystore import AuditLog, KeyStore
@@ -60,6 +61,7 @@ def create_api(
         await client.aclose()
         if live is not None:
             await live.close()
+        await dashboard_client.aclose()
 
     api = FastAPI(
         title="tuneloop",
@@ -81,6 +83,8 @@ def create_api(
     api.include_router(
         proxy_routes(ServiceDirectory(ask, settings.health_timeout_seconds), client, front)
     )
+    dashboard_client = gateway_client(api)
+    mount_dashboard(api, dashboard_client)
     return api
 
 

@@ -217,3 +217,31 @@ async def test_a_byte_order_mark_is_accepted_and_a_file_without_rows_is_refused(
     blank = await upload(client, b"\n\n  \n")
     assert blank.status_code == 422
     assert blank.json()["error"]["code"] == "empty_file"
+
+
+async def test_summary_counts_what_filters_match_per_tenant(client: httpx.AsyncClient) -> None:
+    acme = {"X-Tuneloop-Tenant": "acme"}
+    rows = [example(i, gold_star=i < 3) for i in range(6)]
+    rows.append(example(6, domain="billing", task_type="refund"))
+    assert (
+        await client.post("/v1/examples", json={"examples": rows}, headers=acme)
+    ).status_code == 201
+
+    everything = (await client.get("/v1/examples/summary", headers=acme)).json()
+    assert everything["matching"] == 7
+    assert everything["gold_star"] == 3
+    assert everything["tokens"] > 0
+    assert everything["domains"] == {"support": 6, "billing": 1}
+    assert everything["task_types"] == {"": 6, "refund": 1}
+
+    gold = await client.get(
+        "/v1/examples/summary", params={"gold_star_only": "true", "min_rating": 5}, headers=acme
+    )
+    assert (gold.json()["matching"], gold.json()["gold_star"]) == (1, 1)  # example 1: rating 5
+    billing = await client.get("/v1/examples/summary", params={"domain": "billing"}, headers=acme)
+    assert billing.json()["matching"] == 1
+    other = (await client.get("/v1/examples/summary")).json()
+    assert (other["matching"], other["domains"]) == (0, {})
+    bad = await client.get("/v1/examples/summary", params={"min_rating": 9})
+    assert bad.status_code == 422
+    assert bad.json()["error"]["errors"][0]["field"] == "min_rating"

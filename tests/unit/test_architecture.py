@@ -17,6 +17,7 @@ ENVIRONMENT_READERS = {
     # these hand the environment on to the processes they start
     Path("tuneloop/stack.py"),
     Path("libs/supervision/postgres.py"),
+    Path("libs/supervision/vllm.py"),
     # sets the variable Unsloth reads at import time, inside the training process only
     Path("services/trainer/training/unsloth_backend.py"),
 }

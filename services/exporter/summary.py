@@ -1,0 +1,41 @@
+"""Counts of the stored examples that export filters match, for choosing data before exporting."""
+
+from typing import Any
+
+from sqlalchemy import Integer, func, select
+from sqlalchemy.sql import Select
+
+from contracts.api.datasets import ExampleSummary, ExportFilters
+from libs.storage import Database
+from services.exporter.export import candidates
+
+
+async def breakdown(database: Database, statement: Select[Any], column: str) -> dict[str, int]:
+    """Examples per value of ``column`` (``domain`` or ``task_type``); none counts as ``""``."""
+    rows = statement.order_by(None).subquery()
+    grouped = select(rows.c[column], func.count()).group_by(rows.c[column])
+    async with database.session() as session:
+        result = await session.execute(grouped)
+        return {str(value or ""): int(count) for value, count in result.all()}
+
+
+async def summarize(database: Database, tenant: str, filters: ExportFilters) -> ExampleSummary:
+    rows = candidates(tenant, filters).order_by(None).subquery()
+    totals = select(
+        func.count(),
+        func.coalesce(func.sum(rows.c.gold_star.cast(Integer)), 0),
+        func.coalesce(func.sum(rows.c.token_count), 0),
+    ).select_from(rows)
+    async with database.session() as session:
+        matching, gold_star, tokens = (await session.execute(totals)).one()
+    everything = candidates(tenant, ExportFilters())
+    return ExampleSummary(
+        matching=int(matching),
+        gold_star=int(gold_star),
+        tokens=int(tokens),
+        domains=await breakdown(database, everything, "domain"),
+        task_types=await breakdown(database, everything, "task_type"),
+    )
+
+
+__all__ = ["summarize"]
