@@ -23,10 +23,17 @@ from libs.messaging import Bus
 from libs.runtime.health import VERSION
 from libs.tenancy import OptionalTenant
 from services.router.access import AccessDenied, KeyChecker
+from services.router.budgets import refusal_message
 from services.router.catalog import Catalog, UnknownModel
 from services.router.experiments import ExperimentError, Experiments
 from services.router.forwarding import UpstreamDown
-from services.router.inference import BadRequest, InferenceService, Served, parse_body
+from services.router.inference import (
+    BadRequest,
+    BudgetRefused,
+    InferenceService,
+    Served,
+    parse_body,
+)
 from services.router.upstreams import NoUpstream, UpstreamError
 
 PASSED_HEADERS = {"content-type", "x-request-id"}
@@ -79,6 +86,10 @@ def completion_routes(service: InferenceService, max_bytes: int, max_tokens: int
             served = await service.serve(tenant, unit, path, body)
         except BadRequest as exc:
             return openai_error(exc.status, exc.message, "invalid_request_error", exc.param)
+        except BudgetRefused as exc:
+            return openai_error(
+                429, refusal_message(str(exc)), "insufficient_quota", code="budget_exceeded"
+            )
         except UnknownModel as exc:
             return openai_error(404, str(exc), "invalid_request_error", "model", "model_not_found")
         except (UpstreamDown, NoUpstream, UpstreamError) as exc:

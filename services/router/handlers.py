@@ -3,6 +3,7 @@
 from faststream.nats import NatsRouter
 
 from contracts.events import (
+    BudgetExceeded,
     ExperimentConcluded,
     ModelArchived,
     ModelDeployed,
@@ -10,6 +11,7 @@ from contracts.events import (
     ModelRolledBack,
 )
 from libs.messaging import Subjects, event_subscriber
+from services.router.budgets import BudgetGuard
 from services.router.deployments import Deployments
 from services.router.experiments import Experiments
 
@@ -17,9 +19,13 @@ SERVICE = "router"
 
 
 def router_handlers(
-    deployments: Deployments, experiments: Experiments, subjects: Subjects
+    deployments: Deployments, experiments: Experiments, budgets: BudgetGuard, subjects: Subjects
 ) -> NatsRouter:
     router = NatsRouter()
+
+    @event_subscriber(router, subjects, SERVICE, BudgetExceeded)
+    async def on_budget_exceeded(event: BudgetExceeded) -> None:
+        budgets.exceeded(event)
 
     @event_subscriber(router, subjects, SERVICE, ModelRegistered)
     async def on_registered(event: ModelRegistered) -> None:

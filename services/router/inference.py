@@ -12,6 +12,7 @@ import httpx
 from contracts.events import InferenceCompleted
 from services.router import forwarding
 from services.router.adapters import AdapterManager
+from services.router.budgets import BudgetGuard
 from services.router.catalog import Catalog, Target
 from services.router.forwarding import Answer, UpstreamDown
 from services.router.recorder import InferenceRecorder
@@ -24,6 +25,10 @@ class BadRequest(Exception):
         self.message = message
         self.param = param
         self.status = status
+
+
+class BudgetRefused(Exception):
+    """The tenant's inference budget is spent."""
 
 
 @dataclass
@@ -62,7 +67,9 @@ class InferenceService:
         recorder: InferenceRecorder,
         remote: Upstream | None,
         retries: int,
+        budgets: BudgetGuard | None = None,
     ) -> None:
+        self.budgets = budgets
         self.catalog = catalog
         self.pool = pool
         self.adapters = adapters
@@ -114,6 +121,9 @@ class InferenceService:
 
     async def serve(self, tenant: str, unit: str | None, path: str, body: dict[str, Any]) -> Served:
         started = time.perf_counter()
+        refusal = self.budgets.refusal(tenant) if self.budgets is not None else None
+        if refusal is not None:
+            raise BudgetRefused(refusal)
         unit = unit or (body.get("user") if isinstance(body.get("user"), str) else None)
         target = await self.catalog.resolve(tenant, body["model"], unit or uuid.uuid4().hex)
         fallback = False

@@ -11,11 +11,17 @@ from contracts.events import (
     FeedbackRecorded,
     InferenceCompleted,
 )
-from contracts.queries import AuthenticateQuery, AuthenticateReply
+from contracts.queries import (
+    AuthenticateQuery,
+    AuthenticateReply,
+    BudgetCheckQuery,
+    BudgetCheckReply,
+)
 from libs.runtime import ServiceContext, ServiceDefinition
 from services.router.access import KeyChecker
 from services.router.adapters import AdapterManager
 from services.router.api import create_api
+from services.router.budgets import AskBudget, BudgetGuard
 from services.router.catalog import Catalog
 from services.router.deployments import Deployments
 from services.router.experiments import Experiments
@@ -40,6 +46,7 @@ class RouterComponents:
         self.catalog = Catalog(context.database, set(mapping) - {"*"})
         self.adapters = AdapterManager(context.artifacts, settings.resolved_adapter_dir())
         self.recorder = InferenceRecorder(context.bus)
+        self.budgets = BudgetGuard(budget_asker(context), settings.budget_check_seconds)
         self.inference = InferenceService(
             self.catalog,
             self.pool,
@@ -47,6 +54,7 @@ class RouterComponents:
             self.recorder,
             self._remote(),
             settings.connect_retries,
+            self.budgets,
         )
         self.deployments = Deployments(
             context.database, self.pool, self.adapters, self.catalog.invalidate
@@ -77,6 +85,7 @@ class RouterComponents:
         await self.deployments.reconcile()
 
     async def stop(self) -> None:
+        await self.budgets.close()
         await self.recorder.stop()
         await self.client.aclose()
 
@@ -93,7 +102,18 @@ def components_of(context: ServiceContext) -> RouterComponents:
 
 def build_router(context: ServiceContext) -> NatsRouter:
     parts = components_of(context)
-    return router_handlers(parts.deployments, parts.experiments, context.bus.subjects)
+    return router_handlers(
+        parts.deployments, parts.experiments, parts.budgets, context.bus.subjects
+    )
+
+
+def budget_asker(context: ServiceContext) -> AskBudget:
+    """Asks the cost service whether a tenant may spend on inference now."""
+
+    async def ask(query: BudgetCheckQuery) -> BudgetCheckReply:
+        return await context.bus.ask(query, "cost", query.type, BudgetCheckReply, timeout=1.0)
+
+    return ask
 
 
 def key_checker(context: ServiceContext, require_key: bool) -> KeyChecker:

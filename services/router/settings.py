@@ -43,6 +43,13 @@ class RouterSettings(ServiceSettings):
     max_request_bytes: int = Field(default=1_000_000, ge=1024)
     max_tokens_limit: int = Field(default=4096, ge=1)
     connect_retries: int = Field(default=2, ge=0, le=10)
+    budget_check_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        validation_alias="TUNELOOP_ROUTER_BUDGET_CHECK_SECONDS",
+        description="How long the router trusts the cost service's answer on a tenant's "
+        "inference budget (a `budget.exceeded` event applies at once).",
+    )
 
     @field_validator("upstreams")
     @classmethod
