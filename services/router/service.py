@@ -10,10 +10,12 @@ from contracts.events import (
     ExperimentStopped,
     FeedbackRecorded,
     InferenceCompleted,
+    InteractionCaptured,
 )
 from libs.runtime import ServiceContext, ServiceDefinition
 from services.router.adapters import AdapterManager
 from services.router.api import create_api
+from services.router.capture import PayloadCapture, load_redactor
 from services.router.catalog import Catalog
 from services.router.deployments import Deployments
 from services.router.experiments import Experiments
@@ -38,6 +40,9 @@ class RouterComponents:
         self.catalog = Catalog(context.database, set(mapping) - {"*"})
         self.adapters = AdapterManager(context.artifacts, settings.resolved_adapter_dir())
         self.recorder = InferenceRecorder(context.bus)
+        self.capture = PayloadCapture(
+            context.bus, settings.captured_tenants(), load_redactor(settings.capture_redactor)
+        )
         self.inference = InferenceService(
             self.catalog,
             self.pool,
@@ -45,6 +50,7 @@ class RouterComponents:
             self.recorder,
             self._remote(),
             settings.connect_retries,
+            self.capture,
         )
         self.deployments = Deployments(
             context.database, self.pool, self.adapters, self.catalog.invalidate
@@ -72,10 +78,12 @@ class RouterComponents:
 
     async def start(self) -> None:
         self.recorder.start()
+        self.capture.start()
         await self.deployments.reconcile()
 
     async def stop(self) -> None:
         await self.recorder.stop()
+        await self.capture.stop()
         await self.client.aclose()
 
 
@@ -112,6 +120,7 @@ DEFINITION = ServiceDefinition(
     build_api=build_api,
     emits=(
         InferenceCompleted,
+        InteractionCaptured,
         FeedbackRecorded,
         ExperimentStarted,
         ExperimentRamped,

@@ -1,0 +1,8 @@
+"""The flywheel, scripted: live traffic → capture → ratings → dataset → LoRA → registry →
+A/B test → verdict → ROI, driven through the gateway's public API like a real client."""
+
+from tuneloop.flywheel.client import FlywheelError
+from tuneloop.flywheel.command import enable_capture_for_flywheel, run_flywheel
+from tuneloop.flywheel.runner import Flywheel, RunRecord
+
+__all__ = ["Flywheel", "FlywheelError", "RunRecord", "enable_capture_for_flywheel", "run_flywheel"]
