@@ -1,6 +1,7 @@
 """Payload capture in the router: redaction, the captured event, and who opted in."""
 
 import json
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -21,7 +22,7 @@ def completion(text: str) -> bytes:
     return json.dumps({"choices": [{"message": {"role": "assistant", "content": text}}]}).encode()
 
 
-def request(messages: list[object], body: bytes) -> CapturedRequest:
+def request(messages: list[Any], body: bytes) -> CapturedRequest:
     return CapturedRequest(
         tenant="acme",
         request_id="req_1",

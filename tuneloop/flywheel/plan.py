@@ -34,30 +34,30 @@ class Plan:
 
 QUICK = Plan(
     base_model=TINY_LLAMA,
-    live_requests=64,
+    live_requests=48,
     correction_rate=0.9,
     max_tokens=96,
     hyperparameters={
         "n_epochs": 1,
-        "max_steps": 240,
+        "max_steps": 60,
         "batch_size": 16,
         "learning_rate": 5e-3,
         "lora_r": 16,
         "lora_alpha": 32,
     },
-    min_units_per_arm=15,
-    max_units_per_arm=40,
+    min_units_per_arm=10,
+    max_units_per_arm=25,
     minimum_detectable_effect=0.3,
     system_prompt=SHORT_SYSTEM_PROMPT,
 )
 
 FULL = Plan(
     base_model=SMOLLM2,
-    live_requests=120,
+    live_requests=96,
     correction_rate=0.9,
-    max_tokens=56,
+    max_tokens=44,
     hyperparameters={
-        "n_epochs": 2,
+        "n_epochs": 3,
         "batch_size": 8,
         "learning_rate": 1e-3,
         "lora_r": 16,

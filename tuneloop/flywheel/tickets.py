@@ -19,7 +19,7 @@ SYSTEM_PROMPT = (
     "to the customer)."
 )
 
-SHORT_SYSTEM_PROMPT = 'Triage the ticket. Answer only JSON: {"category", "priority", "reply"}.'
+SHORT_SYSTEM_PROMPT = 'Answer only JSON: {"category", "priority", "reply"}.'
 """For models with a short context (the tiny test model)."""
 
 PRODUCTS = (
@@ -93,10 +93,10 @@ SIGNATURES = (
 NAMES = ("Ana", "Ben", "Chloe", "Dev", "Emma", "Farid", "Grace", "Hugo", "Ines", "Jon")
 
 REPLIES: dict[str, str] = {
-    "billing": "Sorry about the {product} billing problem; we are correcting your account now.",
-    "shipping": "Sorry your {product} delivery went wrong; we are checking it with the courier.",
-    "account": "We have sent you steps to regain access to your {product} account.",
-    "technical": "Sorry your {product} is misbehaving; please try our fix steps we just sent.",
+    "billing": "Sorry about the {product} charge; we are fixing it now.",
+    "shipping": "Sorry about your {product} delivery; we are on it.",
+    "account": "We sent you steps to recover your {product} account.",
+    "technical": "Sorry about your {product}; please try the fix we sent.",
 }
 
 
