@@ -66,7 +66,8 @@ def print_state(part: str, state: str) -> None:
 
 
 async def run_stack(settings: StackSettings, flywheel: "FlywheelOptions | None" = None) -> None:
-    stack = Stack(settings, report=print_state)
+    extra_env = {} if flywheel is None else flywheel.stack_env()
+    stack = Stack(settings, report=print_state, extra_env=extra_env)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -92,7 +93,14 @@ async def run_stack(settings: StackSettings, flywheel: "FlywheelOptions | None" 
 
 class FlywheelOptions:
     def __init__(self, quick: bool) -> None:
+        from tuneloop.flywheel import FlywheelSettings
+
         self.quick = quick
+        self.settings = settings_or_exit(FlywheelSettings)
+
+    def stack_env(self) -> dict[str, str]:
+        """The router captures the flywheel tenant's payloads."""
+        return {"TUNELOOP_ROUTER_CAPTURE_TENANTS": self.settings.capture_with_flywheel()}
 
 
 async def supervise_with_flywheel(
@@ -105,6 +113,7 @@ async def supervise_with_flywheel(
         try:
             await run_flywheel(
                 gateway_url=stack.gateway_url,
+                api_key=options.settings.key(),
                 nats_url=stack.nats_url,
                 subject_prefix=stack.settings.subject_prefix,
                 home=stack.home,
@@ -148,10 +157,6 @@ def up(
     ] = False,
 ) -> None:
     """Start NATS, the database and every service; Ctrl-C stops them all."""
-    if flywheel:
-        from tuneloop.flywheel import enable_capture_for_flywheel
-
-        enable_capture_for_flywheel()
     settings = settings_or_exit(StackSettings)
     if gateway_port is not None:
         settings = settings.model_copy(update={"gateway_port": gateway_port})
@@ -177,22 +182,19 @@ def flywheel_command(
     ] = None,
 ) -> None:
     """Run the scripted flywheel against a running stack, through the gateway's API."""
-    import os
+    from tuneloop.flywheel import FlywheelError, FlywheelSettings, run_flywheel
 
-    from tuneloop.flywheel import FlywheelError, run_flywheel
-
-    settings = settings_or_exit(StackSettings)
+    settings = settings_or_exit(FlywheelSettings)
     state = running_stack(settings)
+    stack = settings_or_exit(StackSettings)
     gateway = (
-        url
-        or os.environ.get("TUNELOOP_URL")
-        or state.get("gateway_url")
-        or f"http://127.0.0.1:{settings.gateway_port}"
+        url or settings.url or state.get("gateway_url") or f"http://127.0.0.1:{stack.gateway_port}"
     )
     try:
         asyncio.run(
             run_flywheel(
                 gateway_url=gateway,
+                api_key=settings.key(),
                 nats_url=settings.nats_url or state.get("nats_url"),
                 subject_prefix=state.get("subject_prefix") or settings.subject_prefix,
                 home=settings.home.resolve(),

@@ -67,9 +67,11 @@ def get(url: str, path: str) -> Any:
 def test_the_flywheel_turns_end_to_end(flywheel_stack) -> None:  # type: ignore[no-untyped-def]
     process, output, url, home = flywheel_stack
     eventually_sync(
-        lambda: "The flywheel turned" in output.text
-        or "flywheel stopped" in output.text
-        or process.poll() is not None,
+        lambda: (
+            "The flywheel turned" in output.text
+            or "flywheel stopped" in output.text
+            or process.poll() is not None
+        ),
         timeout=420,
         interval=1,
         what="the flywheel to finish",
@@ -96,7 +98,9 @@ def test_the_flywheel_turns_end_to_end(flywheel_stack) -> None:  # type: ignore[
     assert tuned["artifact_sha256"] is not None
     history = get(url, f"/v1/registry/models/{MODEL}/history")
     assert any(
-        h["action"] == "deploy" and h["alias"] == "candidate" and h["to_version"] == tuned["version"]
+        h["action"] == "deploy"
+        and h["alias"] == "candidate"
+        and h["to_version"] == tuned["version"]
         for h in history
     )
 

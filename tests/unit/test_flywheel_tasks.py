@@ -37,7 +37,7 @@ def test_the_same_seed_gives_the_same_varied_tickets() -> None:
 def test_the_expected_answer_is_strict_json_and_earns_a_gold_star() -> None:
     for ticket in TicketGenerator(1).batch(50):
         result = score(ticket.expected_answer, ticket)
-        assert result.gold_star and result.rating == 5
+        assert (result.gold_star, result.rating) == (True, 5)
         assert strict_triage(ticket.expected_answer) is not None
 
 
@@ -66,9 +66,10 @@ def test_users_correct_only_bad_answers_and_send_valid_feedback() -> None:
     users = SimulatedUsers(seed=0, correction_rate=1.0)
     good = users.judge(TICKET, "req_1", answer())
     bad = users.judge(TICKET, "req_2", "no idea")
-    assert good.corrected_answer is None and good.body()["gold_star"] is True
+    assert good.corrected_answer is None
+    assert good.body()["gold_star"] is True
     assert bad.corrected_answer == TICKET.expected_answer
-    assert bad.body()["rating"] == 1 and bad.body()["gold_star"] is False
+    assert (bad.body()["rating"], bad.body()["gold_star"]) == (1, False)
     for feedback in (good, bad):
         FeedbackRequest.model_validate(feedback.body())
 
@@ -79,7 +80,8 @@ def test_no_user_corrects_when_the_rate_is_zero() -> None:
 
 
 def test_plans() -> None:
-    assert plan_for(quick=True) is QUICK and plan_for(quick=False) is FULL
+    assert plan_for(quick=True) is QUICK
+    assert plan_for(quick=False) is FULL
     assert plan_for(quick=True, base_model="/models/x").base_model == "/models/x"
     for plan in (QUICK, FULL):
         assert plan.min_units_per_arm < plan.max_units_per_arm < plan.ab_request_limit

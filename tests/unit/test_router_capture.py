@@ -60,9 +60,10 @@ def test_the_event_carries_the_redacted_conversation_and_answer() -> None:
         {"role": "user", "content": "I am [email]"},
         {"role": "assistant", "content": "Mail [email]"},
     ]
-    assert event.redacted and event.variant == "tuned" and event.request_id == "req_1"
+    assert (event.redacted, event.variant, event.request_id) == (True, "tuned", "req_1")
     plain = captured_event(request(messages, completion("ok")), None)
-    assert plain is not None and not plain.redacted
+    assert plain is not None
+    assert not plain.redacted
     assert plain.messages[1]["content"] == "I am bo@example.com"
 
 
@@ -94,7 +95,7 @@ def test_redactor_hooks() -> None:
 def test_only_opted_in_tenants_are_captured() -> None:
     settings = RouterSettings.model_validate({"TUNELOOP_ROUTER_CAPTURE_TENANTS": "acme, globex"})
     capture = PayloadCapture(bus=None, tenants=settings.captured_tenants(), redactor=None)  # type: ignore[arg-type]
-    assert capture.wants("acme") and capture.wants("globex") and not capture.wants("other")
+    assert [capture.wants(t) for t in ("acme", "globex", "other")] == [True, True, False]
     everyone = PayloadCapture(bus=None, tenants=frozenset({"*"}), redactor=None)  # type: ignore[arg-type]
     assert everyone.wants("anyone")
     assert RouterSettings.model_validate({}).captured_tenants() == frozenset()

@@ -1,7 +1,5 @@
 """The gateway's public HTTP API as the flywheel uses it: one client, errors in plain words."""
 
-import os
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -9,15 +7,6 @@ import httpx
 
 class FlywheelError(Exception):
     """A step cannot go on; the message says what happened and what to do."""
-
-
-def api_key(home: Path) -> str | None:
-    """``TUNELOOP_API_KEY``, else the admin key ``tuneloop up`` wrote into the home."""
-    key = os.environ.get("TUNELOOP_API_KEY")
-    if key:
-        return key
-    path = home / "admin.key"
-    return path.read_text().strip() if path.is_file() else None
 
 
 def error_message(response: httpx.Response) -> str:
@@ -73,4 +62,4 @@ class Gateway:
         return await self.json("POST", path, json=body)
 
 
-__all__ = ["FlywheelError", "Gateway", "api_key", "error_message"]
+__all__ = ["FlywheelError", "Gateway", "error_message"]
