@@ -123,8 +123,11 @@ async def supervise_with_flywheel(
             )
         except FlywheelError as exc:
             console.print(f"[bold red]flywheel stopped:[/] {exc}", highlight=False)
-            return
-        console.print("The stack stays up; press Ctrl-C to stop it.", highlight=False)
+        except Exception:
+            console.print("[bold red]flywheel stopped by an unexpected error:[/]")
+            console.print_exception()
+        else:
+            console.print("The stack stays up; press Ctrl-C to stop it.", highlight=False)
 
     flywheel = asyncio.create_task(turn(), name="flywheel")
     try:

@@ -14,7 +14,7 @@ import pytest
 from tests.e2e.test_stack import REPO, TUNELOOP, free_port, stack_env
 from tests.polling import eventually_sync
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 MODEL = "support-triage"
 
@@ -72,7 +72,7 @@ def test_the_flywheel_turns_end_to_end(flywheel_stack) -> None:  # type: ignore[
             or "flywheel stopped" in output.text
             or process.poll() is not None
         ),
-        timeout=420,
+        timeout=840,
         interval=1,
         what="the flywheel to finish",
     )
