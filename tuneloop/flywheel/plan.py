@@ -24,7 +24,10 @@ class Plan:
     dataset_name: str = "support-triage-gold"
     seed: int = 7
     concurrency: int = 2
-    calls_per_month: int = 100_000
+    calls_per_month: int = 10_000
+    """ROI assumption: tickets a month."""
+    value_per_error_usd: float = 1.0
+    """ROI assumption: what one mistriaged ticket costs (an agent re-routing it)."""
 
     @property
     def ab_request_limit(self) -> int:

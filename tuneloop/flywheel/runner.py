@@ -267,11 +267,17 @@ class Flywheel:
                     "base_accuracy": round(record.arm_gold_rates.get(CONTROL, 0.0), 4),
                     "tuned_accuracy": round(record.arm_gold_rates.get(TREATMENT, 0.0), 4),
                     "calls_per_month": self.plan.calls_per_month,
+                    "value_per_error_usd": self.plan.value_per_error_usd,
                 },
             )
             summary = await self.gateway.get("/v1/costs/summary", params={"group_by": "kind"})
             record.roi = report
             self.console.print(roi_table(report, summary))
+            step.info(
+                f"assumed: {self.plan.calls_per_month:,} tickets a month, "
+                f"${self.plan.value_per_error_usd:g} per mistriaged ticket; accuracy is the "
+                "gold-star rate each arm earned in the A/B test"
+            )
             step.done(str(report["verdict"]))
 
     def finish(self) -> None:
