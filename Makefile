@@ -20,8 +20,8 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## Create .venv and install tuneloop with its development tools
 
-run: setup ## Start the whole stack on embedded defaults (Ctrl-C stops it)
-	$(VENV)/bin/tuneloop up
+run: setup ## Start the stack, turn the flywheel once on SmolLM2, keep it up (Ctrl-C stops it)
+	$(VENV)/bin/tuneloop up --flywheel
 
 test: setup ## Run every test tier (unit, integration, e2e, vllm)
 	./scripts/ensure-postgres-binaries

@@ -1,6 +1,7 @@
 """The ``tuneloop`` command line."""
 
 import asyncio
+import contextlib
 import json
 import signal
 import sys
@@ -88,8 +89,9 @@ def print_state(part: str, state: str) -> None:
     console.print(f"  [bold]{part:<10}[/] [{style}]{state}[/]", highlight=False)
 
 
-async def run_stack(settings: StackSettings) -> None:
-    stack = Stack(settings, report=print_state)
+async def run_stack(settings: StackSettings, flywheel: "FlywheelOptions | None" = None) -> None:
+    extra_env = {} if flywheel is None else flywheel.stack_env()
+    stack = Stack(settings, report=print_state, extra_env=extra_env)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -103,11 +105,62 @@ async def run_stack(settings: StackSettings) -> None:
             f"NATS {stack.nats_url}. Press Ctrl-C to stop.",
             highlight=False,
         )
-        await stack.supervise(stop)
+        if flywheel is None:
+            await stack.supervise(stop)
+        else:
+            await supervise_with_flywheel(stack, stop, flywheel)
     finally:
         if stack.started_anything:
             console.print("stopping…")
         stack.stop()
+
+
+class FlywheelOptions:
+    def __init__(self, quick: bool) -> None:
+        from tuneloop.flywheel import FlywheelSettings
+
+        self.quick = quick
+        self.settings = settings_or_exit(FlywheelSettings)
+
+    def stack_env(self) -> dict[str, str]:
+        """The router captures the flywheel tenant's payloads."""
+        return {"TUNELOOP_ROUTER_CAPTURE_TENANTS": self.settings.capture_with_flywheel()}
+
+
+async def supervise_with_flywheel(
+    stack: Stack, stop: asyncio.Event, options: FlywheelOptions
+) -> None:
+    """Run the flywheel while the stack is supervised; the stack stays up after it."""
+    from tuneloop.flywheel import FlywheelError, run_flywheel
+
+    async def turn() -> None:
+        try:
+            await run_flywheel(
+                gateway_url=stack.gateway_url,
+                api_key=options.settings.key(),
+                nats_url=stack.nats_url,
+                subject_prefix=stack.settings.subject_prefix,
+                home=stack.home,
+                quick=options.quick,
+                base_model=stack.settings.base_model,
+                console=Console(),
+            )
+        except FlywheelError as exc:
+            console.print(f"[bold red]flywheel stopped:[/] {exc}", highlight=False)
+        except Exception:
+            console.print("[bold red]flywheel stopped by an unexpected error:[/]")
+            console.print_exception()
+        else:
+            console.print("The stack stays up; press Ctrl-C to stop it.", highlight=False)
+
+    flywheel = asyncio.create_task(turn(), name="flywheel")
+    try:
+        await stack.supervise(stop)
+    finally:
+        if not flywheel.done():
+            flywheel.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await flywheel
 
 
 @app.command()
@@ -118,14 +171,66 @@ def up(
             help="Port of the gateway's HTTP API (default 8000 or TUNELOOP_GATEWAY_PORT)."
         ),
     ] = None,
+    flywheel: Annotated[
+        bool,
+        typer.Option(
+            help="Once up, run the scripted flywheel (traffic, ratings, training, A/B test, "
+            "promotion, ROI); the stack stays up afterwards."
+        ),
+    ] = False,
+    quick: Annotated[
+        bool,
+        typer.Option(help="With --flywheel: the tiny generated model and small counts."),
+    ] = False,
 ) -> None:
     """Start NATS, the database and every service; Ctrl-C stops them all."""
     settings = settings_or_exit(StackSettings)
     if gateway_port is not None:
         settings = settings.model_copy(update={"gateway_port": gateway_port})
+    if flywheel and quick:
+        settings = settings.model_copy(update={"base_model": "tiny-llama"})
     try:
-        asyncio.run(run_stack(settings))
+        asyncio.run(run_stack(settings, FlywheelOptions(quick) if flywheel else None))
     except EXPECTED_ERRORS as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command("flywheel")
+def flywheel_command(
+    quick: Annotated[
+        bool, typer.Option(help="The tiny generated model and small counts (for tests).")
+    ] = False,
+    base_model: Annotated[
+        str | None, typer.Option(help="Base model the stack serves (default: by --quick).")
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(help="Gateway URL; default TUNELOOP_URL, else the running stack's."),
+    ] = None,
+) -> None:
+    """Run the scripted flywheel against a running stack, through the gateway's API."""
+    from tuneloop.flywheel import FlywheelError, FlywheelSettings, run_flywheel
+
+    settings = settings_or_exit(FlywheelSettings)
+    state = running_stack(settings)
+    stack = settings_or_exit(StackSettings)
+    gateway = (
+        url or settings.url or state.get("gateway_url") or f"http://127.0.0.1:{stack.gateway_port}"
+    )
+    try:
+        asyncio.run(
+            run_flywheel(
+                gateway_url=gateway,
+                api_key=settings.key(),
+                nats_url=settings.nats_url or state.get("nats_url"),
+                subject_prefix=state.get("subject_prefix") or settings.subject_prefix,
+                home=settings.home.resolve(),
+                quick=quick,
+                base_model=base_model,
+                console=Console(),
+            )
+        )
+    except FlywheelError as exc:
         raise fail(str(exc)) from None
 
 

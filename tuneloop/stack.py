@@ -50,8 +50,14 @@ class ServiceSlot:
 
 
 class Stack:
-    def __init__(self, settings: StackSettings, report: Report | None = None) -> None:
+    def __init__(
+        self,
+        settings: StackSettings,
+        report: Report | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.settings = settings
+        self.extra_env = extra_env or {}
         self.home = settings.home.resolve()
         self.subjects = Subjects(settings.subject_prefix)
         self.report: Report = report or (lambda part, state: None)
@@ -205,6 +211,7 @@ class Stack:
                 "TUNELOOP_ROUTER_PORT": str(self.router_port),
                 "TUNELOOP_ROUTER_REQUIRE_KEY": str(self.settings.gateway_auth).lower(),
                 "PYTHONUNBUFFERED": "1",
+                **self.extra_env,
             }
         )
         return env

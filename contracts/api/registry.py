@@ -77,7 +77,8 @@ class DeploymentRecord(Body):
 
 
 class RegisterRequest(Body):
-    """Exactly one of an adapter in the artifact store, an adapter directory, or a hosted model."""
+    """At most one of an adapter in the artifact store, an adapter directory, or a hosted model;
+    none of them registers the base model itself (e.g. as the control of an experiment)."""
 
     model_name: str = Field(pattern=MODEL_NAME_PATTERN)
     base_model: str = Field(min_length=1)

@@ -9,7 +9,7 @@ from contracts.events.evaluations import (
     ExperimentUpdated,
 )
 from contracts.events.experiments import ExperimentRamped, ExperimentStarted, ExperimentStopped
-from contracts.events.inference import FeedbackRecorded, InferenceCompleted
+from contracts.events.inference import FeedbackRecorded, InferenceCompleted, InteractionCaptured
 from contracts.events.jobs import (
     JobCancelled,
     JobCheckpointed,
@@ -45,6 +45,7 @@ ALL_EVENTS = (
     ModelRolledBack,
     ModelArchived,
     InferenceCompleted,
+    InteractionCaptured,
     FeedbackRecorded,
     EvaluationProgressed,
     EvaluationCompleted,
@@ -74,6 +75,7 @@ __all__ = [
     "ExperimentUpdated",
     "FeedbackRecorded",
     "InferenceCompleted",
+    "InteractionCaptured",
     "JobCancelled",
     "JobCheckpointed",
     "JobCompleted",

@@ -1,6 +1,6 @@
-"""Events of the router: served requests and the feedback users gave on them."""
+"""Events of the router: served requests, their captured payloads and the feedback on them."""
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -31,3 +31,22 @@ class FeedbackRecorded(Event):
     corrected_answer: str | None = None
     experiment_id: str | None = None
     variant: str | None = None
+
+
+class InteractionCaptured(Event):
+    """A served chat request and its answer, for tenants that opted in to capture.
+
+    Published off the request path after redaction; the exporter stores it as an unrated
+    example that ``feedback.recorded`` for the same ``request_id`` rates later.
+    """
+
+    type: Literal["inference.captured"] = "inference.captured"
+    request_id: str
+    requested_model: str
+    serving_name: str
+    experiment_id: str | None = None
+    variant: str | None = None
+    messages: list[dict[str, Any]] = Field(
+        min_length=2, description="The request's messages, then the assistant's answer."
+    )
+    redacted: bool = Field(description="Whether a redaction hook rewrote the texts.")

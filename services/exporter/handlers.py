@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from contracts.commands import ExportDataset
-from contracts.events import DatasetExportFailed, FeedbackRecorded
+from contracts.events import DatasetExportFailed, FeedbackRecorded, InteractionCaptured
 from libs.messaging import (
     Subjects,
     add_to_outbox,
@@ -30,6 +30,7 @@ from services.exporter.validation import content_text
 
 FEEDBACK_CONSUMER = "exporter.feedback"
 FAILURE_CONSUMER = "exporter.export_failed"
+CAPTURE_CONSUMER = "exporter.captured"
 logger = logging.getLogger("tuneloop.exporter")
 
 
@@ -125,14 +126,47 @@ async def add_correction(session: AsyncSession, event: FeedbackRecorded) -> None
     await insert_examples(session, [example_row(record, provenance)])
 
 
+async def store_capture(exporter: Exporter, event: InteractionCaptured) -> None:
+    """A captured request/answer becomes an unrated example, rated later by its feedback.
+
+    Feedback that arrived first rates it as it is stored (see ``insert_examples``).
+    """
+    async with exporter.tools.database.transaction() as session:
+        if not await claim_message(session, CAPTURE_CONSUMER, event.id):
+            return
+        statement = select(ExporterExample.id).where(  # type: ignore[call-overload]
+            col(ExporterExample.tenant) == event.tenant,
+            col(ExporterExample.request_id) == event.request_id,
+            col(ExporterExample.source) == "capture",
+        )
+        if (await session.execute(statement)).first() is not None:
+            return
+        record = {
+            "messages": event.messages,
+            "source": "capture",
+            "request_id": event.request_id,
+            "metadata": {
+                "serving_name": event.serving_name,
+                "requested_model": event.requested_model,
+                **({"experiment_id": event.experiment_id} if event.experiment_id else {}),
+                **({"variant": event.variant} if event.variant else {}),
+            },
+        }
+        await insert_examples(session, [example_row(record, Provenance(tenant=event.tenant))])
+
+
 def register_handlers(router: NatsRouter, subjects: Subjects, exporter: Exporter) -> None:
     @command_subscriber(router, subjects, ExportDataset)
     async def on_export(command: ExportDataset) -> None:
         await export_on_command(exporter, command)
+
+    @event_subscriber(router, subjects, "exporter", InteractionCaptured)
+    async def on_captured(event: InteractionCaptured) -> None:
+        await store_capture(exporter, event)
 
     @event_subscriber(router, subjects, "exporter", FeedbackRecorded)
     async def on_feedback(event: FeedbackRecorded) -> None:
         await record_feedback(exporter, event)
 
 
-__all__ = ["export_on_command", "record_feedback", "register_handlers"]
+__all__ = ["export_on_command", "record_feedback", "register_handlers", "store_capture"]

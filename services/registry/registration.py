@@ -155,13 +155,14 @@ async def stored_adapter_directory(artifacts: ArtifactStore, directory: Path) ->
 async def register_manually(
     session: AsyncSession, bus: Bus, artifacts: ArtifactStore, tenant: str, request: RegisterRequest
 ) -> ModelVersion:
-    """A version from an adapter already in the artifact store, or an external model id."""
+    """A version from an adapter in the artifact store, an external model id, or neither: the
+    base model itself (the baseline a fine-tuned version is compared with)."""
     sources = [request.artifact_sha256, request.adapter_path, request.external_model_id]
-    if sum(source is not None for source in sources) != 1:
+    if sum(source is not None for source in sources) > 1:
         raise InvalidRequest(
-            "give exactly one of artifact_sha256 (an adapter in the artifact "
+            "give at most one of artifact_sha256 (an adapter in the artifact "
             "store), adapter_path (an adapter directory) or "
-            "external_model_id (e.g. an OpenAI ft: model)"
+            "external_model_id (e.g. an OpenAI ft: model); none registers the base model itself"
         )
     sha256 = request.artifact_sha256
     if request.adapter_path is not None:

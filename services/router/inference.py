@@ -13,6 +13,7 @@ from contracts.events import InferenceCompleted
 from services.router import forwarding
 from services.router.adapters import AdapterManager
 from services.router.budgets import BudgetGuard
+from services.router.capture import CapturedRequest, PayloadCapture
 from services.router.catalog import Catalog, Target
 from services.router.forwarding import Answer, UpstreamDown
 from services.router.recorder import InferenceRecorder
@@ -38,6 +39,8 @@ class Served:
     request_id: str
     fallback: bool
     started: float
+    messages: list[Any] | None = None
+    """The chat request's messages, kept only when the tenant's payloads are captured."""
 
 
 def parse_body(raw: bytes, max_tokens_limit: int) -> dict[str, Any]:
@@ -58,6 +61,18 @@ def parse_body(raw: bytes, max_tokens_limit: int) -> dict[str, Any]:
     return body
 
 
+def upstream_model_name(target: Target) -> str:
+    """What the upstream serves ``target`` as: a hosted id, an adapter, or the base model.
+
+    A registry version with neither adapter nor hosted id is the base model itself.
+    """
+    if target.external_model_id is not None:
+        return target.external_model_id
+    if target.artifact_sha256 is None:
+        return target.base_model
+    return target.serving_name
+
+
 class InferenceService:
     def __init__(
         self,
@@ -67,6 +82,7 @@ class InferenceService:
         recorder: InferenceRecorder,
         remote: Upstream | None,
         retries: int,
+        capture: PayloadCapture | None = None,
         budgets: BudgetGuard | None = None,
     ) -> None:
         self.budgets = budgets
@@ -76,6 +92,7 @@ class InferenceService:
         self.recorder = recorder
         self.remote = remote
         self.retries = retries
+        self.capture = capture
 
     def upstream_for(self, target: Target) -> Upstream:
         if target.external_model_id is not None:
@@ -96,7 +113,7 @@ class InferenceService:
         except httpx.TransportError as exc:
             raise UpstreamDown(f"{upstream.base_url} is unreachable: {exc}") from exc
         # a hosted model's key is a default header of the remote upstream's client
-        outgoing = {**body, "model": target.external_model_id or target.serving_name}
+        outgoing = {**body, "model": upstream_model_name(target)}
         answer = await self._forward(upstream, path, outgoing)
         if answer.status == 404 and await self.adapters.reload(target, upstream):
             answer = await self._forward(upstream, path, outgoing)  # it had lost the adapter
@@ -134,7 +151,17 @@ class InferenceService:
                 raise
             target, fallback = target.control, True
             answer = await self._tracked_send(target, path, body)
-        return Served(answer, target, f"req_{uuid.uuid4().hex}", fallback, started)
+        messages = body.get("messages") if self._captures(tenant, path) else None
+        served = Served(answer, target, f"req_{uuid.uuid4().hex}", fallback, started)
+        served.messages = messages if isinstance(messages, list) else None
+        return served
+
+    def _captures(self, tenant: str, path: str) -> bool:
+        return (
+            self.capture is not None
+            and path == "/v1/chat/completions"
+            and self.capture.wants(tenant)
+        )
 
     def record(self, tenant: str, requested_model: str, served: Served) -> None:
         answer = served.answer
@@ -153,6 +180,27 @@ class InferenceService:
                 completion_tokens=answer.usage.completion_tokens,
                 status="ok" if answer.status < 400 else "error",
                 fallback=served.fallback,
+            )
+        )
+        self._capture(tenant, requested_model, served)
+
+    def _capture(self, tenant: str, requested_model: str, served: Served) -> None:
+        """Queue the payload of an opted-in tenant (streamed answers are not captured)."""
+        answer = served.answer
+        if self.capture is None or not served.messages or answer.status >= 400:
+            return
+        if answer.chunks is not None:
+            return
+        self.capture.capture(
+            CapturedRequest(
+                tenant=tenant,
+                request_id=served.request_id,
+                requested_model=requested_model,
+                serving_name=served.target.serving_name,
+                experiment_id=served.target.experiment_id,
+                variant=served.target.variant,
+                messages=served.messages,
+                answer_body=answer.body,
             )
         )
 

@@ -10,6 +10,7 @@ from contracts.events import (
     ExperimentStopped,
     FeedbackRecorded,
     InferenceCompleted,
+    InteractionCaptured,
 )
 from contracts.queries import (
     AuthenticateQuery,
@@ -22,6 +23,7 @@ from services.router.access import KeyChecker
 from services.router.adapters import AdapterManager
 from services.router.api import create_api
 from services.router.budgets import AskBudget, BudgetGuard
+from services.router.capture import PayloadCapture, load_redactor
 from services.router.catalog import Catalog
 from services.router.deployments import Deployments
 from services.router.experiments import Experiments
@@ -47,6 +49,9 @@ class RouterComponents:
         self.adapters = AdapterManager(context.artifacts, settings.resolved_adapter_dir())
         self.recorder = InferenceRecorder(context.bus)
         self.budgets = BudgetGuard(budget_asker(context), settings.budget_check_seconds)
+        self.capture = PayloadCapture(
+            context.bus, settings.captured_tenants(), load_redactor(settings.capture_redactor)
+        )
         self.inference = InferenceService(
             self.catalog,
             self.pool,
@@ -54,7 +59,8 @@ class RouterComponents:
             self.recorder,
             self._remote(),
             settings.connect_retries,
-            self.budgets,
+            capture=self.capture,
+            budgets=self.budgets,
         )
         self.deployments = Deployments(
             context.database, self.pool, self.adapters, self.catalog.invalidate
@@ -82,11 +88,13 @@ class RouterComponents:
 
     async def start(self) -> None:
         self.recorder.start()
+        self.capture.start()
         await self.deployments.reconcile()
 
     async def stop(self) -> None:
         await self.budgets.close()
         await self.recorder.stop()
+        await self.capture.stop()
         await self.client.aclose()
 
 
@@ -145,6 +153,7 @@ DEFINITION = ServiceDefinition(
     build_api=build_api,
     emits=(
         InferenceCompleted,
+        InteractionCaptured,
         FeedbackRecorded,
         ExperimentStarted,
         ExperimentRamped,

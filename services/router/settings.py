@@ -50,6 +50,18 @@ class RouterSettings(ServiceSettings):
         description="How long the router trusts the cost service's answer on a tenant's "
         "inference budget (a `budget.exceeded` event applies at once).",
     )
+    capture_tenants: str = Field(
+        default="",
+        validation_alias="TUNELOOP_ROUTER_CAPTURE_TENANTS",
+        description="Comma-separated tenants whose chat requests and answers are captured "
+        "(`inference.captured`) for the flywheel; `*` for every tenant; empty for none.",
+    )
+    capture_redactor: str = Field(
+        default="builtin",
+        validation_alias="TUNELOOP_ROUTER_CAPTURE_REDACTOR",
+        description="How captured texts are redacted: `builtin` (e-mail addresses and phone "
+        "numbers), `none`, or `package.module:function` taking and returning a string.",
+    )
 
     @field_validator("upstreams")
     @classmethod
@@ -58,6 +70,16 @@ class RouterSettings(ServiceSettings):
             if "=" not in item or not item.split("=", 1)[1].startswith(("http://", "https://")):
                 raise ValueError(f"{item!r} is not `base_model=http://host:port`")
         return value
+
+    @field_validator("capture_redactor")
+    @classmethod
+    def _redactor(cls, value: str) -> str:
+        if value not in {"builtin", "none"} and ":" not in value:
+            raise ValueError(f"{value!r} is not `builtin`, `none` or `package.module:function`")
+        return value
+
+    def captured_tenants(self) -> frozenset[str]:
+        return frozenset(filter(None, (part.strip() for part in self.capture_tenants.split(","))))
 
     def upstream_map(self) -> dict[str, list[str]]:
         mapping: dict[str, list[str]] = {}

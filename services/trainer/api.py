@@ -58,20 +58,11 @@ async def training_file_of(
 ) -> str | JSONResponse | None:
     """The file to train on: given, or the artifact of the named dataset version; ``None``
     when the job exports its dataset first."""
-    sources = [
-        name
-        for name, given in (
-            ("training_file", request.training_file is not None),
-            ("dataset", request.dataset is not None),
-            ("export", request.export is not None),
-        )
-        if given
-    ]
-    if len(sources) > 1:
+    if request.export is not None and (request.training_file or request.dataset):
+        given = "training_file" if request.training_file else "dataset"
         return bad_request(
             "conflicting_training_data",
-            f"give only one of training_file, dataset (with dataset_version) or export; got "
-            f"{' and '.join(sources)}",
+            f"give export (to export the dataset first) or {given}, not both",
         )
     if request.training_file:
         found_file = await resolve_file(session, tenant, request.training_file)
