@@ -28,6 +28,7 @@ from services.trainer.axolotl import axolotl_yaml
 from services.trainer.datasets import find_dataset
 from services.trainer.files_api import file_routes, resolve_file
 from services.trainer.history import job_events
+from services.trainer.lifecycle import insert_job
 from services.trainer.ollama import ollama_modelfile
 from services.trainer.openai_objects import as_event, as_job, pending_job, seconds
 from services.trainer.settings import TrainerSettings
@@ -155,6 +156,9 @@ def job_routes(context: ServiceContext) -> APIRouter:
                 return bad_request("file_not_found", f"no file {request.validation_file!r}", 404)
         job_id = f"ftjob-{uuid.uuid4().hex[:24]}"
         command = command_of(request, job_id, training_file, tenant, validation_file)
+        async with context.database.transaction() as recording:
+            await insert_job(recording, context, command)  # retrievable at once
+        context.outbox.notify()
         await context.bus.send_command(command)
         return pending_job(command)
 

@@ -17,6 +17,8 @@ from tests.polling import eventually_sync
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 MODEL = "support-triage"
+ADMIN_KEYS: dict[str, Path] = {}
+"""The home (holding ``admin.key``) of each running stack, by gateway URL."""
 
 
 class Output:
@@ -51,15 +53,21 @@ def flywheel_stack(
         text=True,
     )
     output = Output(process)
-    yield process, output, f"http://127.0.0.1:{port}", tmp_path
+    url = f"http://127.0.0.1:{port}"
+    ADMIN_KEYS[url] = tmp_path
+    yield process, output, url, tmp_path
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
     output.thread.join(timeout=10)
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def get(url: str, path: str) -> Any:
-    response = httpx.get(f"{url}{path}", timeout=10)
+    home = ADMIN_KEYS[url]
+    key = (home / "admin.key").read_text().strip()
+    response = httpx.get(f"{url}{path}", headers={"Authorization": f"Bearer {key}"}, timeout=10)
     assert response.status_code == 200, response.text
     return response.json()
 
