@@ -92,6 +92,25 @@ async def record_feedback(exporter: Exporter, event: FeedbackRecorded) -> None:
         )
         if event.corrected_answer:
             await add_correction(session, event)
+    await apply_kept_feedback(exporter, event.tenant, event.request_id)
+
+
+async def apply_kept_feedback(exporter: Exporter, tenant: str, request_id: str) -> None:
+    """Rate the request's captured example with its kept feedback, after both were committed.
+
+    The capture and its feedback are handled concurrently: each handler applies the feedback
+    again once its own transaction has committed, so whichever commits last sees the other.
+    """
+    async with exporter.tools.database.transaction() as session:
+        statement = select(ExporterFeedback).where(
+            col(ExporterFeedback.tenant) == tenant,
+            col(ExporterFeedback.request_id) == request_id,
+        )
+        feedback = (await session.execute(statement)).scalar_one_or_none()
+        if feedback is not None:
+            await rate_captured_example(
+                session, tenant, request_id, feedback.rating, feedback.gold_star
+            )
 
 
 async def add_correction(session: AsyncSession, event: FeedbackRecorded) -> None:
@@ -153,6 +172,7 @@ async def store_capture(exporter: Exporter, event: InteractionCaptured) -> None:
             },
         }
         await insert_examples(session, [example_row(record, Provenance(tenant=event.tenant))])
+    await apply_kept_feedback(exporter, event.tenant, event.request_id)
 
 
 def register_handlers(router: NatsRouter, subjects: Subjects, exporter: Exporter) -> None:
