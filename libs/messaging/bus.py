@@ -61,6 +61,11 @@ def message_headers(message: Message) -> dict[str, str]:
     return {h.MSG_ID: message.id, h.MESSAGE_TYPE: message.type}
 
 
+PUBLISH_TIMEOUT_SECONDS = 5.0
+"""How long a publish waits for JetStream's acknowledgement (a loaded server can take longer
+than NATS's half-second default; the de-duplication id makes a retried publish safe)."""
+
+
 class Bus:
     """Publish events and commands with de-duplication ids; ask queries."""
 
@@ -75,6 +80,7 @@ class Bus:
             self.subjects.event(type(event)),
             headers=message_headers(event),
             stream=self.subjects.stream_of_event(type(event)),
+            timeout=PUBLISH_TIMEOUT_SECONDS,
         )
         return ack
 
@@ -85,6 +91,7 @@ class Bus:
             self.subjects.command(type(command)),
             headers=message_headers(command),
             stream=self.subjects.stream_of_command(type(command)),
+            timeout=PUBLISH_TIMEOUT_SECONDS,
         )
         return ack
 
