@@ -1,6 +1,7 @@
 """Resolve a base model name or path to a local Hugging Face directory, building it once."""
 
 import fcntl
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -71,6 +72,18 @@ def cached_base_model(name_or_path: str, cache_dir: Path) -> Path | None:
     return path.resolve() if is_model_directory(path) else None
 
 
+def model_context_length(directory: Path | None) -> int | None:
+    """``max_position_embeddings`` from a model directory's ``config.json``, if it says."""
+    if directory is None:
+        return None
+    try:
+        config = json.loads((directory / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    value = config.get("max_position_embeddings")
+    return int(value) if isinstance(value, int) and value > 0 else None
+
+
 def check_base_model(name_or_path: str) -> None:
     """Raise :class:`BaseModelNotFound` without building anything."""
     if name_or_path in KNOWN_BASE_MODELS:
@@ -95,5 +108,6 @@ __all__ = [
     "check_base_model",
     "is_model_directory",
     "load_tokenizer",
+    "model_context_length",
     "resolve_base_model",
 ]

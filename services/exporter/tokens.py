@@ -6,12 +6,12 @@ encoded in one batch by the Rust tokenizer. A template that does more than wrap 
 (checked when loading) is applied per conversation instead: slower, equally exact.
 """
 
-import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from libs.models.registry import cached_base_model, model_context_length
 from services.exporter.validation import content_text
 
 Conversation = Sequence[dict[str, Any]]
@@ -178,21 +178,7 @@ def base_model_tokenizer(base_model: str | None, models_dir: Path) -> Path | Non
     """The directory of ``base_model`` if it is already in the models cache (never builds)."""
     if base_model is None:
         return None
-    from libs.models.registry import cached_base_model
-
     return cached_base_model(base_model, models_dir)
-
-
-def model_context_length(directory: Path | None) -> int | None:
-    """``max_position_embeddings`` of the model in ``directory``, if it says."""
-    if directory is None:
-        return None
-    try:
-        config = json.loads((directory / "config.json").read_text())
-    except (OSError, ValueError):
-        return None
-    value = config.get("max_position_embeddings")
-    return int(value) if isinstance(value, int) and value > 0 else None
 
 
 def load_token_counter(directory: Path | None, background: bool = False) -> TokenCounter:

@@ -7,7 +7,6 @@ the job goes on without an estimate: budgets guard spending, they do not stop tr
 the cost service is down (the warning says so).
 """
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from contracts.queries import (
     JobEstimateQuery,
     JobEstimateReply,
 )
-from libs.models.registry import cached_base_model
+from libs.models.registry import cached_base_model, model_context_length
 from libs.runtime import ServiceContext
 from services.trainer.settings import TrainerSettings
 
@@ -39,21 +38,12 @@ class JobCostCheck:
     estimated: JobEstimated | None
 
 
-def model_context(model_dir: Path) -> int:
-    """The base model's context length from its ``config.json``."""
-    try:
-        config = json.loads((model_dir / "config.json").read_text())
-    except (OSError, ValueError):
-        return DEFAULT_CONTEXT
-    return int(config.get("max_position_embeddings") or DEFAULT_CONTEXT)
-
-
 def estimate_request(
     command: CreateJob, settings: TrainerSettings, model_dir: Path
 ) -> EstimateRequest:
     hp = command.hyperparameters
     epochs = DEFAULT_EPOCHS if hp.n_epochs == "auto" else hp.n_epochs
-    context = model_context(model_dir)
+    context = model_context_length(model_dir) or DEFAULT_CONTEXT
     if hp.max_seq_length != "auto":
         context = min(context, hp.max_seq_length)
     return EstimateRequest(
