@@ -10,7 +10,7 @@ from libs.messaging.bus import (
 )
 from libs.messaging.deadletter import DeadLetter, list_dead_letters, replay_dead_letter
 from libs.messaging.errors import PermanentError
-from libs.messaging.inbox import claim_message
+from libs.messaging.inbox import claim_message, claim_messages
 from libs.messaging.outbox import OutboxRelay, add_to_outbox
 from libs.messaging.streams import ensure_streams, stream_configs
 from libs.messaging.subjects import Subjects
@@ -23,6 +23,7 @@ __all__ = [
     "Subjects",
     "add_to_outbox",
     "claim_message",
+    "claim_messages",
     "command_subscriber",
     "create_broker",
     "ensure_streams",

@@ -1,5 +1,7 @@
 """The experiments' operations, each in one transaction: what handlers and the API call."""
 
+from typing import TypeVar
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.api.evaluations import ExperimentView
@@ -13,21 +15,23 @@ from contracts.events import (
     InferenceCompleted,
 )
 from contracts.events.evaluations import ArmStatistics
-from libs.messaging import Bus, OutboxRelay, add_to_outbox, claim_message
-from libs.storage import Database
+from libs.messaging import Bus, OutboxRelay, add_to_outbox, claim_message, claim_messages
+from libs.storage import Database, GroupCommit
 from services.evaluator.decision import Decision, decide, planned_units_per_arm
 from services.evaluator.errors import NotFound
 from services.evaluator.looks import looks_from_json, looks_to_json
 from services.evaluator.tables import ArmTotals, Experiment
 from services.evaluator.tracking import (
-    apply_feedback,
-    apply_inference,
+    Loaded,
     arm_state,
     arms_of,
     count_early_requests,
     create_experiment,
     definition_of,
     find_experiment,
+    fold_feedback,
+    fold_inference,
+    load_traffic,
     snapshot_due,
 )
 
@@ -44,6 +48,9 @@ class Experiments:
         self.bus = bus
         self.outbox = outbox
         self.snapshot_interval_seconds = snapshot_interval_seconds
+        self.traffic: GroupCommit[InferenceCompleted | FeedbackRecorded] = GroupCommit(
+            self._record_traffic
+        )
 
     async def start(self, event: ExperimentStarted) -> None:
         async with self.database.transaction() as session:
@@ -58,22 +65,32 @@ class Experiments:
         self.outbox.notify()
 
     async def record_inference(self, event: InferenceCompleted) -> None:
-        async with self.database.transaction() as session:
-            if not await claim_message(session, INFERENCE_CONSUMER, event.id):
-                return
-            touched = await apply_inference(session, event)
-            if touched is not None:
-                self.reassess(session, *touched)
-        self.outbox.notify()
+        """Count a served request; returns once committed (with whatever arrived with it)."""
+        await self.traffic.submit(event)
 
     async def record_feedback(self, event: FeedbackRecorded) -> None:
+        """Count a user's feedback; returns once committed (with whatever arrived with it)."""
+        await self.traffic.submit(event)
+
+    async def _record_traffic(self, events: list[InferenceCompleted | FeedbackRecorded]) -> None:
+        """Fold a batch of requests and feedback in one transaction (one writer: SQLite has
+        one write lock, so two would only wait for each other)."""
         async with self.database.transaction() as session:
-            if not await claim_message(session, FEEDBACK_CONSUMER, event.id):
-                return
-            touched = await apply_feedback(session, event)
-            if touched is not None:
-                self.reassess(session, *touched)
+            inferences = await fresh(session, INFERENCE_CONSUMER, events, InferenceCompleted)
+            feedback = await fresh(session, FEEDBACK_CONSUMER, events, FeedbackRecorded)
+            loaded = await load_traffic(session, [*inferences, *feedback])
+            changed = [fold_inference(loaded, event) for event in inferences]
+            changed += [fold_feedback(loaded, event) for event in feedback]
+            self.reassess_changed(session, loaded, changed)
         self.outbox.notify()
+
+    def reassess_changed(
+        self, session: AsyncSession, loaded: Loaded, changed: list[Experiment | None]
+    ) -> None:
+        """Decide once per experiment the batch changed, on its sums after the whole batch."""
+        for experiment in {id(e): e for e in changed if e is not None}.values():
+            assert experiment.id is not None
+            self.reassess(session, experiment, loaded.arms[experiment.id])
 
     def reassess(
         self, session: AsyncSession, experiment: Experiment, arms: dict[str, ArmTotals]
@@ -139,6 +156,23 @@ class Experiments:
             created_at=experiment.created_at,
             concluded_at=experiment.concluded_at,
         )
+
+
+Traffic = TypeVar("Traffic", InferenceCompleted, FeedbackRecorded)
+
+
+async def fresh(
+    session: AsyncSession,
+    consumer: str,
+    events: list[InferenceCompleted | FeedbackRecorded],
+    kind: type[Traffic],
+) -> list[Traffic]:
+    """The events of ``kind`` this consumer has not applied before (claimed now), once each."""
+    of_kind = {e.id: e for e in events if isinstance(e, kind)}
+    if not of_kind:
+        return []
+    claimed = await claim_messages(session, consumer, list(of_kind))
+    return [event for event_id, event in of_kind.items() if event_id in claimed]
 
 
 def concluded_event(

@@ -52,7 +52,9 @@ def evaluations_of(context: ServiceContext) -> Evaluations:
 
 def build_router(context: ServiceContext) -> NatsRouter:
     """Message handlers of the evaluator."""
-    return evaluator_handlers(experiments_of(context), context.bus.subjects)
+    return evaluator_handlers(
+        experiments_of(context), context.bus.subjects, settings_of(context).ingest_concurrency
+    )
 
 
 def build_api(context: ServiceContext) -> FastAPI:

@@ -19,6 +19,14 @@ class EvaluatorSettings(ServiceSettings):
         validation_alias="TUNELOOP_EVALUATOR_SNAPSHOT_INTERVAL_SECONDS",
         description="At most one experiment.updated per experiment in this many seconds.",
     )
+    ingest_concurrency: int = Field(
+        default=32,
+        ge=1,
+        le=1024,
+        validation_alias="TUNELOOP_EVALUATOR_INGEST_CONCURRENCY",
+        description="inference.completed and feedback.recorded events handled at once; those "
+        "waiting together share one transaction (group commit).",
+    )
     model_base_url: str = Field(
         default="http://127.0.0.1:8000/v1",
         validation_alias="TUNELOOP_EVALUATOR_MODEL_BASE_URL",

@@ -1,5 +1,11 @@
-"""Folding events into an experiment's per-arm sums, idempotently, in one transaction each."""
+"""Folding events into an experiment's per-arm sums, idempotently.
 
+A batch of events is folded with a handful of queries: the requests, the experiments (locked,
+in one order) and their arms are loaded once, changed in memory, and written at commit.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -69,17 +75,6 @@ async def create_experiment(session: AsyncSession, event: ExperimentStarted) -> 
     return experiment
 
 
-async def request_row(session: AsyncSession, tenant: str, request_id: str) -> ExperimentRequest:
-    query = select(ExperimentRequest).where(
-        col(ExperimentRequest.tenant) == tenant, col(ExperimentRequest.request_id) == request_id
-    )
-    row = (await session.execute(query)).scalar_one_or_none()
-    if row is None:
-        row = ExperimentRequest(tenant=tenant, request_id=request_id)
-        session.add(row)
-    return row
-
-
 def count_request(arm: ArmTotals, request: ExperimentRequest, metric: Any) -> None:
     """Add a served request to its arm (once), and its feedback if that came first."""
     latency_ms = request.latency_ms or 0.0
@@ -107,33 +102,6 @@ def count_feedback(arm: ArmTotals, request: ExperimentRequest, metric: Any) -> N
         arm.metric_n += 1
 
 
-async def apply_inference(
-    session: AsyncSession, event: InferenceCompleted
-) -> tuple[Experiment, dict[str, ArmTotals]] | None:
-    """Count a served request in its arm; the experiment touched, if any is running.
-
-    A request of an experiment not announced yet is kept and counted when it is announced
-    (events of different streams may arrive in any order)."""
-    if event.experiment_id is None or event.variant is None:
-        return None
-    experiment = await find_experiment(session, event.tenant, event.experiment_id, lock=True)
-    request = await request_row(session, event.tenant, event.request_id)
-    request.experiment_id = event.experiment_id
-    request.variant = event.variant
-    request.served = True
-    request.failed = event.status == "error"
-    request.fallback = event.fallback
-    request.latency_ms = event.latency_ms
-    if experiment is None or experiment.status != "running":
-        return None
-    arms = await arms_of(session, experiment)
-    arm = arms.get(event.variant)
-    if arm is None:
-        return None
-    count_request(arm, request, definition_of(experiment).primary_metric)
-    return experiment, arms
-
-
 async def count_early_requests(
     session: AsyncSession, experiment: Experiment, arms: dict[str, ArmTotals]
 ) -> int:
@@ -154,34 +122,6 @@ async def count_early_requests(
     return counted
 
 
-async def apply_feedback(
-    session: AsyncSession, event: FeedbackRecorded
-) -> tuple[Experiment, dict[str, ArmTotals]] | None:
-    """Count feedback in the arm of its request: from the event, or from the stored request.
-
-    Feedback on a request not counted yet waits for it (it is counted with the request)."""
-    experiment = None
-    if event.experiment_id is not None:  # lock first, in the same order as inference
-        experiment = await find_experiment(session, event.tenant, event.experiment_id, lock=True)
-    request = await request_row(session, event.tenant, event.request_id)
-    if request.feedback_received:
-        return None
-    request.feedback_received = True
-    request.gold_star, request.rating = event.gold_star, event.rating
-    request.experiment_id = request.experiment_id or event.experiment_id
-    request.variant = request.variant or event.variant
-    if experiment is None and request.experiment_id is not None:
-        experiment = await find_experiment(session, event.tenant, request.experiment_id, lock=True)
-    if experiment is None or experiment.status != "running" or not request.counted:
-        return None
-    arms = await arms_of(session, experiment)
-    arm = arms.get(request.variant or "")
-    if arm is None:
-        return None
-    count_feedback(arm, request, definition_of(experiment).primary_metric)
-    return experiment, arms
-
-
 def snapshot_due(experiment: Experiment, now: datetime, interval_seconds: float) -> bool:
     last = experiment.last_snapshot_at
     if last is None:
@@ -191,14 +131,146 @@ def snapshot_due(experiment: Experiment, now: datetime, interval_seconds: float)
     return (now - last).total_seconds() >= interval_seconds
 
 
+TrafficKey = tuple[str, str]
+"""(tenant, request id) or (tenant, experiment id)."""
+
+
+@dataclass
+class Loaded:
+    """The rows a batch of events touches, loaded once; new request rows are added to it."""
+
+    session: AsyncSession
+    requests: dict[TrafficKey, ExperimentRequest] = field(default_factory=dict)
+    experiments: dict[TrafficKey, Experiment] = field(default_factory=dict)
+    arms: dict[int, dict[str, ArmTotals]] = field(default_factory=dict)
+
+    def request(self, tenant: str, request_id: str) -> ExperimentRequest:
+        row = self.requests.get((tenant, request_id))
+        if row is None:
+            row = ExperimentRequest(tenant=tenant, request_id=request_id)
+            self.session.add(row)
+            self.requests[(tenant, request_id)] = row
+        return row
+
+    def running(self, tenant: str, experiment_id: str | None) -> Experiment | None:
+        experiment = self.experiments.get((tenant, experiment_id or ""))
+        return experiment if experiment is not None and experiment.status == "running" else None
+
+    def arm(self, experiment: Experiment, variant: str | None) -> ArmTotals | None:
+        assert experiment.id is not None
+        return self.arms.get(experiment.id, {}).get(variant or "")
+
+
+def _by_tenant(keys: Iterable[TrafficKey]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for tenant, name in keys:
+        grouped.setdefault(tenant, []).append(name)
+    return grouped
+
+
+async def _load_requests(loaded: Loaded, keys: Iterable[TrafficKey]) -> None:
+    for tenant, request_ids in _by_tenant(keys).items():
+        query = select(ExperimentRequest).where(
+            col(ExperimentRequest.tenant) == tenant,
+            col(ExperimentRequest.request_id).in_(request_ids),
+        )
+        for row in (await loaded.session.execute(query)).scalars():
+            loaded.requests[(row.tenant, row.request_id)] = row
+
+
+async def _lock_experiments(loaded: Loaded, keys: Iterable[TrafficKey]) -> None:
+    """Load and lock experiments, tenant by tenant and by id: one order for every batch."""
+    for tenant, experiment_ids in sorted(_by_tenant(keys).items()):
+        query = (
+            select(Experiment)
+            .where(
+                col(Experiment.tenant) == tenant,
+                col(Experiment.experiment_id).in_(experiment_ids),
+            )
+            .order_by(col(Experiment.id))
+            .with_for_update()
+        )
+        for row in (await loaded.session.execute(query)).scalars():
+            loaded.experiments[(row.tenant, row.experiment_id)] = row
+
+
+async def _load_arms(loaded: Loaded) -> None:
+    pks = [e.id for e in loaded.experiments.values() if e.id is not None]
+    if not pks:
+        return
+    query = select(ArmTotals).where(col(ArmTotals.experiment_pk).in_(pks))
+    for arm in (await loaded.session.execute(query)).scalars():
+        loaded.arms.setdefault(arm.experiment_pk, {})[arm.variant] = arm
+
+
+async def load_traffic(
+    session: AsyncSession, events: list[InferenceCompleted | FeedbackRecorded]
+) -> Loaded:
+    """Load (and lock) what ``events`` touch: their requests, experiments and arms."""
+    loaded = Loaded(session)
+    await _load_requests(loaded, ((e.tenant, e.request_id) for e in events))
+    wanted = {(e.tenant, e.experiment_id) for e in events if e.experiment_id is not None}
+    wanted |= {(r.tenant, r.experiment_id) for r in loaded.requests.values() if r.experiment_id}
+    await _lock_experiments(loaded, wanted)
+    await _load_arms(loaded)
+    return loaded
+
+
+def fold_inference(loaded: Loaded, event: InferenceCompleted) -> Experiment | None:
+    """Count a served request in its arm; the experiment it changed, if one is running.
+
+    A request of an experiment not announced yet is kept and counted when it is announced
+    (events of different streams may arrive in any order)."""
+    if event.experiment_id is None or event.variant is None:
+        return None
+    request = loaded.request(event.tenant, event.request_id)
+    request.experiment_id = event.experiment_id
+    request.variant = event.variant
+    request.served = True
+    request.failed = event.status == "error"
+    request.fallback = event.fallback
+    request.latency_ms = event.latency_ms
+    experiment = loaded.running(event.tenant, event.experiment_id)
+    if experiment is None or request.counted:
+        return None
+    arm = loaded.arm(experiment, event.variant)
+    if arm is None:
+        return None
+    count_request(arm, request, definition_of(experiment).primary_metric)
+    return experiment
+
+
+def fold_feedback(loaded: Loaded, event: FeedbackRecorded) -> Experiment | None:
+    """Count feedback in the arm of its request: from the event, or from the stored request.
+
+    Feedback on a request not counted yet waits for it (it is counted with the request)."""
+    request = loaded.request(event.tenant, event.request_id)
+    if request.feedback_received:
+        return None
+    request.feedback_received = True
+    request.gold_star, request.rating = event.gold_star, event.rating
+    request.experiment_id = request.experiment_id or event.experiment_id
+    request.variant = request.variant or event.variant
+    experiment = loaded.running(event.tenant, request.experiment_id)
+    if experiment is None or not request.counted:
+        return None
+    arm = loaded.arm(experiment, request.variant)
+    if arm is None:
+        return None
+    count_feedback(arm, request, definition_of(experiment).primary_metric)
+    return experiment
+
+
 __all__ = [
-    "apply_feedback",
-    "apply_inference",
+    "Loaded",
     "arm_state",
     "arms_of",
     "count_early_requests",
     "create_experiment",
     "definition_of",
     "find_experiment",
+    "fold_feedback",
+    "fold_inference",
+    "load_traffic",
     "snapshot_due",
 ]

@@ -70,7 +70,7 @@ async def run_experiment(
     experiments = Experiments(database, placeholder, OutboxRelay(database, placeholder), 0.0)
     router = NatsRouter()
     router.include_router(registry_handlers(registry, subjects))
-    router.include_router(evaluator_handlers(experiments, subjects))
+    router.include_router(evaluator_handlers(experiments, subjects, ingest_concurrency=16))
     router.include_router(listener)
     experiment = unique_name("exp")
     try:
