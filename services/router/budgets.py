@@ -56,7 +56,17 @@ class BudgetGuard:
         try:
             reply = await self.ask(BudgetCheckQuery(tenant=tenant, kind="inference"))
         except Exception as exc:
-            logger.warning("budgets of %s not checked: %s", tenant, type(exc).__name__)
+            # fail open, and ask again only after the usual interval (not on every request)
+            logger.warning(
+                "budgets of %s not checked (%s); serving, and asking again in %.0fs",
+                tenant,
+                type(exc).__name__,
+                self.ttl,
+            )
+            previous = self._standings.get(tenant)
+            allowed = previous.allowed if previous is not None else True
+            message = previous.message if previous is not None else ""
+            self._standings[tenant] = Standing(allowed, message, time.monotonic())
             return
         self._standings[tenant] = Standing(reply.allowed, reply.message, time.monotonic())
 

@@ -123,7 +123,7 @@ async def run_until_verdict(
         served = await ask(stack, f"{experiment_id}-unit-{index}")
         traffic.append(served)
         await rate(stack, served, users.gold_star(served.text))
-        if index % 10 == 9 and (view := await verdict(evaluator, experiment_id)) is not None:
+        if index % 5 == 4 and (view := await verdict(evaluator, experiment_id)) is not None:
             return view, traffic
     view = None
 
@@ -167,9 +167,9 @@ async def two_versions(
 def assert_answers_match_their_adapter(
     traffic: list[Served], answers: dict[str, str], control: str, treatment: str
 ) -> None:
-    by_variant = {served.variant for served in traffic}
-    assert by_variant == {"control", "tuned"}, by_variant
-    for served in traffic:
+    in_test = [served for served in traffic if served.variant]  # the rest came after the verdict
+    assert {served.variant for served in in_test} == {"control", "tuned"}
+    for served in in_test:
         assert served.serving_name == (control if served.variant == "control" else treatment)
         assert served.text == answers[served.serving_name]
 

@@ -69,3 +69,16 @@ async def test_budget_exceeded_blocks_at_once_and_the_cost_service_down_serves()
     guard.exceeded(exceeded.model_copy(update={"tenant": "initech", "scope": "job"}))
     assert guard.refusal("initech") is None  # a job budget does not stop inference
     await guard.close()
+
+
+async def test_a_down_cost_service_is_asked_again_only_after_the_interval() -> None:
+    cost = CostService()
+    cost.down = True
+    guard = BudgetGuard(cost.ask, ttl=60)
+    guard.refusal("initech")
+    await eventually(lambda: cost.asked == ["initech"], what="the first check")
+    for _ in range(20):
+        assert guard.refusal("initech") is None
+        await asyncio.sleep(0)
+    assert cost.asked == ["initech"]  # not once per request
+    await guard.close()
