@@ -3,6 +3,7 @@ failed request, experiments split traffic by weight with sticky units, retired v
 unloaded after draining, and a restarted router loads what is deployed."""
 
 import asyncio
+import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.polling import eventually
-from tests.vllm.conftest import HEADERS, VllmStack
+from tests.vllm.conftest import HEADERS, VllmStack, chat_body
 
 pytestmark = [pytest.mark.vllm, pytest.mark.timeout(900)]
 
@@ -87,6 +88,72 @@ async def test_a_hot_load_under_concurrent_traffic_fails_no_request(
         lambda: unloaded(stack, v1), 30, what="the replaced version unloaded after draining"
     )
     assert v2 in await stack.vllm_models()
+
+
+@dataclass(frozen=True)
+class Streamed:
+    status: int
+    serving_name: str | None
+    text: str
+    finished: bool
+    done: bool
+
+
+async def ask_streaming(stack: VllmStack, model: str) -> Streamed:
+    """One streamed chat completion, read chunk by chunk to the end."""
+    body = {**chat_body(model), "stream": True}
+    pieces: list[str] = []
+    finished = done = False
+    async with stack.client.stream(
+        "POST", "/v1/chat/completions", json=body, headers=HEADERS
+    ) as response:
+        async for line in response.aiter_lines():
+            if not line.startswith("data: "):
+                continue
+            data = line.removeprefix("data: ")
+            if data == "[DONE]":
+                done = True
+                continue
+            for choice in json.loads(data).get("choices", []):
+                pieces.append(choice.get("delta", {}).get("content") or "")
+                finished = finished or choice.get("finish_reason") is not None
+        serving_name = response.headers.get("x-tuneloop-serving-name")
+        return Streamed(response.status_code, serving_name, "".join(pieces), finished, done)
+
+
+async def test_streams_in_flight_across_a_hot_swap_each_complete_from_one_version(
+    vllm_stack: VllmStack, adapter_dirs: list[Path], expected_answers: list[str]
+) -> None:
+    stack = vllm_stack
+    v1 = await deployed(stack, adapter_dirs[0], expected_answers[0])
+    version2, v2 = await stack.register(adapter_dirs[1])
+    expected = {v1: expected_answers[0], v2: expected_answers[1]}
+    streams: list[Streamed] = []
+
+    async def traffic() -> None:
+        v2_seen = 0
+        while v2_seen < 3:
+            streamed = await ask_streaming(stack, stack.model_name)
+            streams.append(streamed)
+            v2_seen += streamed.serving_name == v2
+
+    workers = [asyncio.create_task(traffic()) for _ in range(WORKERS)]
+    await eventually(lambda: len(streams) >= 2 * WORKERS, what="streams flowing from v1")
+    await stack.deploy(version2)
+    try:
+        await asyncio.wait_for(asyncio.gather(*workers), SHIFT_TIMEOUT_SECONDS)
+    finally:
+        for worker in workers:
+            worker.cancel()
+
+    assert all(s.status == 200 for s in streams), [s for s in streams if s.status != 200][:3]
+    assert all(s.finished and s.done for s in streams), [s for s in streams if not s.done][:3]
+    # every stream is one version's whole answer, never a mix of the two
+    for streamed in streams:
+        assert streamed.text == expected[streamed.serving_name or ""], streamed
+    served = Counter(s.serving_name for s in streams)
+    assert served[v1] >= 2 * WORKERS, served
+    assert served[v2] >= 3 * WORKERS, served
 
 
 async def unloaded(stack: VllmStack, serving_name: str) -> bool:
