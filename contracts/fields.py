@@ -7,6 +7,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 """A lowercase hex sha256 digest, the address of an immutable artifact."""
 
+MODEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+"""A registry model's name: lower case, digits, ``.``, ``_`` and ``-``."""
+
+ALIAS_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
+"""An alias of a model (``production``, ``candidate``)."""
+
 Metrics = dict[str, float]
 """Named numeric metrics, e.g. ``{"train_loss": 0.41}``."""
 
@@ -20,4 +26,4 @@ class ErrorDetail(BaseModel):
     message: str = Field(min_length=1, description="What went wrong and what to do next.")
 
 
-__all__ = ["ErrorDetail", "Metrics", "Sha256"]
+__all__ = ["ALIAS_PATTERN", "MODEL_NAME_PATTERN", "ErrorDetail", "Metrics", "Sha256"]

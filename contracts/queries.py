@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts.api.cost import Estimate, EstimateRequest
 from contracts.envelope import Query
 from contracts.money import Usd
+from contracts.selection import ExportFilters
 
 
 class HealthQuery(Query):
@@ -116,6 +117,37 @@ class AuthenticateReply(BaseModel):
     scopes: list[str] = Field(default_factory=list)
 
 
+class ExampleCountQuery(Query):
+    """Asks the exporter how many of the tenant's stored examples match export filters."""
+
+    SERVICE: ClassVar[str] = "exporter"
+    type: Literal["examples.count"] = "examples.count"
+    filters: ExportFilters = Field(default_factory=ExportFilters)
+
+
+class ExampleCountReply(BaseModel):
+    """Examples matching the filters (before de-duplication and validation)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    matching: int = Field(ge=0)
+    gold_star: int = Field(ge=0, description="Of those, marked gold star.")
+
+
+class ServableQuery(Query):
+    """Asks the router which of these serving names it knows and can send requests to."""
+
+    SERVICE: ClassVar[str] = "router"
+    type: Literal["servables.find"] = "servables.find"
+    serving_names: list[str] = Field(min_length=1, max_length=16)
+
+
+class ServableReply(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    servable: list[str] = Field(description="The asked names the router can serve.")
+
+
 __all__ = [
     "AuthenticateQuery",
     "AuthenticateReply",
@@ -123,8 +155,12 @@ __all__ = [
     "BudgetCheckReply",
     "BudgetStanding",
     "CheckResult",
+    "ExampleCountQuery",
+    "ExampleCountReply",
     "HealthQuery",
     "HealthReply",
     "JobEstimateQuery",
     "JobEstimateReply",
+    "ServableQuery",
+    "ServableReply",
 ]

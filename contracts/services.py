@@ -2,7 +2,9 @@
 
 from typing import Final, Literal
 
-ServiceName = Literal["exporter", "trainer", "registry", "router", "evaluator", "cost", "gateway"]
+ServiceName = Literal[
+    "exporter", "trainer", "registry", "router", "evaluator", "cost", "retrainer", "gateway"
+]
 
 SERVICE_NAMES: Final[tuple[ServiceName, ...]] = (
     "exporter",
@@ -11,6 +13,7 @@ SERVICE_NAMES: Final[tuple[ServiceName, ...]] = (
     "router",
     "evaluator",
     "cost",
+    "retrainer",
     "gateway",
 )
 

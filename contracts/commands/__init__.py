@@ -1,6 +1,8 @@
 """Commands: imperative requests, each owned by exactly one service's work queue."""
 
 from contracts.commands.datasets import ExportDataset
+from contracts.commands.evaluations import StartEvaluation
+from contracts.commands.experiments import StartExperiment
 from contracts.commands.jobs import CancelJob, CreateJob
 from contracts.commands.models import ArchiveModel, DeployModel, RegisterModel, RollBackModel
 
@@ -12,6 +14,8 @@ ALL_COMMANDS = (
     DeployModel,
     RollBackModel,
     ArchiveModel,
+    StartEvaluation,
+    StartExperiment,
 )
 
 __all__ = [
@@ -23,4 +27,6 @@ __all__ = [
     "ExportDataset",
     "RegisterModel",
     "RollBackModel",
+    "StartEvaluation",
+    "StartExperiment",
 ]

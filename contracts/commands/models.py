@@ -5,10 +5,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from contracts.envelope import Command
-from contracts.fields import Sha256
-
-MODEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
-ALIAS_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
+from contracts.fields import ALIAS_PATTERN, MODEL_NAME_PATTERN, Sha256
 
 
 class RegisterModel(Command):

@@ -4,11 +4,17 @@ from contracts.events.cost import BudgetExceeded, BudgetThresholdReached, CostRe
 from contracts.events.datasets import DatasetExported, DatasetExportFailed, SplitArtifact
 from contracts.events.evaluations import (
     EvaluationCompleted,
+    EvaluationFailed,
     EvaluationProgressed,
     ExperimentConcluded,
     ExperimentUpdated,
 )
-from contracts.events.experiments import ExperimentRamped, ExperimentStarted, ExperimentStopped
+from contracts.events.experiments import (
+    ExperimentRamped,
+    ExperimentStarted,
+    ExperimentStartFailed,
+    ExperimentStopped,
+)
 from contracts.events.inference import FeedbackRecorded, InferenceCompleted, InteractionCaptured
 from contracts.events.jobs import (
     JobCancelled,
@@ -26,6 +32,12 @@ from contracts.events.models import (
     ModelDeployed,
     ModelRegistered,
     ModelRolledBack,
+)
+from contracts.events.retraining import (
+    RetrainingCompleted,
+    RetrainingPolicyChanged,
+    RetrainingTriggered,
+    RetrainingUpdated,
 )
 
 ALL_EVENTS = (
@@ -49,7 +61,9 @@ ALL_EVENTS = (
     FeedbackRecorded,
     EvaluationProgressed,
     EvaluationCompleted,
+    EvaluationFailed,
     ExperimentStarted,
+    ExperimentStartFailed,
     ExperimentRamped,
     ExperimentStopped,
     ExperimentUpdated,
@@ -57,6 +71,10 @@ ALL_EVENTS = (
     CostRecorded,
     BudgetThresholdReached,
     BudgetExceeded,
+    RetrainingTriggered,
+    RetrainingUpdated,
+    RetrainingCompleted,
+    RetrainingPolicyChanged,
 )
 
 __all__ = [
@@ -67,9 +85,11 @@ __all__ = [
     "DatasetExportFailed",
     "DatasetExported",
     "EvaluationCompleted",
+    "EvaluationFailed",
     "EvaluationProgressed",
     "ExperimentConcluded",
     "ExperimentRamped",
+    "ExperimentStartFailed",
     "ExperimentStarted",
     "ExperimentStopped",
     "ExperimentUpdated",
@@ -89,5 +109,9 @@ __all__ = [
     "ModelDeployed",
     "ModelRegistered",
     "ModelRolledBack",
+    "RetrainingCompleted",
+    "RetrainingPolicyChanged",
+    "RetrainingTriggered",
+    "RetrainingUpdated",
     "SplitArtifact",
 ]

@@ -18,6 +18,14 @@ class EvaluationCompleted(Event):
     summary: str = Field(default="", description="The comparison in plain words.")
 
 
+class EvaluationFailed(Event):
+    """An offline evaluation could not run or finish (a missing dataset, a crash)."""
+
+    type: Literal["evaluation.failed"] = "evaluation.failed"
+    evaluation_id: str
+    error: str = Field(description="What went wrong and what to do next.")
+
+
 class EvaluationProgressed(Event):
     type: Literal["evaluation.progressed"] = "evaluation.progressed"
     evaluation_id: str
@@ -98,6 +106,7 @@ class ExperimentConcluded(Event):
 __all__ = [
     "ArmStatistics",
     "EvaluationCompleted",
+    "EvaluationFailed",
     "EvaluationProgressed",
     "ExperimentConcluded",
     "ExperimentUpdated",

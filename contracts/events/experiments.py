@@ -4,8 +4,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts.commands.models import ALIAS_PATTERN, MODEL_NAME_PATTERN
 from contracts.envelope import Event
+from contracts.fields import ALIAS_PATTERN, MODEL_NAME_PATTERN
 
 PrimaryMetric = Literal["gold_star_rate", "mean_rating", "task_success"]
 
@@ -112,9 +112,20 @@ class ExperimentStopped(Event):
     reason: str
 
 
+class ExperimentStartFailed(Event):
+    """The router refused to start an experiment asked for by ``experiment.start``."""
+
+    type: Literal["experiment.start_failed"] = "experiment.start_failed"
+    experiment_id: str = Field(min_length=1, max_length=64)
+    model_name: str
+    code: str = Field(description="`unknown_serving_name`, `experiment_running` or `conflict`.")
+    message: str = Field(description="What went wrong and what to do next.")
+
+
 __all__ = [
     "ExperimentArm",
     "ExperimentRamped",
+    "ExperimentStartFailed",
     "ExperimentStarted",
     "ExperimentStopped",
     "Guardrails",

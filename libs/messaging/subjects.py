@@ -21,6 +21,7 @@ EVENT_CONCERNS = (
     "experiment",
     "cost",
     "budget",
+    "retraining",
 )
 
 

@@ -7,6 +7,7 @@ from uuid import uuid4
 
 import httpx
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -19,11 +20,12 @@ from contracts.api.evaluations import (
     SideBySide,
     SideBySideRow,
 )
+from contracts.commands import StartEvaluation
 from contracts.envelope import utc_now
-from contracts.events import EvaluationCompleted
+from contracts.events import EvaluationCompleted, EvaluationFailed
 from contracts.events.evaluations import EvaluationProgressed
 from libs.artifacts import LocalArtifactStore
-from libs.messaging import Bus, OutboxRelay, add_to_outbox
+from libs.messaging import Bus, OutboxRelay, add_to_outbox, claim_message
 from libs.storage import Database
 from libs.tenancy import TENANT_HEADER
 from services.evaluator import evaluation_summary as summary
@@ -77,12 +79,22 @@ class Evaluations:
         self.judge_endpoint = judge_endpoint
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def create(self, tenant: str, request: EvaluationRequest) -> EvaluationView:
-        """Store the evaluation and start running it in the background."""
+    async def create(
+        self, tenant: str, request: EvaluationRequest, evaluation_id: str | None = None
+    ) -> EvaluationView:
+        """Store the evaluation and start running it in the background.
+
+        With an ``evaluation_id`` chosen by the caller (the ``evaluation.start`` command), an
+        evaluation that already exists under it is returned as it is, not started again.
+        """
+        if evaluation_id is not None:
+            existing = await self.existing(tenant, evaluation_id)
+            if existing is not None:
+                return existing
         cases = await self.cases_of(request)
         row = Evaluation(
             tenant=tenant,
-            evaluation_id=f"eval-{uuid4().hex[:12]}",
+            evaluation_id=evaluation_id or f"eval-{uuid4().hex[:12]}",
             status="running",
             request={
                 **request.model_dump(mode="json", exclude={"prompts"}),
@@ -90,11 +102,30 @@ class Evaluations:
             },
             total=len(cases) * len(request.models),
         )
-        async with self.database.transaction() as session:
-            session.add(row)
+        try:
+            async with self.database.transaction() as session:
+                session.add(row)
+        except IntegrityError:  # the same id, created meanwhile by another delivery
+            existing = await self.existing(tenant, row.evaluation_id)
+            if existing is None:
+                raise
+            return existing
         assert row.id is not None
         self.start(row.id)
         return view_of(row)
+
+    async def existing(self, tenant: str, evaluation_id: str) -> EvaluationView | None:
+        try:
+            return await self.view(tenant, evaluation_id)
+        except NotFound:
+            return None
+
+    async def start_by_command(self, command: StartEvaluation) -> None:
+        """``evaluation.start``: a request that cannot run is reported as ``evaluation.failed``."""
+        try:
+            await self.create(command.tenant, command.request, command.evaluation_id)
+        except Invalid as exc:
+            await self.report_failure(command.tenant, command.evaluation_id, exc.message)
 
     async def cases_of(self, request: EvaluationRequest) -> list[PromptCase]:
         if request.prompts is not None:
@@ -303,6 +334,26 @@ class Evaluations:
             row = await session.get(Evaluation, pk)
             if row is not None:
                 row.status, row.error, row.completed_at = "failed", error, utc_now()
+                add_to_outbox(
+                    session,
+                    self.bus,
+                    EvaluationFailed(
+                        tenant=row.tenant, evaluation_id=row.evaluation_id, error=error
+                    ),
+                )
+        self.outbox.notify()
+
+    async def report_failure(self, tenant: str, evaluation_id: str, error: str) -> None:
+        """An evaluation refused before it was stored: said once, whatever the redeliveries."""
+        async with self.database.transaction() as session:
+            if not await claim_message(session, "evaluator:evaluation.refused", evaluation_id):
+                return
+            add_to_outbox(
+                session,
+                self.bus,
+                EvaluationFailed(tenant=tenant, evaluation_id=evaluation_id, error=error),
+            )
+        self.outbox.notify()
 
     async def find(self, session: AsyncSession, tenant: str, evaluation_id: str) -> Evaluation:
         query = select(Evaluation).where(

@@ -1,21 +1,31 @@
-"""The evaluator's message handlers: thin, each calls :class:`Experiments`."""
+"""The evaluator's message handlers: thin, each calls :class:`Experiments` or
+:class:`Evaluations`."""
 
 from faststream.nats import NatsRouter
 
+from contracts.commands import StartEvaluation
 from contracts.events import ExperimentStarted, FeedbackRecorded, InferenceCompleted
-from libs.messaging import Subjects, event_subscriber
+from libs.messaging import Subjects, command_subscriber, event_subscriber
+from services.evaluator.evaluations import Evaluations
 from services.evaluator.experiments import Experiments
 
 SERVICE = "evaluator"
 
 
 def evaluator_handlers(
-    experiments: Experiments, subjects: Subjects, ingest_concurrency: int = 1
+    experiments: Experiments,
+    evaluations: Evaluations,
+    subjects: Subjects,
+    ingest_concurrency: int = 1,
 ) -> NatsRouter:
-    """Experiments' handlers; traffic events are handled ``ingest_concurrency`` at a time, so
-    those arriving together share a transaction."""
+    """Experiments' and offline evaluations' handlers; traffic events are handled
+    ``ingest_concurrency`` at a time, so those arriving together share a transaction."""
     router = NatsRouter()
     concurrent = {"max_workers": ingest_concurrency} if ingest_concurrency > 1 else {}
+
+    @command_subscriber(router, subjects, StartEvaluation)
+    async def on_start_evaluation(command: StartEvaluation) -> None:
+        await evaluations.start_by_command(command)
 
     @event_subscriber(router, subjects, SERVICE, ExperimentStarted)
     async def on_experiment_started(event: ExperimentStarted) -> None:

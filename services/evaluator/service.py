@@ -5,6 +5,7 @@ from faststream.nats import NatsRouter
 
 from contracts.events import (
     EvaluationCompleted,
+    EvaluationFailed,
     EvaluationProgressed,
     ExperimentConcluded,
     ExperimentUpdated,
@@ -32,7 +33,20 @@ def experiments_of(context: ServiceContext) -> Experiments:
     )
 
 
+_EVALUATIONS: dict[int, tuple[ServiceContext, Evaluations]] = {}
+
+
 def evaluations_of(context: ServiceContext) -> Evaluations:
+    """The process's one :class:`Evaluations` (the command handler and the API share it)."""
+    known = _EVALUATIONS.get(id(context))
+    if known is not None and known[0] is context:
+        return known[1]
+    evaluations = new_evaluations(context)
+    _EVALUATIONS[id(context)] = (context, evaluations)
+    return evaluations
+
+
+def new_evaluations(context: ServiceContext) -> Evaluations:
     settings = settings_of(context)
     judge = None
     if settings.judge_base_url is not None:
@@ -53,7 +67,10 @@ def evaluations_of(context: ServiceContext) -> Evaluations:
 def build_router(context: ServiceContext) -> NatsRouter:
     """Message handlers of the evaluator."""
     return evaluator_handlers(
-        experiments_of(context), context.bus.subjects, settings_of(context).ingest_concurrency
+        experiments_of(context),
+        evaluations_of(context),
+        context.bus.subjects,
+        settings_of(context).ingest_concurrency,
     )
 
 
@@ -69,6 +86,7 @@ DEFINITION = ServiceDefinition(
     emits=(
         EvaluationProgressed,
         EvaluationCompleted,
+        EvaluationFailed,
         ExperimentUpdated,
         ExperimentConcluded,
     ),

@@ -10,12 +10,14 @@ from sqlmodel import col
 
 from contracts.commands import ExportDataset
 from contracts.events import DatasetExportFailed, FeedbackRecorded, InteractionCaptured
+from contracts.queries import ExampleCountQuery, ExampleCountReply
 from libs.messaging import (
     Subjects,
     add_to_outbox,
     claim_message,
     command_subscriber,
     event_subscriber,
+    query_subscriber,
 )
 from services.exporter.examples import (
     Provenance,
@@ -25,6 +27,7 @@ from services.exporter.examples import (
 )
 from services.exporter.export import ExportRejected, ExternalImportFailed, run_export
 from services.exporter.runtime import Exporter
+from services.exporter.summary import count_examples
 from services.exporter.tables import ExporterExample, ExporterFeedback
 from services.exporter.validation import content_text
 
@@ -187,6 +190,10 @@ def register_handlers(router: NatsRouter, subjects: Subjects, exporter: Exporter
     @event_subscriber(router, subjects, "exporter", FeedbackRecorded)
     async def on_feedback(event: FeedbackRecorded) -> None:
         await record_feedback(exporter, event)
+
+    @query_subscriber(router, subjects, "exporter", ExampleCountQuery.message_type())
+    async def on_count(query: ExampleCountQuery) -> ExampleCountReply:
+        return await count_examples(exporter.tools.database, query.tenant, query.filters)
 
 
 __all__ = ["export_on_command", "record_feedback", "register_handlers", "store_capture"]

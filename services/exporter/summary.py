@@ -6,6 +6,7 @@ from sqlalchemy import Integer, func, select
 from sqlalchemy.sql import Select
 
 from contracts.api.datasets import ExampleSummary, ExportFilters
+from contracts.queries import ExampleCountReply
 from libs.storage import Database
 from services.exporter.export import candidates
 
@@ -19,15 +20,29 @@ async def breakdown(database: Database, statement: Select[Any], column: str) -> 
         return {str(value or ""): int(count) for value, count in result.all()}
 
 
-async def summarize(database: Database, tenant: str, filters: ExportFilters) -> ExampleSummary:
+async def totals(database: Database, tenant: str, filters: ExportFilters) -> tuple[int, int, int]:
+    """Examples matching ``filters``, how many of them are gold stars, and their tokens."""
     rows = candidates(tenant, filters).order_by(None).subquery()
-    totals = select(
+    statement = select(
         func.count(),
         func.coalesce(func.sum(rows.c.gold_star.cast(Integer)), 0),
         func.coalesce(func.sum(rows.c.token_count), 0),
     ).select_from(rows)
     async with database.session() as session:
-        matching, gold_star, tokens = (await session.execute(totals)).one()
+        matching, gold_star, tokens = (await session.execute(statement)).one()
+    return int(matching), int(gold_star), int(tokens)
+
+
+async def count_examples(
+    database: Database, tenant: str, filters: ExportFilters
+) -> ExampleCountReply:
+    """The ``examples.count`` query: what a retraining policy counts its new gold stars with."""
+    matching, gold_star, _ = await totals(database, tenant, filters)
+    return ExampleCountReply(matching=matching, gold_star=gold_star)
+
+
+async def summarize(database: Database, tenant: str, filters: ExportFilters) -> ExampleSummary:
+    matching, gold_star, tokens = await totals(database, tenant, filters)
     everything = candidates(tenant, ExportFilters())
     return ExampleSummary(
         matching=int(matching),
@@ -38,4 +53,4 @@ async def summarize(database: Database, tenant: str, filters: ExportFilters) -> 
     )
 
 
-__all__ = ["summarize"]
+__all__ = ["count_examples", "summarize", "totals"]

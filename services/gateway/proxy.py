@@ -30,6 +30,7 @@ ROUTES: dict[str, str] = {
     "/v1/costs": "cost",
     "/v1/budgets": "cost",
     "/v1/prices": "cost",
+    "/v1/retraining": "retrainer",
 }
 HOP_BY_HOP = {
     "connection",

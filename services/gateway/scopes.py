@@ -1,10 +1,11 @@
 """Which scope a request needs, from its method and path. ``admin`` implies every scope.
 
 Reads (GET) need ``read``; writes need the scope of the work they start: training data,
-files, jobs and evaluations ``train``; registry versions, deployments, rollbacks and
-experiments ``deploy``; completions and feedback ``infer``; keys, audit log, webhooks,
-prices and budgets ``admin``. Listing models is also allowed with ``infer``, as OpenAI
-clients list models before calling them.
+files, jobs and evaluations ``train``; registry versions, deployments, rollbacks,
+experiments and retraining policies (whose runs train, then start experiments) ``deploy``;
+completions and feedback ``infer``; keys, audit log, webhooks, prices and budgets ``admin``.
+Listing models is also allowed with ``infer``, as OpenAI clients list models before calling
+them.
 """
 
 import re
@@ -17,6 +18,7 @@ DEPLOY_PATTERNS = (
     re.compile(r"^/v1/experiments(/|$)"),
     re.compile(r"^/v1/registry(/|$)"),
     re.compile(r"^/v1/models/"),
+    re.compile(r"^/v1/retraining(/|$)"),
 )
 TRAIN_PREFIXES = ("/v1/fine_tuning", "/v1/files", "/v1/examples", "/v1/datasets", "/v1/evaluations")
 

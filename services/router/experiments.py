@@ -11,23 +11,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from contracts.api.router import ExperimentCreate, ExperimentPublic, RampRequest, VariantPublic
-from contracts.events import ExperimentRamped, ExperimentStarted, ExperimentStopped
+from contracts.commands import StartExperiment
+from contracts.events import (
+    ExperimentRamped,
+    ExperimentStarted,
+    ExperimentStartFailed,
+    ExperimentStopped,
+)
 from contracts.events.experiments import (
     ExperimentArm,
     Guardrails,
     RecommendationWeights,
     StoppingPolicy,
 )
-from libs.messaging import Bus, add_to_outbox
+from libs.messaging import Bus, add_to_outbox, claim_message
 from libs.storage import Database
 from services.router.tables import Experiment, Servable
 
+START_FAILED_CONSUMER = "router:experiment.start_failed"
+
 
 class ExperimentError(Exception):
-    def __init__(self, message: str, status: int) -> None:
+    def __init__(self, message: str, status: int, code: str = "experiment_error") -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.code = code
 
 
 def public(experiment: Experiment) -> ExperimentPublic:
@@ -95,7 +104,14 @@ class Experiments:
             )
             return {row.serving_name: row for row in rows.scalars()}
 
-    async def create(self, tenant: str, request: ExperimentCreate) -> ExperimentPublic:
+    async def create(
+        self, tenant: str, request: ExperimentCreate, experiment_id: str | None = None
+    ) -> ExperimentPublic:
+        """Start an experiment; one already started under ``experiment_id`` is returned as is."""
+        if experiment_id is not None:
+            existing = await self.find(tenant, experiment_id)
+            if existing is not None:
+                return existing
         specs = [request.control, *request.treatments]
         known = await self._servables(tenant, [s.serving_name for s in specs])
         missing = {s.serving_name for s in specs} - set(known)
@@ -104,6 +120,7 @@ class Experiments:
                 f"unknown serving name(s) {', '.join(sorted(missing))}; "
                 "register those versions first",
                 404,
+                "unknown_serving_name",
             )
         variants = with_control_weight(
             [
@@ -119,7 +136,7 @@ class Experiments:
             ]
         )
         experiment = Experiment(
-            id=f"exp_{uuid.uuid4().hex[:20]}",
+            id=experiment_id or f"exp_{uuid.uuid4().hex[:20]}",
             tenant=tenant,
             name=request.name,
             model_name=request.model_name,
@@ -137,7 +154,9 @@ class Experiments:
             async with self.database.transaction() as session:
                 if await self._running_for(session, tenant, request.model_name):
                     raise ExperimentError(
-                        f"an experiment already splits {request.model_name!r}; stop it first", 409
+                        f"an experiment already splits {request.model_name!r}; stop it first",
+                        409,
+                        "experiment_running",
                     )
                 session.add(experiment)
                 await session.flush()
@@ -160,9 +179,46 @@ class Experiments:
                     ),
                 )
         except IntegrityError:
-            raise ExperimentError(f"an experiment named {request.name!r} exists", 409) from None
+            if experiment_id is not None and (found := await self.find(tenant, experiment_id)):
+                return found  # the same command, delivered twice at once
+            raise ExperimentError(
+                f"an experiment named {request.name!r} exists", 409, "conflict"
+            ) from None
         self.changed()
         return public(experiment)
+
+    async def find(self, tenant: str, experiment_id: str) -> ExperimentPublic | None:
+        async with self.database.session() as session:
+            experiment = await session.get(Experiment, experiment_id)
+        if experiment is None or experiment.tenant != tenant:
+            return None
+        return public(experiment)
+
+    async def start_by_command(self, command: StartExperiment) -> None:
+        """``experiment.start``: a refusal is told with ``experiment.start_failed``, once."""
+        try:
+            await self.create(command.tenant, command.definition, command.experiment_id)
+        except ExperimentError as exc:
+            async with self.database.transaction() as session:
+                if not await claim_message(session, START_FAILED_CONSUMER, command.experiment_id):
+                    return
+                add_to_outbox(
+                    session,
+                    self.bus,
+                    ExperimentStartFailed(
+                        tenant=command.tenant,
+                        experiment_id=command.experiment_id,
+                        model_name=command.definition.model_name,
+                        code=exc.code,
+                        message=exc.message,
+                    ),
+                )
+            self.changed()
+
+    async def servable(self, tenant: str, serving_names: list[str]) -> list[str]:
+        """Which of these serving names the router knows (registered and not archived)."""
+        known = await self._servables(tenant, serving_names)
+        return [name for name in serving_names if name in known and not known[name].archived]
 
     @staticmethod
     async def _running_for(session: AsyncSession, tenant: str, model_name: str) -> bool:

@@ -1,7 +1,9 @@
-"""The router's message handlers: registry events decide what it serves."""
+"""The router's message handlers: registry events decide what it serves; experiments can be
+started by command, and other services ask which versions it can serve."""
 
 from faststream.nats import NatsRouter
 
+from contracts.commands import StartExperiment
 from contracts.events import (
     BudgetExceeded,
     ExperimentConcluded,
@@ -10,7 +12,8 @@ from contracts.events import (
     ModelRegistered,
     ModelRolledBack,
 )
-from libs.messaging import Subjects, event_subscriber
+from contracts.queries import ServableQuery, ServableReply
+from libs.messaging import Subjects, command_subscriber, event_subscriber, query_subscriber
 from services.router.budgets import BudgetGuard
 from services.router.deployments import Deployments
 from services.router.experiments import Experiments
@@ -46,6 +49,15 @@ def router_handlers(
     @event_subscriber(router, subjects, SERVICE, ExperimentConcluded)
     async def on_concluded(event: ExperimentConcluded) -> None:
         await experiments.conclude(event.tenant, event.experiment_id, event.summary)
+
+    @command_subscriber(router, subjects, StartExperiment)
+    async def on_start_experiment(command: StartExperiment) -> None:
+        await experiments.start_by_command(command)
+
+    @query_subscriber(router, subjects, SERVICE, ServableQuery.message_type())
+    async def on_servable(query: ServableQuery) -> ServableReply:
+        servable = await experiments.servable(query.tenant, query.serving_names)
+        return ServableReply(servable=servable)
 
     return router
 

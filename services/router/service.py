@@ -7,6 +7,7 @@ from faststream.nats import NatsRouter
 from contracts.events import (
     ExperimentRamped,
     ExperimentStarted,
+    ExperimentStartFailed,
     ExperimentStopped,
     FeedbackRecorded,
     InferenceCompleted,
@@ -156,6 +157,7 @@ DEFINITION = ServiceDefinition(
         InteractionCaptured,
         FeedbackRecorded,
         ExperimentStarted,
+        ExperimentStartFailed,
         ExperimentRamped,
         ExperimentStopped,
     ),

@@ -14,6 +14,8 @@ from sqlmodel import col
 
 from contracts.commands import ExportDataset
 from contracts.events import DatasetExported, DatasetExportFailed, FeedbackRecorded
+from contracts.queries import ExampleCountQuery, ExampleCountReply
+from contracts.selection import ExportFilters
 from libs.messaging import OutboxRelay, Subjects, event_subscriber
 from libs.storage import Database
 from services.exporter.handlers import record_feedback, register_handlers
@@ -226,3 +228,32 @@ async def test_an_export_command_that_cannot_succeed_reports_why(
         0,
     )
     assert "at least 3 are needed" in failure.message
+
+
+async def test_the_count_query_tells_how_many_gold_stars_match_a_policys_filters(
+    nats_url: str,
+    subjects: Subjects,
+    database: Database,
+    tmp_path: Path,
+    exporter_tokenizer_dir: Path,
+) -> None:
+    exporter = exporter_on(database, tmp_path / "artifacts", exporter_tokenizer_dir)
+    router = NatsRouter()
+    register_handlers(router, subjects, exporter)
+    acme = {"X-Tuneloop-Tenant": "acme"}
+    async with running_bus(nats_url, subjects, router) as bus, http_client(exporter) as http:
+        rows = [example(i, gold_star=i % 3 == 0) for i in range(9)]
+        rows += [example(i, gold_star=True, domain="billing") for i in range(9, 11)]
+        await http.post("/v1/examples", json={"examples": rows}, headers=acme)
+
+        async def count(tenant: str, **filters: object) -> ExampleCountReply:
+            query = ExampleCountQuery(tenant=tenant, filters=ExportFilters(**filters))
+            return await bus.ask(query, "exporter", query.type, ExampleCountReply)
+
+        assert await count("acme", gold_star_only=True) == ExampleCountReply(
+            matching=5, gold_star=5
+        )
+        assert await count("acme", domain="support") == ExampleCountReply(matching=9, gold_star=3)
+        assert await count("globex", gold_star_only=True) == ExampleCountReply(
+            matching=0, gold_star=0
+        )

@@ -49,6 +49,7 @@ PORTS = {
     "router": 8004,
     "evaluator": 8005,
     "cost": 8006,
+    "retrainer": 8007,
 }
 
 

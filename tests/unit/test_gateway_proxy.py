@@ -25,6 +25,8 @@ pytestmark = pytest.mark.unit
         ("/v1/datasets/uploads", "exporter"),
         ("/v1/fine_tuning/jobs/abc/cancel", "trainer"),
         ("/v1/chat/completions", "router"),
+        ("/v1/retraining/policies/support-bot/runs", "retrainer"),
+        ("/v1/retraining/runs", "retrainer"),
         ("/v1/modelsx", None),
         ("/v1/registryx", None),
         ("/v1/unknown", None),

@@ -13,6 +13,7 @@ from libs.artifacts import LocalArtifactStore
 from libs.messaging import Bus, OutboxRelay, Subjects, event_subscriber
 from libs.messaging.tables import ProcessedMessage
 from libs.storage import Database
+from services.evaluator.evaluations import Evaluations
 from services.evaluator.experiments import FEEDBACK_CONSUMER, INFERENCE_CONSUMER, Experiments
 from services.evaluator.handlers import evaluator_handlers
 from services.registry import queries
@@ -70,7 +71,16 @@ async def run_experiment(
     experiments = Experiments(database, placeholder, OutboxRelay(database, placeholder), 0.0)
     router = NatsRouter()
     router.include_router(registry_handlers(registry, subjects))
-    router.include_router(evaluator_handlers(experiments, subjects, ingest_concurrency=16))
+    evaluations = Evaluations(
+        database,
+        placeholder,
+        OutboxRelay(database, placeholder),
+        LocalArtifactStore(tmp_path),
+        "http://127.0.0.1:9/v1",
+    )
+    router.include_router(
+        evaluator_handlers(experiments, evaluations, subjects, ingest_concurrency=16)
+    )
     router.include_router(listener)
     experiment = unique_name("exp")
     try:
