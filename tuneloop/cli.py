@@ -28,6 +28,7 @@ from tuneloop.commands import (
     jobs,
     keys,
     models,
+    retraining,
 )
 from tuneloop.keys_cli import issue_key
 from tuneloop.nats_check import NatsUnavailable, connected
@@ -50,6 +51,7 @@ app.add_typer(examples.app, name="examples")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(models.app, name="models")
 app.add_typer(experiments.app, name="experiments")
+app.add_typer(retraining.app, name="retraining")
 app.add_typer(evaluate.app, name="evaluate")
 app.add_typer(costs.app, name="costs")
 app.add_typer(budgets.app, name="budgets")

@@ -161,6 +161,12 @@ def evaluation_due(run: RetrainingRun, served: ServedVersion | None) -> Change |
             f"{run.model_name}:{run.serving_alias} serves nothing any more; there is no "
             "version to compare the candidate with",
         )
+    if served.serving_name == run.candidate_serving_name:
+        return Change(
+            "skipped",
+            f"skipped: {run.model_name}:{run.serving_alias} already serves "
+            f"{run.candidate_serving_name}; there is nothing to compare it with",
+        )
     run.serving_version, run.serving_name = served.version, served.serving_name
     run.evaluation_requested = True
     metric = downstream.plan_of(run).evaluation.metric

@@ -222,7 +222,8 @@ class Retrainer:
 
     async def consider(self, policy: RetrainingPolicy, now: datetime) -> RetrainingRun | None:
         """Count the policy's gold stars when due, and start a run when its trigger fires."""
-        assert policy.id is not None
+        policy_id = policy.id
+        assert policy_id is not None
         spec = spec_of(policy)
         anchor = aware(policy.schedule_anchor_at)
         if triggers.count_wanted(
@@ -235,11 +236,11 @@ class Retrainer:
         ):
             count = await self.questions.gold_stars(policy.tenant, spec.export.filters)
             if count is not None:
-                policy = await self.policies.counted(policy.id, count) or policy
+                policy = await self.policies.counted(policy_id, count) or policy
         counts = triggers.Counts(policy.gold_stars_baseline, policy.gold_stars_counted)
         decision = triggers.decide(spec.trigger, counts, anchor, now)
         if decision.fire is None:
-            await self.policies.waiting(policy.id, decision.waiting_for)
+            await self.policies.waiting(policy_id, decision.waiting_for)
             return None
         return await self.start(policy, decision.fire, decision.reason, counts.now)
 

@@ -10,7 +10,7 @@ def triggered_event(run: RetrainingRun) -> RetrainingTriggered:
         tenant=run.tenant,
         run_id=run.id,
         model_name=run.model_name,
-        trigger=run.trigger,  # type: ignore[arg-type]
+        trigger=run.trigger,
         reason=run.reason,
         gold_stars=run.gold_stars,
         dataset=run.dataset,
@@ -24,7 +24,7 @@ def updated_event(run: RetrainingRun, before: RunStatus, summary: str) -> Retrai
         tenant=run.tenant,
         run_id=run.id,
         model_name=run.model_name,
-        status=run.status,  # type: ignore[arg-type]
+        status=run.status,
         previous_status=before,
         summary=summary,
         job_id=run.job_id if run.status != "exporting" else None,

@@ -47,8 +47,8 @@ def run_view(run: RetrainingRun) -> RetrainingRunPublic:
     return RetrainingRunPublic(
         id=run.id,
         model_name=run.model_name,
-        status=run.status,  # type: ignore[arg-type]
-        trigger=run.trigger,  # type: ignore[arg-type]
+        status=run.status,
+        trigger=run.trigger,
         reason=run.reason,
         summary=run.summary,
         decision=run.decision,

@@ -13,6 +13,7 @@ from services.gateway.dashboard.release_pages import (
     model_routes,
 )
 from services.gateway.dashboard.rendering import HERE, Pages
+from services.gateway.dashboard.retraining_pages import retraining_routes
 from services.gateway.dashboard.signin import signin_routes
 from services.gateway.dashboard.wizard import wizard_routes
 
@@ -30,6 +31,7 @@ def mount_dashboard(api: FastAPI, client: httpx.AsyncClient) -> None:
         compare_routes,
         experiment_routes,
         cost_routes,
+        retraining_routes,
     ):
         api.include_router(routes(pages))
     api.mount("/static", StaticFiles(directory=HERE / "static"), name="dashboard-static")

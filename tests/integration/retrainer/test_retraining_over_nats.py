@@ -104,7 +104,7 @@ async def until_status(api: httpx.AsyncClient, run_id: str, status: str) -> dict
 
     async def reached() -> bool:
         state.update(await run_of(api, run_id))
-        return state["status"] == status
+        return bool(state["status"] == status)
 
     await eventually(reached, what=f"run {run_id} {status}")
     return state

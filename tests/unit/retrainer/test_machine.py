@@ -278,6 +278,15 @@ def test_each_failure_ends_the_run_with_its_reason() -> None:
     )
 
 
+def test_a_candidate_someone_already_deployed_is_not_compared_with_itself() -> None:
+    run = a_run()
+    to_evaluating(run)
+    change = applied(run, machine.evaluation_due(run, served(CANDIDATE, version=2)))
+    assert change.status == "skipped"
+    assert not change.send
+    assert "already serves" in change.summary
+
+
 def test_the_serving_version_gone_fails_the_evaluation_step() -> None:
     run = a_run()
     to_evaluating(run)
