@@ -153,6 +153,8 @@ def test_gold_stars_retrain_evaluate_and_start_an_ab_test_by_themselves(stack) -
     key = (home / "admin.key").read_text().strip()
 
     run, seen = asyncio.run(gold_stars_start_a_run(url, key))
+    for step in run["history"]:  # shown with -s, and with the failure otherwise
+        print(f"{step['at']} {step['status']:<13} {step['summary']}")
 
     assert run["status"] == "experimenting", run
     assert run["trigger"] == "gold_stars"
