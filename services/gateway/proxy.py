@@ -155,7 +155,7 @@ def proxy_routes(
         upstream = client.build_request(
             request.method,
             base + raw_path_of(request),
-            params=request.query_params,
+            params=tuple(request.query_params.multi_items()),  # repeated parameters kept
             headers=forwarded_headers(request, caller),
             content=limited(request, front.max_body_bytes),
         )

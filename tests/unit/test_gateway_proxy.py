@@ -212,3 +212,23 @@ async def test_ids_reach_the_service_percent_encoded_as_sent() -> None:
         response = await client.get("/v1/files/a%2F..%3Fx%16", headers=AUTH)
     assert response.status_code == 404
     assert seen == [b"/v1/files/a%2F..%3Fx%16"]
+
+
+async def test_repeated_query_parameters_all_reach_the_service() -> None:
+    seen: list[list[tuple[str, str]]] = []
+    trainer = FastAPI()
+
+    @trainer.get("/v1/fine_tuning/jobs")
+    async def jobs(request: Request) -> JSONResponse:
+        seen.append(request.query_params.multi_items())
+        return JSONResponse({"object": "list", "data": []})
+
+    app = gateway(httpx.ASGITransport(app=trainer), running={"trainer"})
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://gw"
+    ) as client:
+        response = await client.get(
+            "/v1/fine_tuning/jobs?status=queued&status=running&after=ftjob-1", headers=AUTH
+        )
+    assert response.status_code == 200
+    assert seen == [[("status", "queued"), ("status", "running"), ("after", "ftjob-1")]]
