@@ -84,7 +84,7 @@ def create_api(
         proxy_routes(ServiceDirectory(ask, settings.health_timeout_seconds), client, front)
     )
     dashboard_client = gateway_client(api)
-    mount_dashboard(api, dashboard_client)
+    mount_dashboard(api, dashboard_client, gatekeeper, live)
     return api
 
 

@@ -71,7 +71,12 @@ class Gatekeeper:
             if not TENANT_PATTERN.match(tenant):
                 tenant = "default"
             return Caller(DEVELOPMENT_KEY_ID, tenant, ALL_SCOPES)
-        token = bearer_token(request.headers.get("authorization"))
+        return await self.caller_for(bearer_token(request.headers.get("authorization")))
+
+    async def caller_for(self, token: str | None) -> Caller:
+        """The owner of an API key (e.g. the dashboard session's); raises :class:`Denied`."""
+        if not self.enabled:
+            return Caller(DEVELOPMENT_KEY_ID, "default", ALL_SCOPES)
         if token is None:
             raise missing_key()
         caller = await self.keys.authenticate(token)
@@ -79,18 +84,23 @@ class Gatekeeper:
             raise invalid_key()
         return caller
 
-    async def authorise(self, request: Request) -> Caller:
-        """The caller, if its key has a scope this method and path accept (else 401/403)."""
-        caller = await self.caller_of(request)
-        accepted = accepted_scopes(request.method, request.url.path)
+    @staticmethod
+    def check_scope(caller: Caller, method: str, path: str) -> None:
+        """Raises :class:`Denied` (403) unless the caller's key may call ``method path``."""
+        accepted = accepted_scopes(method, path)
         if not any(caller.allows(scope) for scope in accepted):
             raise Denied(
                 403,
                 "insufficient_scope",
-                f"{request.method} {request.url.path} needs a key with scope "
+                f"{method} {path} needs a key with scope "
                 f"{' or '.join(sorted(accepted))} (this key has {', '.join(caller.scopes)}); "
                 "ask an admin for one",
             )
+
+    async def authorise(self, request: Request) -> Caller:
+        """The caller, if its key has a scope this method and path accept (else 401/403)."""
+        caller = await self.caller_of(request)
+        self.check_scope(caller, request.method, request.url.path)
         return caller
 
 

@@ -145,6 +145,12 @@ class FakeV1:
     jobs: list[dict[str, Any]] = field(
         default_factory=lambda: [job("ftjob-2", "running"), job("ftjob-1", "succeeded")]
     )
+    job_events: list[dict[str, Any]] = field(
+        default_factory=lambda: [progress_event(5, 2.0), progress_event(10, 1.2)]
+    )
+    """The history every job has (the running job's progress so far)."""
+    evaluated: bool = True
+    """Whether the evaluator has numbers (and a verdict) for the experiment."""
     job_queries: list[list[str] | None] = field(default_factory=list)
     """The ``status`` parameters each job listing was asked with."""
 
@@ -216,7 +222,7 @@ class FakeV1:
 
         @api.get("/v1/fine_tuning/jobs/{job_id}/events")
         async def events(job_id: str) -> Any:
-            return {"object": "list", "data": [progress_event(5, 2.0), progress_event(10, 1.2)]}
+            return {"object": "list", "data": list(fake.job_events)}
 
         @api.post("/v1/fine_tuning/jobs/{job_id}/cancel")
         async def cancel(job_id: str) -> Any:
@@ -345,6 +351,9 @@ class FakeV1:
 
         @api.get("/v1/evaluations/experiments/{experiment_id}")
         async def view(experiment_id: str) -> Any:
+            if not fake.evaluated:
+                message = f"the evaluator has not seen {experiment_id} yet"
+                return JSONResponse({"error": {"code": "not_found", "message": message}}, 404)
             return VIEW
 
         @api.post("/v1/costs/estimate")

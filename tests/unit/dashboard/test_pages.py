@@ -173,6 +173,7 @@ async def test_a_running_job_page_refreshes_its_progress_and_loss_curve(
 ) -> None:
     page = await browser.get("/jobs/ftjob-2")
     assert 'data-live-url="/jobs/ftjob-2/live"' in page.text
+    assert 'data-live-stream="/jobs/ftjob-2/stream"' in page.text
     assert "<polyline" in page.text
     live = (await browser.get("/jobs/ftjob-2/live")).json()
     assert live["done"] is False
@@ -193,6 +194,19 @@ async def test_the_experiment_verdict_reads_in_words_with_intervals(
     assert 'data-verdict="treatment_wins"' in page.text
     assert page.text.count('class="interval"') == 3  # two arms, one difference
     assert "<td>0.2</td><td>0.076 to 0.324</td>" in page.text  # 8 of 40, normal 95 % interval
+    assert "data-live-stream" not in page.text  # decided: nothing more to follow
+    assert 'data-fragment="verdict"' in page.text
+
+
+async def test_a_running_experiment_page_follows_its_events(
+    browser: httpx.AsyncClient, fake: FakeV1
+) -> None:
+    fake.evaluated = False
+    page = await browser.get("/experiments/exp_1")
+    assert page.status_code == 200
+    assert 'data-live-stream="/experiments/exp_1/stream" data-live-page' in page.text
+    assert 'data-verdict="pending"' in page.text
+    assert 'data-fragment="stats"' in page.text
 
 
 async def test_promote_deploys_the_winner_with_the_note_and_stops_the_test(
