@@ -21,6 +21,7 @@ from services.gateway.live_api import live_routes
 from services.gateway.proxy import FrontDoor, proxy_routes
 from services.gateway.settings import GatewaySettings
 from services.gateway.webhook_api import webhook_routes
+from services.gateway.webhook_targets import WebhookTargets
 from services.gateway.webhooks import Webhooks
 
 
@@ -52,6 +53,7 @@ def create_api(
     live: LiveEvents | None = None,
     webhooks: Webhooks | None = None,
 ) -> FastAPI:
+    targets = WebhookTargets(settings.allowed_webhook_targets())
     client = httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=5.0))
     gatekeeper = Gatekeeper(keys, enabled=settings.auth)
 
@@ -78,7 +80,7 @@ def create_api(
     if live is not None:
         api.include_router(live_routes(gatekeeper, live))
     if webhooks is not None:
-        api.include_router(webhook_routes(gatekeeper, webhooks, audit))
+        api.include_router(webhook_routes(gatekeeper, webhooks, audit, targets))
     front = FrontDoor(gatekeeper, audit, settings.max_body_bytes)
     api.include_router(
         proxy_routes(ServiceDirectory(ask, settings.health_timeout_seconds), client, front)
