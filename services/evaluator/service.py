@@ -47,6 +47,7 @@ def evaluations_of(context: ServiceContext) -> Evaluations:
         settings.evaluation_concurrency,
         settings.evaluation_timeout_seconds,
         judge,
+        context.identity,
     )
 
 

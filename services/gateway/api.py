@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from contracts.api.health import GatewayHealth
 from libs.runtime import ServiceContext
 from libs.runtime.health import VERSION
+from libs.tenancy import IdentitySigner
 from services.gateway.admin_api import admin_routes, denied_handler
 from services.gateway.auth import Denied, Gatekeeper
 from services.gateway.dashboard import gateway_client, mount_dashboard
@@ -43,6 +44,12 @@ def health_routes(ask: AskHealth, timeout: float) -> APIRouter:
         )
 
     return router
+
+
+def signer_of(settings: GatewaySettings) -> IdentitySigner | None:
+    """What the gateway signs forwarded identities with (``None``: it forwards nothing)."""
+    secret = settings.resolved_internal_secret()
+    return IdentitySigner(secret) if secret else None
 
 
 def create_api(
@@ -81,7 +88,7 @@ def create_api(
         api.include_router(live_routes(gatekeeper, live))
     if webhooks is not None:
         api.include_router(webhook_routes(gatekeeper, webhooks, audit, targets))
-    front = FrontDoor(gatekeeper, audit, settings.max_body_bytes)
+    front = FrontDoor(gatekeeper, audit, settings.max_body_bytes, signer_of(settings))
     api.include_router(
         proxy_routes(ServiceDirectory(ask, settings.health_timeout_seconds), client, front)
     )

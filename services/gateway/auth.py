@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from contracts.api.errors import ErrorBody, ErrorInfo
 from contracts.api.router import OpenAIError, OpenAIErrorInfo
+from libs.tenancy import Identity
 from services.gateway.keys import TENANT_PATTERN, bearer_token
 from services.gateway.keystore import Caller, KeyStore
 from services.gateway.scopes import accepted_scopes
@@ -104,18 +105,15 @@ class Gatekeeper:
         return caller
 
 
-def identity_headers(caller: Caller) -> dict[str, str]:
-    return {
-        "X-Tuneloop-Tenant": caller.tenant,
-        "X-Tuneloop-Key-Id": caller.key_id,
-        "X-Tuneloop-Scopes": " ".join(caller.scopes),
-    }
+def identity_of(caller: Caller) -> Identity:
+    """What the services are told about the caller (signed by the front door)."""
+    return Identity(caller.tenant, caller.key_id, tuple(caller.scopes))
 
 
 __all__ = [
     "Denied",
     "Gatekeeper",
     "error_response",
-    "identity_headers",
+    "identity_of",
     "is_openai_path",
 ]

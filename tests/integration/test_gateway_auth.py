@@ -20,6 +20,7 @@ from services.gateway import DEFINITION
 from services.gateway.bootstrap import create_key, ensure_admin_key
 from services.gateway.settings import GatewaySettings
 from tests.integration.harness import running_bus
+from tests.support.identity import TEST_SECRET
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +36,7 @@ async def running_gateway(
         subject_prefix=subjects.prefix,
         database_url=database_url,
         http_port=0,
-        **extra,
+        **{"internal_secret": TEST_SECRET, **extra},
     )
     service = assemble(DEFINITION, settings)
     await start_messaging(service)

@@ -10,6 +10,7 @@ import pytest
 from libs.messaging import Subjects
 from tests.integration.trainer_harness import running_trainer, trainer_settings
 from tests.polling import eventually
+from tests.support.identity import as_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +48,9 @@ async def test_files_belong_to_their_tenant_and_bad_uploads_are_refused(
     settings = trainer_settings(tmp_path, nats_url, subjects, database_url, max_file_bytes=4096)
     async with running_trainer(settings) as service:
         transport = httpx.ASGITransport(app=service.api)
-        async with httpx.AsyncClient(transport=transport, base_url="http://trainer") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://trainer", auth=as_gateway()
+        ) as client:
             created = await upload(client, "t.jsonl", TRAIN, as_tenant="acme")
             assert created.status_code == 200, created.text
             file = created.json()
@@ -129,7 +132,9 @@ async def test_an_upload_streams_to_disk_and_stops_at_the_limit(
     headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
     async with running_trainer(settings) as service:
         transport = httpx.ASGITransport(app=service.api)
-        async with httpx.AsyncClient(transport=transport, base_url="http://trainer") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://trainer", auth=as_gateway()
+        ) as client:
             refused = await client.post("/v1/files", headers=headers, content=oversized)
             stored = await client.post("/v1/files", headers=headers, content=fitting)
             declared = await client.post(
@@ -156,7 +161,9 @@ async def test_a_tenants_jobs_are_invisible_to_other_tenants(
     settings = trainer_settings(tmp_path, nats_url, subjects, database_url)
     async with running_trainer(settings) as service:
         transport = httpx.ASGITransport(app=service.api)
-        async with httpx.AsyncClient(transport=transport, base_url="http://trainer") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://trainer", auth=as_gateway()
+        ) as client:
             file = (await upload(client, "t.jsonl", TRAIN, as_tenant="acme")).json()
             path_like_names = [
                 await client.post(

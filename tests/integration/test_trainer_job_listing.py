@@ -16,6 +16,7 @@ from services.trainer import DEFINITION
 from services.trainer.tables import TrainerJob
 from tests.conftest import unique_name
 from tests.integration.trainer_harness import trainer_settings
+from tests.support.identity import as_gateway
 
 pytestmark = pytest.mark.integration
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
@@ -53,7 +54,10 @@ async def client(
         session.add(row("ftjob-other", "other", "running", 1))
     transport = httpx.ASGITransport(app=service.api)
     async with httpx.AsyncClient(
-        transport=transport, base_url="http://trainer", headers={"X-Tuneloop-Tenant": tenant}
+        transport=transport,
+        base_url="http://trainer",
+        headers={"X-Tuneloop-Tenant": tenant},
+        auth=as_gateway(),
     ) as http:
         yield http, tenant
     await service.context.database.dispose()
