@@ -8,6 +8,7 @@ what each proxy adds. LiteLLM is installed into its own virtual environment on f
 import asyncio
 import json
 import os
+import secrets
 import socket
 import statistics
 import subprocess
@@ -193,6 +194,7 @@ def run_router_benchmark() -> list[Comparison]:
                     "TUNELOOP_LOG_LEVEL": "WARNING",
                     "TUNELOOP_ROUTER_PORT": str(router_port),
                     "TUNELOOP_ROUTER_UPSTREAMS": f"bench-base={upstream}",
+                    "TUNELOOP_INTERNAL_SECRET": secrets.token_urlsafe(32),
                 },
                 home / "router.log",
             ),

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import socket
 import sys
 import time
@@ -19,14 +20,14 @@ from pathlib import Path
 import httpx
 
 from contracts.services import SERVICE_NAMES
-from libs.config import StackSettings
+from libs.config import INTERNAL_SECRET_FILE, StackSettings
 from libs.messaging import Subjects, ensure_streams
 from libs.models.registry import KNOWN_BASE_MODELS, resolve_base_model
 from libs.storage import check_database, migrate_to_head
 from libs.storage.database import redacted
 from libs.supervision.nats_server import EmbeddedNats
 from libs.supervision.process import ManagedProcess, free_port
-from services.gateway.bootstrap import ADMIN_KEY_FILE, ensure_admin_key
+from services.gateway.bootstrap import ADMIN_KEY_FILE, ensure_admin_key, write_secret_file
 from tuneloop.nats_check import ask_health, connected, require_jetstream
 
 MAX_RESTARTS = 5
@@ -68,6 +69,7 @@ class Stack:
         self.engine_url = ""
         self.upstreams = settings.router_upstreams
         self.router_port = 0
+        self.internal_secret = ""
 
     @property
     def gateway_url(self) -> str:
@@ -84,6 +86,7 @@ class Stack:
         await self._start_bus()
         await self._migrate_database()
         await self._bootstrap_admin_key()
+        self._ensure_internal_secret()
         await self._prepare_base_model()
         self._start_engine()
         self._spawn_services()
@@ -122,6 +125,16 @@ class Stack:
                 "keys",
                 f"first admin key (shown once, saved to {self.home / ADMIN_KEY_FILE}): {token}",
             )
+
+    def _ensure_internal_secret(self) -> None:
+        """The secret the gateway signs identities with and the services check them with:
+        the one set, or the one kept in ``internal.secret`` (generated on the first run)."""
+        secret = self.settings.resolved_internal_secret()
+        if secret is None:
+            secret = secrets.token_urlsafe(32)
+            write_secret_file(self.home / INTERNAL_SECRET_FILE, secret)
+            self.report("keys", f"internal secret generated in {self.home / INTERNAL_SECRET_FILE}")
+        self.internal_secret = secret
 
     async def _start_bus(self) -> None:
         if self.settings.nats_url:
@@ -210,6 +223,7 @@ class Stack:
                 "TUNELOOP_MODELS_DIR": str(self.settings.resolved_models_dir()),
                 "TUNELOOP_ROUTER_PORT": str(self.router_port),
                 "TUNELOOP_ROUTER_REQUIRE_KEY": str(self.settings.gateway_auth).lower(),
+                "TUNELOOP_INTERNAL_SECRET": self.internal_secret,
                 "PYTHONUNBUFFERED": "1",
                 **self.extra_env,
             }

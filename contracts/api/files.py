@@ -7,6 +7,17 @@ from pydantic import BaseModel, Field
 FILE_ID_PATTERN = r"^file-[0-9a-f]{24}$"
 
 
+class FileUpload(BaseModel):
+    """``POST /v1/files``: a ``multipart/form-data`` form (the OpenAI SDK's ``files.create``)."""
+
+    file: bytes = Field(
+        json_schema_extra={"format": "binary"},
+        description="Chat JSONL, one {messages} per line; streamed to disk as it arrives, "
+        "refused with 413 once larger than the trainer's limit.",
+    )
+    purpose: Literal["fine-tune"]
+
+
 class FileObject(BaseModel):
     object: Literal["file"] = "file"
     id: str = Field(description="`file-` and 24 hex digits of the content's sha256.")
@@ -62,6 +73,7 @@ __all__ = [
     "FileDeleted",
     "FileList",
     "FileObject",
+    "FileUpload",
     "FineTuningCheckpoint",
     "FineTuningCheckpointList",
 ]

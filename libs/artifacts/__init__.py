@@ -7,6 +7,7 @@ from libs.artifacts.store import (
     ArtifactStore,
     IntegrityError,
     LocalArtifactStore,
+    StagedArtifact,
 )
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "ArtifactStore",
     "IntegrityError",
     "LocalArtifactStore",
+    "StagedArtifact",
     "restore_directory",
     "store_directory",
 ]

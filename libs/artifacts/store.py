@@ -52,6 +52,66 @@ def check_address(sha256: str) -> str:
     return sha256
 
 
+class StagedArtifact:
+    """A blob being written into the store's staging directory, hashed as it is written.
+
+    Nothing is under an address until :meth:`commit`; :meth:`discard` (safe to call again,
+    or after a commit) deletes the partial file. Reading it back before the commit (to check
+    it) is done from :attr:`path`.
+    """
+
+    def __init__(self, store: "LocalArtifactStore") -> None:
+        self.store = store
+        fd, name = tempfile.mkstemp(dir=store.root / "tmp")
+        self.path = Path(name)
+        self._out: BinaryIO | None = os.fdopen(fd, "wb")
+        self._digest = hashlib.sha256()
+        self.size = 0
+        self.info: ArtifactInfo | None = None
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+    def write(self, chunk: bytes) -> None:
+        if self._out is None:
+            raise ValueError("the staged artifact is closed")
+        self._digest.update(chunk)
+        self.size += len(chunk)
+        self._out.write(chunk)
+
+    def close(self) -> None:
+        """Flush to disk; no more writes."""
+        if self._out is not None:
+            self._out.flush()
+            os.fsync(self._out.fileno())
+            self._out.close()
+            self._out = None
+
+    def commit(self) -> ArtifactInfo:
+        """Move the blob under its address (kept once: the same bytes are stored once)."""
+        if self.info is not None:
+            return self.info
+        self.close()
+        final = self.store.path_of(self.sha256)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():
+            self.path.unlink(missing_ok=True)
+        else:
+            os.chmod(self.path, 0o444)
+            os.replace(self.path, final)
+        self.info = ArtifactInfo(self.sha256, self.size, final.as_uri())
+        return self.info
+
+    def discard(self) -> None:
+        """Delete what was written, unless committed."""
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+        if self.info is None:
+            self.path.unlink(missing_ok=True)
+
+
 class LocalArtifactStore:
     """Blobs under ``<root>/sha256/<first two hex>/<digest>``."""
 
@@ -64,30 +124,18 @@ class LocalArtifactStore:
         digest = check_address(sha256)
         return self.root / "sha256" / digest[:2] / digest
 
+    def stage(self) -> StagedArtifact:
+        """A new blob to write in pieces (e.g. an upload as it arrives), then commit."""
+        return StagedArtifact(self)
+
     def _write(self, chunks: Iterable[bytes]) -> ArtifactInfo:
-        digest = hashlib.sha256()
-        size = 0
-        fd, temporary = tempfile.mkstemp(dir=self.root / "tmp")
+        staged = self.stage()
         try:
-            with os.fdopen(fd, "wb") as out:
-                for chunk in chunks:
-                    digest.update(chunk)
-                    size += len(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            final = self.path_of(digest.hexdigest())
-            final.parent.mkdir(parents=True, exist_ok=True)
-            if final.exists():
-                os.unlink(temporary)
-            else:
-                os.chmod(temporary, 0o444)
-                os.replace(temporary, final)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-            raise
-        return ArtifactInfo(digest.hexdigest(), size, final.as_uri())
+            for chunk in chunks:
+                staged.write(chunk)
+            return staged.commit()
+        finally:
+            staged.discard()
 
     @staticmethod
     def _file_chunks(handle: BinaryIO) -> Iterable[bytes]:
@@ -160,5 +208,6 @@ __all__ = [
     "ArtifactStore",
     "IntegrityError",
     "LocalArtifactStore",
+    "StagedArtifact",
     "check_address",
 ]

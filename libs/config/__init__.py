@@ -1,6 +1,7 @@
 """Settings read from the environment: the only place tuneloop reads it."""
 
 from libs.config.settings import (
+    INTERNAL_SECRET_FILE,
     ConfigurationError,
     ServiceSettings,
     StackSettings,
@@ -10,6 +11,7 @@ from libs.config.settings import (
 )
 
 __all__ = [
+    "INTERNAL_SECRET_FILE",
     "ConfigurationError",
     "ServiceSettings",
     "StackSettings",

@@ -7,11 +7,13 @@ is configured by the standard ``OTEL_*`` variables, read by the OpenTelemetry SD
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 S = TypeVar("S", bound="TuneloopSettings")
 SUBJECT_PREFIX_PATTERN = r"^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*$"
+INTERNAL_SECRET_FILE = "internal.secret"
+MIN_INTERNAL_SECRET_LENGTH = 32
 
 
 class ConfigurationError(Exception):
@@ -52,6 +54,13 @@ class TuneloopSettings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
+    internal_secret: SecretStr | None = Field(
+        default=None,
+        description="Shared by the gateway and every service (the same value everywhere, at "
+        f"least {MIN_INTERNAL_SECRET_LENGTH} characters): the gateway signs each request's "
+        "tenant, key id and scopes with it and the services refuse (401) what it did not "
+        f"sign. Empty reads <home>/{INTERNAL_SECRET_FILE}, which `tuneloop up` generates.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -64,6 +73,28 @@ class TuneloopSettings(BaseSettings):
                 f"(got {url.split('://', 1)[0]}://...)"
             )
         return url
+
+    @field_validator("internal_secret")
+    @classmethod
+    def _long_secret(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is None or not secret.get_secret_value():
+            return None
+        if len(secret.get_secret_value()) < MIN_INTERNAL_SECRET_LENGTH:
+            raise ValueError(
+                f"must be at least {MIN_INTERNAL_SECRET_LENGTH} characters (e.g. "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+        return secret
+
+    def resolved_internal_secret(self) -> str | None:
+        """The internal secret: set, or the one ``tuneloop up`` keeps in the home directory."""
+        if self.internal_secret is not None:
+            return self.internal_secret.get_secret_value()
+        stored = self.home / INTERNAL_SECRET_FILE
+        if stored.is_file():
+            text = stored.read_text().strip()
+            return text if len(text) >= MIN_INTERNAL_SECRET_LENGTH else None
+        return None
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to SQLite in the home directory."""

@@ -16,6 +16,7 @@ from libs.runtime.operations import add_operational_routes
 from libs.storage import Database
 from libs.telemetry.metrics import new_registry
 from libs.telemetry.tracing import instrument_http_app
+from libs.tenancy import IdentitySigner, protect
 
 EMBEDDED_PLACEHOLDER_URL = "nats://127.0.0.1:4222"
 
@@ -52,6 +53,8 @@ def assemble(
     )
     bus = Bus(broker, subjects)
     database = Database(settings.resolved_database_url())
+    secret = settings.resolved_internal_secret()
+    signer = IdentitySigner(secret) if secret else None
     context = ServiceContext(
         name=definition.name,
         settings=settings,
@@ -60,6 +63,7 @@ def assemble(
         artifacts=LocalArtifactStore(settings.resolved_artifacts_dir()),
         outbox=OutboxRelay(database, bus),
         metrics=metrics,
+        identity=signer,
     )
     broker.include_router(definition.build_router(context))
     broker.include_router(health_router(context))
@@ -69,6 +73,7 @@ def assemble(
         if definition.build_api
         else FastAPI(title=f"tuneloop {definition.name}", version=VERSION)
     )
+    protect(api, signer)
     add_operational_routes(api, context)
     instrument_http_app(api, tracer_provider)
     return AssembledService(context, broker, api)

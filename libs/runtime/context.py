@@ -11,6 +11,7 @@ from libs.artifacts import LocalArtifactStore
 from libs.config import ServiceSettings
 from libs.messaging import Bus, OutboxRelay
 from libs.storage import Database
+from libs.tenancy import IdentitySigner
 
 
 @dataclass
@@ -22,6 +23,8 @@ class ServiceContext:
     artifacts: LocalArtifactStore
     outbox: OutboxRelay
     metrics: CollectorRegistry
+    identity: IdentitySigner | None = None
+    """Signs the identity of requests to other services (``None``: no internal secret)."""
     started_at: datetime = field(default_factory=utc_now)
     http_url: str | None = None
     startup_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)

@@ -7,7 +7,7 @@ import sys
 import uvicorn
 import uvloop
 
-from libs.config import ConfigurationError, load_settings
+from libs.config import INTERNAL_SECRET_FILE, ConfigurationError, load_settings
 from libs.config.settings import ServiceSettings
 from libs.messaging import ensure_streams
 from libs.runtime.assembly import AssembledService, assemble
@@ -81,6 +81,15 @@ def run_service(definition: ServiceDefinition) -> None:
         print(
             f"{definition.name}: TUNELOOP_NATS_URL is not set; start the stack with "
             "`tuneloop up`, or point it at a NATS server",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    if settings.resolved_internal_secret() is None:
+        print(
+            f"{definition.name}: TUNELOOP_INTERNAL_SECRET is not set (nor "
+            f"{settings.home / INTERNAL_SECRET_FILE}): without it the service cannot tell the "
+            "gateway's requests from forged ones; start the stack with `tuneloop up` (it "
+            "generates one), or give every service and the gateway the same secret",
             file=sys.stderr,
         )
         raise SystemExit(2)

@@ -1,37 +1,49 @@
 """The tenant of an HTTP request, as every service reads it.
 
-The gateway authenticates the caller and forwards the key's tenant in ``X-Tuneloop-Tenant``
-(it drops any such header a client sends). Services trust it from the internal network and
-scope every query to it: lists show the tenant's rows only, another tenant's id is a 404
-exactly like an unknown one, and creates belong to the header's tenant (request bodies have
-no tenant field; one sent anyway is rejected as an unknown field). Without the header (a
-direct call on a developer's machine) the tenant is ``default``.
+The gateway authenticates the caller and forwards the key's tenant, key id and scopes in
+``X-Tuneloop-*`` headers, signed with the internal secret the gateway and the services share
+(it drops any such header a client sends); see :mod:`libs.tenancy.identity`. Services verify
+the signature (a route takes ``tenant: Tenant``) and scope every query to the tenant: lists show
+the tenant's rows only, another tenant's id is a 404 exactly like an unknown one, and creates
+belong to the tenant (request bodies have no tenant field; one sent anyway is rejected as an
+unknown field). A request without a valid signature gets 401, whoever sends it: reaching a
+service's port is not enough to act as a tenant.
 """
 
-from typing import Annotated
+from libs.tenancy.identity import (
+    IDENTITY_HEADERS,
+    MAX_AGE_SECONDS,
+    MIN_SECRET_LENGTH,
+    SIGNATURE_HEADER,
+    TENANT_HEADER,
+    TENANT_PATTERN,
+    Identity,
+    IdentityRejected,
+    IdentitySigner,
+)
+from libs.tenancy.requests import (
+    DEFAULT_TENANT,
+    SignedAs,
+    Tenant,
+    carries_identity,
+    protect,
+    verified_identity,
+)
 
-from fastapi import Header
-
-TENANT_HEADER = "X-Tuneloop-Tenant"
-TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-DEFAULT_TENANT = "default"
-
-Tenant = Annotated[
-    str,
-    Header(
-        alias=TENANT_HEADER,
-        pattern=TENANT_PATTERN,
-        max_length=64,
-        description="Tenant of the request, set by the gateway from the caller's API key; "
-        "one tenant never sees another's data.",
-    ),
+__all__ = [
+    "DEFAULT_TENANT",
+    "IDENTITY_HEADERS",
+    "MAX_AGE_SECONDS",
+    "MIN_SECRET_LENGTH",
+    "SIGNATURE_HEADER",
+    "TENANT_HEADER",
+    "TENANT_PATTERN",
+    "Identity",
+    "IdentityRejected",
+    "IdentitySigner",
+    "SignedAs",
+    "Tenant",
+    "carries_identity",
+    "protect",
+    "verified_identity",
 ]
-"""Use as ``tenant: Tenant = DEFAULT_TENANT`` in a route's parameters."""
-
-OptionalTenant = Annotated[
-    str | None,
-    Header(alias=TENANT_HEADER, pattern=TENANT_PATTERN, max_length=64),
-]
-"""The header when a route must tell its absence apart (``= None``)."""
-
-__all__ = ["DEFAULT_TENANT", "TENANT_HEADER", "TENANT_PATTERN", "OptionalTenant", "Tenant"]

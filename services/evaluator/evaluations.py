@@ -27,7 +27,7 @@ from contracts.events.evaluations import EvaluationProgressed
 from libs.artifacts import LocalArtifactStore
 from libs.messaging import Bus, OutboxRelay, add_to_outbox, claim_message
 from libs.storage import Database
-from libs.tenancy import TENANT_HEADER
+from libs.tenancy import Identity, IdentitySigner, SignedAs
 from services.evaluator import evaluation_summary as summary
 from services.evaluator.errors import Invalid, NotFound
 from services.evaluator.judge import judge_pair
@@ -68,8 +68,10 @@ class Evaluations:
         concurrency: int = 4,
         timeout_seconds: float = 120.0,
         judge_endpoint: JudgeEndpoint | None = None,
+        identity: IdentitySigner | None = None,
     ) -> None:
         self.database = database
+        self.identity = identity
         self.bus = bus
         self.outbox = outbox
         self.artifacts = artifacts
@@ -78,6 +80,13 @@ class Evaluations:
         self.timeout_seconds = timeout_seconds
         self.judge_endpoint = judge_endpoint
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def as_tenant(self, tenant: str) -> httpx.Auth | None:
+        """The router serves the models as the evaluation's tenant: ask with that identity,
+        signed as the gateway signs it."""
+        if self.identity is None:
+            return None
+        return SignedAs(self.identity, Identity(tenant, "service:evaluator", ("infer",)))
 
     async def create(
         self, tenant: str, request: EvaluationRequest, evaluation_id: str | None = None
@@ -156,7 +165,7 @@ class Evaluations:
             async with httpx.AsyncClient(
                 base_url=self.base_url,
                 timeout=self.timeout_seconds,
-                headers={TENANT_HEADER: row.tenant},
+                auth=self.as_tenant(row.tenant),
             ) as client:
 
                 async def one(index: int, case: PromptCase, model: str) -> None:

@@ -61,6 +61,7 @@ def new_evaluations(context: ServiceContext) -> Evaluations:
         settings.evaluation_concurrency,
         settings.evaluation_timeout_seconds,
         judge,
+        context.identity,
     )
 
 

@@ -30,8 +30,8 @@ class EvaluatorSettings(ServiceSettings):
     model_base_url: str = Field(
         default="http://127.0.0.1:8000/v1",
         validation_alias="TUNELOOP_EVALUATOR_MODEL_BASE_URL",
-        description="OpenAI-compatible base URL offline evaluations ask (the router's, through "
-        "the gateway, by default).",
+        description="OpenAI-compatible base URL offline evaluations ask: the router's (they "
+        "are asked as the evaluation's tenant, signed with the internal secret).",
     )
     judge_base_url: str | None = Field(
         default=None,

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from contracts.api.health import GatewayHealth
 from libs.runtime import ServiceContext
 from libs.runtime.health import VERSION
+from libs.tenancy import IdentitySigner
 from services.gateway.admin_api import admin_routes, denied_handler
 from services.gateway.auth import Denied, Gatekeeper
 from services.gateway.dashboard import gateway_client, mount_dashboard
@@ -21,6 +22,7 @@ from services.gateway.live_api import live_routes
 from services.gateway.proxy import FrontDoor, proxy_routes
 from services.gateway.settings import GatewaySettings
 from services.gateway.webhook_api import webhook_routes
+from services.gateway.webhook_targets import WebhookTargets
 from services.gateway.webhooks import Webhooks
 
 
@@ -44,6 +46,12 @@ def health_routes(ask: AskHealth, timeout: float) -> APIRouter:
     return router
 
 
+def signer_of(settings: GatewaySettings) -> IdentitySigner | None:
+    """What the gateway signs forwarded identities with (``None``: it forwards nothing)."""
+    secret = settings.resolved_internal_secret()
+    return IdentitySigner(secret) if secret else None
+
+
 def create_api(
     ask: AskHealth,
     settings: GatewaySettings,
@@ -52,6 +60,7 @@ def create_api(
     live: LiveEvents | None = None,
     webhooks: Webhooks | None = None,
 ) -> FastAPI:
+    targets = WebhookTargets(settings.allowed_webhook_targets())
     client = httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=5.0))
     gatekeeper = Gatekeeper(keys, enabled=settings.auth)
 
@@ -78,13 +87,13 @@ def create_api(
     if live is not None:
         api.include_router(live_routes(gatekeeper, live))
     if webhooks is not None:
-        api.include_router(webhook_routes(gatekeeper, webhooks, audit))
-    front = FrontDoor(gatekeeper, audit, settings.max_body_bytes)
+        api.include_router(webhook_routes(gatekeeper, webhooks, audit, targets))
+    front = FrontDoor(gatekeeper, audit, settings.max_body_bytes, signer_of(settings))
     api.include_router(
         proxy_routes(ServiceDirectory(ask, settings.health_timeout_seconds), client, front)
     )
     dashboard_client = gateway_client(api)
-    mount_dashboard(api, dashboard_client)
+    mount_dashboard(api, dashboard_client, gatekeeper, live)
     return api
 
 

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from contracts.api.errors import ErrorBody, ErrorInfo
 from contracts.api.router import OpenAIError, OpenAIErrorInfo
+from libs.tenancy import Identity
 from services.gateway.keys import TENANT_PATTERN, bearer_token
 from services.gateway.keystore import Caller, KeyStore
 from services.gateway.scopes import accepted_scopes
@@ -71,7 +72,12 @@ class Gatekeeper:
             if not TENANT_PATTERN.match(tenant):
                 tenant = "default"
             return Caller(DEVELOPMENT_KEY_ID, tenant, ALL_SCOPES)
-        token = bearer_token(request.headers.get("authorization"))
+        return await self.caller_for(bearer_token(request.headers.get("authorization")))
+
+    async def caller_for(self, token: str | None) -> Caller:
+        """The owner of an API key (e.g. the dashboard session's); raises :class:`Denied`."""
+        if not self.enabled:
+            return Caller(DEVELOPMENT_KEY_ID, "default", ALL_SCOPES)
         if token is None:
             raise missing_key()
         caller = await self.keys.authenticate(token)
@@ -79,33 +85,35 @@ class Gatekeeper:
             raise invalid_key()
         return caller
 
-    async def authorise(self, request: Request) -> Caller:
-        """The caller, if its key has a scope this method and path accept (else 401/403)."""
-        caller = await self.caller_of(request)
-        accepted = accepted_scopes(request.method, request.url.path)
+    @staticmethod
+    def check_scope(caller: Caller, method: str, path: str) -> None:
+        """Raises :class:`Denied` (403) unless the caller's key may call ``method path``."""
+        accepted = accepted_scopes(method, path)
         if not any(caller.allows(scope) for scope in accepted):
             raise Denied(
                 403,
                 "insufficient_scope",
-                f"{request.method} {request.url.path} needs a key with scope "
+                f"{method} {path} needs a key with scope "
                 f"{' or '.join(sorted(accepted))} (this key has {', '.join(caller.scopes)}); "
                 "ask an admin for one",
             )
+
+    async def authorise(self, request: Request) -> Caller:
+        """The caller, if its key has a scope this method and path accept (else 401/403)."""
+        caller = await self.caller_of(request)
+        self.check_scope(caller, request.method, request.url.path)
         return caller
 
 
-def identity_headers(caller: Caller) -> dict[str, str]:
-    return {
-        "X-Tuneloop-Tenant": caller.tenant,
-        "X-Tuneloop-Key-Id": caller.key_id,
-        "X-Tuneloop-Scopes": " ".join(caller.scopes),
-    }
+def identity_of(caller: Caller) -> Identity:
+    """What the services are told about the caller (signed by the front door)."""
+    return Identity(caller.tenant, caller.key_id, tuple(caller.scopes))
 
 
 __all__ = [
     "Denied",
     "Gatekeeper",
     "error_response",
-    "identity_headers",
+    "identity_of",
     "is_openai_path",
 ]

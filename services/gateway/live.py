@@ -18,6 +18,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from libs.messaging import Subjects
 
 HEARTBEAT_SECONDS = 15.0
+CONNECTED = b": connected\n\n"
 Matches = Callable[[dict[str, Any]], bool]
 
 
@@ -65,7 +66,15 @@ class LiveEvents:
         if self._client is not None and not self._client.is_closed:
             await self._client.drain()
 
-    async def stream(self, selection: Selection, start: int | None) -> AsyncIterator[bytes]:
+    async def stream(
+        self,
+        selection: Selection,
+        start: int | None,
+        greeting: bytes = CONNECTED,
+        event_name: str | None = None,
+    ) -> AsyncIterator[bytes]:
+        """The selected events from ``start`` (``None``: new ones), after ``greeting`` (sent
+        once the subscription is in place); each named by its type, or ``event_name``."""
         js = (await self.client()).jetstream()
         config = (
             ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start)
@@ -79,21 +88,24 @@ class LiveEvents:
             config=config,
         )
         try:
-            yield b": connected\n\n"
+            yield greeting
             while True:
                 try:
                     message = await subscription.next_msg(timeout=HEARTBEAT_SECONDS)
                 except TimeoutError:
                     yield b": keep-alive\n\n"
                     continue
-                chunk = self.render(message.data, message.metadata.sequence.stream, selection)
+                sequence = message.metadata.sequence.stream
+                chunk = self.render(message.data, sequence, selection, event_name)
                 if chunk is not None:
                     yield chunk
         finally:
             await subscription.unsubscribe()
 
     @staticmethod
-    def render(data: bytes, sequence: int, selection: Selection) -> bytes | None:
+    def render(
+        data: bytes, sequence: int, selection: Selection, event_name: str | None = None
+    ) -> bytes | None:
         try:
             event = json.loads(data)
         except ValueError:
@@ -102,7 +114,8 @@ class LiveEvents:
             return None
         if not selection.matches(event):
             return None
-        return sse(str(event.get("type", "message")), json.dumps(event), sequence)
+        name = event_name or str(event.get("type", "message"))
+        return sse(name, json.dumps(event), sequence)
 
 
-__all__ = ["LiveEvents", "Selection", "sse", "start_sequence"]
+__all__ = ["CONNECTED", "LiveEvents", "Matches", "Selection", "sse", "start_sequence"]

@@ -1,5 +1,6 @@
 """The front door: ``/v1/...`` requests checked (key, scope, size), then forwarded to the
-service that owns the path with the caller's identity in ``X-Tuneloop-*`` headers."""
+service that owns the path with the caller's identity in ``X-Tuneloop-*`` headers, signed with
+the internal secret (:mod:`libs.tenancy.identity`): services trust nothing else."""
 
 import logging
 from collections.abc import AsyncIterator, Awaitable
@@ -11,7 +12,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
-from services.gateway.auth import Denied, Gatekeeper, error_response, identity_headers
+from libs.tenancy import IdentitySigner
+from services.gateway.auth import Denied, Gatekeeper, error_response, identity_of
 from services.gateway.directory import ServiceDirectory, ServiceUnavailable
 from services.gateway.keystore import Caller
 
@@ -63,6 +65,8 @@ class FrontDoor:
     gatekeeper: Gatekeeper
     audit: Recorder
     max_body_bytes: int
+    signer: IdentitySigner | None
+    """Signs the identity forwarded to services; without it nothing is forwarded (503)."""
 
     async def audited(self, request: Request, caller: Caller, status: int) -> None:
         path = request.url.path
@@ -92,13 +96,14 @@ def raw_path_of(request: Request) -> str:
     return raw.decode("ascii", "replace") if isinstance(raw, bytes) else request.url.path
 
 
-def forwarded_headers(request: Request, caller: Caller) -> dict[str, str]:
+def forwarded_headers(request: Request, caller: Caller, signer: IdentitySigner) -> dict[str, str]:
     headers = {
         k: v
         for k, v in request.headers.items()
         if k.lower() not in NOT_FORWARDED and not k.lower().startswith("x-tuneloop-")
     }
-    return {**headers, **identity_headers(caller)}
+    signed = signer.headers(identity_of(caller), request.method, request.url.path)
+    return {**headers, **signed}
 
 
 async def limited(request: Request, limit: int) -> AsyncIterator[bytes]:
@@ -149,6 +154,14 @@ def proxy_routes(
             )
         if declared_too_large(request, front.max_body_bytes):
             return too_large(path, front.max_body_bytes)
+        if front.signer is None:
+            return error_response(
+                path,
+                503,
+                "no_internal_secret",
+                "the gateway has no TUNELOOP_INTERNAL_SECRET to sign what it forwards; set the "
+                "same secret on the gateway and every service (`tuneloop up` does it)",
+            )
         try:
             base = await directory.url_of(service)
         except ServiceUnavailable as exc:
@@ -156,8 +169,8 @@ def proxy_routes(
         upstream = client.build_request(
             request.method,
             base + raw_path_of(request),
-            params=request.query_params,
-            headers=forwarded_headers(request, caller),
+            params=tuple(request.query_params.multi_items()),  # repeated parameters kept
+            headers=forwarded_headers(request, caller, front.signer),
             content=limited(request, front.max_body_bytes),
         )
         try:

@@ -11,6 +11,7 @@ from libs.runtime import ServiceContext, ServiceDefinition
 from services.gateway.api import build_api
 from services.gateway.keystore import KeyStore
 from services.gateway.settings import GatewaySettings
+from services.gateway.webhook_targets import WebhookTargets
 from services.gateway.webhooks import WEBHOOK_CONCERNS, Webhooks, WebhookSender
 
 
@@ -35,7 +36,9 @@ def build_router(context: ServiceContext) -> NatsRouter:
 def add_webhook_consumers(router: NatsRouter, context: ServiceContext) -> None:
     """Durable consumers turning events into webhook deliveries, and the sender loop."""
     webhooks = Webhooks(context.database)
-    sender = WebhookSender(context.database)
+    settings = context.settings
+    assert isinstance(settings, GatewaySettings)
+    sender = WebhookSender(context.database, WebhookTargets(settings.allowed_webhook_targets()))
     subjects = context.bus.subjects
 
     async def enqueue(event: dict[str, Any]) -> None:

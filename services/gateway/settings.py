@@ -1,8 +1,9 @@
 """Settings of the gateway."""
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from libs.config import ServiceSettings
+from services.gateway.webhook_targets import AllowedTargets
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -35,6 +36,25 @@ class GatewaySettings(ServiceSettings):
         validation_alias="TUNELOOP_GATEWAY_MAX_BODY_BYTES",
         description="Largest request body (uploads included); larger ones get 413.",
     )
+
+    webhook_allowed_targets: str = Field(
+        default="",
+        validation_alias="TUNELOOP_GATEWAY_WEBHOOK_ALLOWED_TARGETS",
+        description="Private webhook targets to allow, comma-separated: networks in CIDR "
+        "notation (`10.0.0.0/8`, `127.0.0.1/32`) and exact host names (`hooks.internal`). "
+        "Without them, webhooks go to public addresses only: loopback, link-local (cloud "
+        "metadata), private, shared, multicast and unspecified addresses are refused at "
+        "registration (422) and again at delivery, after resolving the host.",
+    )
+
+    @field_validator("webhook_allowed_targets")
+    @classmethod
+    def _targets_parse(cls, text: str) -> str:
+        AllowedTargets.parse(text)
+        return text
+
+    def allowed_webhook_targets(self) -> AllowedTargets:
+        return AllowedTargets.parse(self.webhook_allowed_targets)
 
     @model_validator(mode="after")
     def _auth_off_only_on_loopback(self) -> "GatewaySettings":

@@ -18,9 +18,10 @@ from contracts.api.keys import (
 from services.gateway.auth import Gatekeeper, error_response
 from services.gateway.keystore import AuditLog, Caller
 from services.gateway.tables import GatewayWebhook
+from services.gateway.webhook_targets import TargetRefused, WebhookTargets
 from services.gateway.webhooks import WebhookRequestError, Webhooks
 
-ERRORS = {code: {"model": ErrorBody} for code in (400, 401, 403, 404)}
+ERRORS = {code: {"model": ErrorBody} for code in (400, 401, 403, 404, 422)}
 
 
 def public(row: GatewayWebhook) -> WebhookPublic:
@@ -38,7 +39,9 @@ def not_found(webhook_id: str) -> JSONResponse:
     )
 
 
-def webhook_routes(gatekeeper: Gatekeeper, webhooks: Webhooks, audit: AuditLog) -> APIRouter:
+def webhook_routes(
+    gatekeeper: Gatekeeper, webhooks: Webhooks, audit: AuditLog, targets: WebhookTargets
+) -> APIRouter:
     router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=ERRORS)  # type: ignore[arg-type]
 
     async def admin(request: Request) -> Caller:
@@ -48,7 +51,12 @@ def webhook_routes(gatekeeper: Gatekeeper, webhooks: Webhooks, audit: AuditLog) 
 
     @router.post("", response_model=WebhookCreated, status_code=status.HTTP_201_CREATED)
     async def create(body: WebhookCreate, caller: Admin) -> WebhookCreated | JSONResponse:
-        """Send the tenant's events of these types to `url`, signed with the returned secret."""
+        """Send the tenant's events of these types to `url`, signed with the returned secret.
+        `url` must be http(s) and reach a public address (422 otherwise, saying why)."""
+        try:
+            await targets.check(body.url)
+        except TargetRefused as exc:
+            return error_response("/v1/webhooks", 422, "webhook_url_not_allowed", str(exc))
         try:
             row = await webhooks.create(caller.tenant, body.url, body.event_types)
         except WebhookRequestError as exc:

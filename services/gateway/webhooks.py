@@ -7,6 +7,9 @@ until a 2xx or ``MAX_ATTEMPTS``. A webhook receives events from its creation on.
 
 Receivers verify ``X-Tuneloop-Signature: sha256=<hex>``, the HMAC-SHA256 with the webhook's
 secret of ``f"{X-Tuneloop-Timestamp}.{raw body}"``, and reject old timestamps.
+
+Every delivery goes only where :mod:`services.gateway.webhook_targets` allows, checked after
+resolving the host at the time of sending; a refused target fails the delivery at once.
 """
 
 import asyncio
@@ -28,6 +31,7 @@ from sqlmodel import col
 from contracts.envelope import utc_now
 from libs.storage import Database
 from services.gateway.tables import GatewayWebhook, GatewayWebhookDelivery
+from services.gateway.webhook_targets import TargetRefused, TargetUnresolved, WebhookTargets
 
 logger = logging.getLogger("tuneloop.gateway.webhooks")
 WEBHOOK_CONCERNS = ("dataset", "job", "model", "evaluation", "experiment", "cost", "budget")
@@ -155,9 +159,18 @@ class Webhooks:
 class WebhookSender:
     """Sends due deliveries until stopped; any gateway replica may run one."""
 
-    def __init__(self, database: Database, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        database: Database,
+        targets: WebhookTargets,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
         self.database = database
-        self.client = client or httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
+        self.targets = targets
+        # no proxy from the environment (it would resolve names itself) and no redirects
+        self.client = client or httpx.AsyncClient(
+            timeout=httpx.Timeout(10.0, connect=5.0), trust_env=False, follow_redirects=False
+        )
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -229,7 +242,15 @@ class WebhookSender:
             "X-Tuneloop-Signature": signature(hook.secret, timestamp, body),
         }
         try:
-            response = await self.client.post(hook.url, content=body, headers=headers)
+            destination = await self.targets.destination(hook.url)
+        except TargetRefused as exc:
+            await self._finish(row, "failed", None, f"not sent: {exc}")
+            return
+        except TargetUnresolved as exc:
+            await self._retry(row, None, str(exc))
+            return
+        try:
+            response = await destination.post(self.client, body, headers)
         except httpx.HTTPError as exc:
             await self._retry(row, None, f"{type(exc).__name__}")
             return

@@ -1,8 +1,8 @@
 """Who may call the router directly, and as which tenant.
 
-- Through the gateway (or from another internal service) a request carries
-  ``X-Tuneloop-Tenant``: the gateway has checked the key already, so the header is trusted.
-  The router's port belongs on the internal network, like every service's.
+- Through the gateway (or from another internal service) a request carries an identity the
+  gateway signed (:mod:`libs.tenancy`): the key was checked there; an identity whose signature
+  does not verify is a 401. The router's port belongs on the internal network all the same.
 - A bearer key (``tl_...``) is checked with the gateway over NATS
   (``queries.gateway.authenticate``), remembered for a short time, and must have the
   ``infer`` scope (or ``admin``); its tenant is the request's, whatever headers say.
@@ -52,14 +52,13 @@ class KeyChecker:
         self._cache[key] = (reply, time.monotonic() + CACHE_SECONDS)
         return reply
 
-    async def tenant_of(self, authorization: str | None, tenant_header: str | None) -> str:
-        """The tenant the request acts for; raises :class:`AccessDenied`."""
+    async def tenant_of(self, authorization: str | None) -> str:
+        """The tenant a request without a signed identity acts for; raises
+        :class:`AccessDenied`."""
         key = bearer_key(authorization)
         if key is not None and not key.startswith("tl_") and not self.require_key:
             key = None  # e.g. the placeholder an OpenAI SDK must send; no key is needed here
         if key is None:
-            if tenant_header:
-                return tenant_header
             if self.require_key:
                 raise AccessDenied(
                     401,

@@ -21,8 +21,8 @@ from contracts.events import FeedbackRecorded
 from contracts.queries import AuthenticateReply
 from libs.messaging import Bus
 from libs.runtime.health import VERSION
-from libs.tenancy import OptionalTenant
-from services.router.access import AccessDenied, KeyChecker
+from libs.tenancy import TENANT_HEADER, carries_identity, verified_identity
+from services.router.access import AccessDenied, KeyChecker, bearer_key
 from services.router.budgets import refusal_message
 from services.router.catalog import Catalog, UnknownModel
 from services.router.experiments import ExperimentError, Experiments
@@ -37,12 +37,24 @@ from services.router.inference import (
 from services.router.upstreams import NoUpstream, UpstreamError
 
 PASSED_HEADERS = {"content-type", "x-request-id"}
+SignedTenantHeader = Annotated[
+    str | None,
+    Header(
+        alias=TENANT_HEADER,
+        description="Set (and signed) by the gateway; direct callers send an API key instead.",
+    ),
+]
 
 
-async def request_tenant(request: Request, tenant: OptionalTenant = None) -> str:
-    """The request's tenant: the gateway's header, or a direct caller's checked key."""
+async def request_tenant(request: Request, tenant: SignedTenantHeader = None) -> str:
+    """The request's tenant: a direct caller's API key (whatever else it sends), else the
+    identity the gateway signed; an identity that does not verify is a 401."""
+    authorization = request.headers.get("authorization")
+    key = bearer_key(authorization)
+    if carries_identity(request) and not (key and key.startswith("tl_")):
+        return verified_identity(request).tenant
     checker: KeyChecker = request.app.state.key_checker
-    return await checker.tenant_of(request.headers.get("authorization"), tenant)
+    return await checker.tenant_of(authorization)
 
 
 CallerTenant = Annotated[str, Depends(request_tenant)]

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -20,7 +20,7 @@ from contracts.api.fine_tuning import (
     FineTuningJobList,
 )
 from contracts.commands import CancelJob, CreateJob
-from contracts.training import Hyperparameters
+from contracts.training import Hyperparameters, JobStatus
 from libs.runtime import ServiceContext
 from libs.runtime.health import VERSION
 from libs.tenancy import DEFAULT_TENANT, Tenant
@@ -100,6 +100,23 @@ async def job_of(session: AsyncSession, job_id: str, tenant: str) -> TrainerJob 
     return job if job is not None and job.tenant == tenant else None
 
 
+def page_of_jobs(tenant: str, statuses: list[JobStatus] | None) -> Select[TrainerJob]:
+    """The tenant's jobs (of ``statuses`` if given), newest first; ties broken by id so that
+    pages never skip or repeat a job."""
+    statement = select(TrainerJob).where(col(TrainerJob.tenant) == tenant)
+    if statuses:
+        statement = statement.where(col(TrainerJob.status).in_(sorted(set(statuses))))
+    return statement.order_by(col(TrainerJob.created_at).desc(), col(TrainerJob.id).desc())
+
+
+def after_job(anchor: TrainerJob) -> ColumnElement[bool]:
+    """Jobs listed after ``anchor`` in :func:`page_of_jobs`'s order (whatever its status now)."""
+    return or_(
+        col(TrainerJob.created_at) < anchor.created_at,
+        and_(col(TrainerJob.created_at) == anchor.created_at, col(TrainerJob.id) < anchor.id),
+    )
+
+
 def command_of(
     request: CreateFineTuningJob,
     job_id: str,
@@ -167,18 +184,24 @@ def job_routes(context: ServiceContext) -> APIRouter:
         session: Session,
         tenant: Tenant = DEFAULT_TENANT,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
-        after: str | None = None,
+        after: Annotated[
+            str | None, Query(description="The last job id of the previous page.")
+        ] = None,
+        status: Annotated[
+            list[JobStatus] | None,
+            Query(
+                description="Only jobs in these statuses (repeat the parameter for several, "
+                "e.g. `status=queued&status=running`)."
+            ),
+        ] = None,
     ) -> FineTuningJobList:
-        """The tenant's jobs, newest first."""
-        statement = (
-            select(TrainerJob)
-            .where(col(TrainerJob.tenant) == tenant)
-            .order_by(col(TrainerJob.created_at).desc())
-        )
+        """The tenant's jobs, newest first, a page at a time (`after` the previous page's last
+        id; `has_more` says whether there is another page)."""
+        statement = page_of_jobs(tenant, status)
         if after:
             anchor = await job_of(session, after, tenant)
             if anchor is not None:
-                statement = statement.where(col(TrainerJob.created_at) < anchor.created_at)
+                statement = statement.where(after_job(anchor))
         rows = list((await session.execute(statement.limit(limit + 1))).scalars().all())
         return FineTuningJobList(data=[as_job(r) for r in rows[:limit]], has_more=len(rows) > limit)
 

@@ -2,7 +2,9 @@
 
 import asyncio
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from libs.artifacts import ArtifactNotFound, LocalArtifactStore
@@ -25,9 +27,19 @@ class FileSummary:
 
 
 def summarize_chat_jsonl(data: bytes, param: str) -> FileSummary:
+    return summarize_chat_lines(data.decode("utf-8", errors="replace").splitlines(), param)
+
+
+def summarize_chat_file(path: Path, param: str) -> FileSummary:
+    """Check a chat JSONL file line by line from disk (never whole in memory)."""
+    with path.open(encoding="utf-8", errors="replace", newline=None) as lines:
+        return summarize_chat_lines(lines, param)
+
+
+def summarize_chat_lines(lines: Iterable[str], param: str) -> FileSummary:
     rows = 0
     characters = 0
-    for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
@@ -102,4 +114,11 @@ async def check_file(
     return await asyncio.to_thread(summarize, data, param)
 
 
-__all__ = ["FileProblem", "FileSummary", "check_file", "summarize_chat_jsonl"]
+__all__ = [
+    "FileProblem",
+    "FileSummary",
+    "check_file",
+    "summarize_chat_file",
+    "summarize_chat_jsonl",
+    "summarize_chat_lines",
+]

@@ -1,31 +1,43 @@
 """OpenAI's Files API for fine-tuning data: upload, list, retrieve, content, delete.
 
 A file's bytes go to the content-addressed artifact store; the tenant's file list is a table.
-Uploading the same bytes again returns the same file. Files are checked as chat JSONL on
-upload, so a job never starts on a file that cannot train.
+Uploading the same bytes again returns the same file. An upload is streamed to disk as it
+arrives (never held in memory) and checked as chat JSONL from there before it is stored, so a
+job never starts on a file that cannot train and a refused upload leaves nothing behind.
 """
 
 import asyncio
-import hashlib
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from contracts.api.files import FileDeleted, FileList, FileObject
+from contracts.api.files import FileDeleted, FileList, FileObject, FileUpload
 from contracts.api.router import OpenAIError, OpenAIErrorInfo
 from libs.runtime import ServiceContext
 from libs.tenancy import DEFAULT_TENANT, Tenant
-from services.trainer.files import FileProblem, summarize_chat_jsonl
+from services.trainer.files import FileProblem, summarize_chat_file
 from services.trainer.openai_objects import seconds
 from services.trainer.tables import TrainerFile
+from services.trainer.uploads import (
+    ReceivedUpload,
+    UploadInvalid,
+    UploadTooLarge,
+    receive_upload,
+)
 
 PURPOSES = ("fine-tune",)
 SAFE_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._()+-]{0,254}$")
+UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"multipart/form-data": {"schema": FileUpload.model_json_schema()}},
+    }
+}
 OPENAI_ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": OpenAIError} for code in (400, 404, 413)
 }
@@ -74,48 +86,67 @@ def file_routes(context: ServiceContext, max_bytes: int) -> APIRouter:
     router = APIRouter(prefix="/v1/files", tags=["files"], responses=OPENAI_ERRORS)
     Session = Annotated[AsyncSession, Depends(context.database.session_dependency)]  # noqa: N806
 
-    @router.post("", response_model=FileObject)
+    @router.post("", response_model=FileObject, openapi_extra=UPLOAD_BODY)
     async def upload(
-        session: Session,
-        file: Annotated[UploadFile, File(description="Chat JSONL: one {messages} per line.")],
-        purpose: Annotated[str, Form()],
-        tenant: Tenant = DEFAULT_TENANT,
+        request: Request, session: Session, tenant: Tenant = DEFAULT_TENANT
     ) -> FileObject | JSONResponse:
-        """Upload training data (purpose `fine-tune`); it is checked row by row."""
-        if purpose not in PURPOSES:
-            return openai_error(
-                400,
-                f"purpose {purpose!r} is not supported; use 'fine-tune'",
-                "invalid_purpose",
-                "purpose",
+        """Upload training data (purpose `fine-tune`), a multipart form with `file` and
+        `purpose`. The file is streamed to disk (413 once it passes the size limit, nothing
+        kept) and checked row by row from there before it is stored."""
+        try:
+            received = await receive_upload(
+                request.headers.get("content-type", ""),
+                request.headers.get("content-length"),
+                request.stream(),
+                context.artifacts.stage,
+                max_bytes,
+                filename_problem,
             )
-        filename = file.filename or "upload.jsonl"
-        if (problem := filename_problem(filename)) is not None:
-            return openai_error(400, problem, "invalid_file_name", "file")
-        data = await file.read(max_bytes + 1)
-        if len(data) > max_bytes:
+        except UploadTooLarge:
             return openai_error(
                 413,
-                f"the file is larger than {max_bytes} bytes; split it",
+                f"the file is larger than {max_bytes} bytes; split it into smaller files",
                 "file_too_large",
                 "file",
             )
+        except UploadInvalid as exc:
+            return openai_error(400, exc.message, exc.code, exc.param)
         try:
-            summary = await asyncio.to_thread(summarize_chat_jsonl, data, "file")
+            return await store_upload(session, tenant, received)
+        finally:
+            received.discard()  # whatever was not stored
+
+    async def store_upload(
+        session: AsyncSession, tenant: str, received: ReceivedUpload
+    ) -> FileObject | JSONResponse:
+        purpose = received.fields.get("purpose")
+        if purpose not in PURPOSES:
+            return openai_error(
+                400,
+                f"purpose {purpose!r} is not supported; use 'fine-tune'"
+                if purpose
+                else "the form has no `purpose`; send purpose=fine-tune",
+                "invalid_purpose",
+                "purpose",
+            )
+        staged = received.staged
+        if staged is None or received.filename is None:
+            return openai_error(400, "the form has no `file` part", "missing_file", "file")
+        try:
+            summary = await asyncio.to_thread(summarize_chat_file, staged.path, "file")
         except FileProblem as exc:
             return openai_error(400, exc.message, exc.code, "file")
-        sha256 = hashlib.sha256(data).hexdigest()
-        file_id = f"file-{sha256[:24]}"
+        file_id = f"file-{staged.sha256[:24]}"
         existing = await session.get(TrainerFile, (tenant, file_id))
         if existing is not None:
             return as_file(existing)
-        await context.artifacts.put_bytes(data)
+        await asyncio.to_thread(staged.commit)
         row = TrainerFile(
             tenant=tenant,
             id=file_id,
-            sha256=sha256,
-            filename=filename,
-            bytes=len(data),
+            sha256=staged.sha256,
+            filename=received.filename,
+            bytes=staged.size,
             purpose=purpose,
             rows=summary.rows,
         )

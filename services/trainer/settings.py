@@ -29,7 +29,8 @@ class TrainerSettings(ServiceSettings):
         default=100 * 1024 * 1024,
         ge=1,
         validation_alias="TUNELOOP_TRAINER_MAX_FILE_BYTES",
-        description="Largest file accepted by POST /v1/files; larger ones get 413.",
+        description="Largest file accepted by POST /v1/files; uploads stream to disk and get "
+        "413 as soon as they pass it (nothing is kept).",
     )
     max_concurrent_jobs: int = Field(
         default=1, ge=1, le=64, validation_alias="TUNELOOP_TRAINER_MAX_CONCURRENT_JOBS"

@@ -177,6 +177,21 @@ def counted(api: httpx.Client, experiment_id: str, requests: int) -> bool:
     return bool(body["verdict"]) or sum(arm["requests"] for arm in body["arms"]) >= requests
 
 
+LIVE_WATCH = """selector => {
+  const report = how => window.reportLiveUpdate(selector + " " + how);
+  if (document.querySelector(selector)) { report("at load"); return; }
+  const observer = new MutationObserver(() => {
+    if (!document.querySelector(selector)) { return; }
+    observer.disconnect();
+    const follower = document.querySelector("[data-live-stream]");
+    report("via " + (follower ? follower.getAttribute("data-live-mode") : "nothing"));
+  });
+  observer.observe(document.body, { subtree: true, childList: true, attributes: true });
+}"""
+"""Report (once) how ``selector`` came to match in this document: changed in place by the
+page's live updates, and whether they streamed or polled. A reload ends the watch unreported."""
+
+
 @pytest.mark.timeout(480)
 def test_the_guided_flow_from_gold_stars_to_a_promoted_version(
     stack_url: str, api: httpx.Client, tmp_path: Path, tiny_model_dir: Path
@@ -194,6 +209,15 @@ def test_the_guided_flow_from_gold_stars_to_a_promoted_version(
 
         def shot(name: str) -> None:
             page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+        live_updates: list[str] = []
+
+        def report_live_update(text: str) -> None:
+            live_updates.append(text)
+
+        page.expose_function("reportLiveUpdate", report_live_update)
+        chart = '[data-fragment="chart"] polyline'
+        winner = '[data-verdict="treatment_wins"]'
 
         try:
             # sign in
@@ -236,9 +260,11 @@ def test_the_guided_flow_from_gold_stars_to_a_promoted_version(
 
             # 4. training, watched live
             expect(page.get_by_role("heading", name=f"Training {MODEL}")).to_be_visible()
-            expect(page.locator('[data-fragment="chart"] polyline')).to_be_visible(timeout=120_000)
+            page.evaluate(LIVE_WATCH, chart)
+            expect(page.locator(chart)).to_be_visible(timeout=120_000)
             shot("06-training-live")
             expect(page.get_by_text("Version 2 (")).to_be_visible(timeout=120_000)
+            assert live_updates == [f"{chart} via stream"]  # arrived without a reload
             expect(page.locator("svg.line-chart")).to_be_visible()
             shot("07-trained")
 
@@ -255,6 +281,7 @@ def test_the_guided_flow_from_gold_stars_to_a_promoted_version(
             page.get_by_role("button", name="Start the A/B test").click()
             expect(page.get_by_role("heading", name="Verdict")).to_be_visible()
             experiment_id = page.url.split("/experiments/")[1].split("?")[0]
+            page.evaluate(LIVE_WATCH, winner)
 
             # 7. the verdict in words, with the chart
             users = 0
@@ -263,8 +290,8 @@ def test_the_guided_flow_from_gold_stars_to_a_promoted_version(
                 users += 24
                 caught_up = partial(counted, api, experiment_id, users)
                 eventually_sync(caught_up, timeout=30, what="the evaluator counting them")
-            verdict = page.locator('[data-verdict="treatment_wins"]')
-            expect(verdict).to_be_visible(timeout=30_000)  # the page refreshes itself
+            expect(page.locator(winner)).to_be_visible(timeout=30_000)  # streamed in
+            assert live_updates[-1] == f"{winner} via stream"
             expect(page.get_by_text("The new version is better: promote it.")).to_be_visible()
             expect(page.locator("svg.interval-chart line.interval")).to_have_count(3)
             shot("09-verdict")

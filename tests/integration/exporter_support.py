@@ -19,6 +19,7 @@ from services.exporter.runtime import Exporter
 from services.exporter.tables import ExporterExample
 from services.exporter.tokens import HuggingFaceTokenCounter
 from services.exporter.validation import Rules
+from tests.support.identity import as_gateway, protected
 
 SYSTEM = "You are the support agent of an online shop."
 
@@ -64,9 +65,11 @@ def exporter_on(
 
 @asynccontextmanager
 async def http_client(exporter: Exporter) -> AsyncIterator[httpx.AsyncClient]:
-    api = create_api(exporter, exporter.tools.artifacts)
+    api = protected(create_api(exporter, exporter.tools.artifacts))
     transport = httpx.ASGITransport(app=api)
-    async with httpx.AsyncClient(transport=transport, base_url="http://exporter") as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://exporter", auth=as_gateway()
+    ) as client:
         yield client
 
 

@@ -5,6 +5,7 @@ import stat
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,13 +20,14 @@ from services.gateway import DEFINITION
 from services.gateway.bootstrap import create_key, ensure_admin_key
 from services.gateway.settings import GatewaySettings
 from tests.integration.harness import running_bus
+from tests.support.identity import TEST_SECRET
 
 pytestmark = pytest.mark.integration
 
 
 @asynccontextmanager
 async def running_gateway(
-    home: Path, nats_url: str, subjects: Subjects, database_url: str
+    home: Path, nats_url: str, subjects: Subjects, database_url: str, **extra: Any
 ) -> AsyncIterator[AssembledService]:
     await migrate_to_head(database_url)
     settings = GatewaySettings(
@@ -34,6 +36,7 @@ async def running_gateway(
         subject_prefix=subjects.prefix,
         database_url=database_url,
         http_port=0,
+        **{"internal_secret": TEST_SECRET, **extra},
     )
     service = assemble(DEFINITION, settings)
     await start_messaging(service)

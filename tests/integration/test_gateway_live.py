@@ -88,3 +88,40 @@ async def test_a_jobs_stream_replays_from_last_event_id_and_shows_only_the_tenan
     assert live[0][1]["step"] == 5
     assert live[0][1]["tenant"] == "acme"
     assert unauthenticated.status_code == 401
+
+
+async def test_the_dashboards_job_stream_takes_the_session_key_and_resumes(
+    tmp_path: Path, nats_url: str, subjects: Subjects, migrated_database_url: str
+) -> None:
+    """What a browser's EventSource gets: ``ready``, then the job's events as ``update``."""
+    job_id = unique_name("ftjob-")
+    async with (
+        running_gateway(tmp_path, nats_url, subjects, migrated_database_url) as gateway,
+        running_bus(nats_url, subjects) as bus,
+        served(gateway.api) as url,
+    ):
+        key = (await create_key(migrated_database_url, "acme", "viewer", ["read"])).token
+        first = await bus.publish_event(progress(job_id, 1))
+        stream_url = f"{url}/jobs/{job_id}/stream"
+        async with (
+            httpx.AsyncClient(timeout=30, cookies={"tuneloop_key": key}) as client,
+            client.stream("GET", stream_url) as response,
+        ):
+            assert response.status_code == 200
+            lines = response.aiter_lines()
+            assert [await anext(lines) for _ in range(3)] == ["event: ready", "data: {}", ""]
+            await bus.publish_event(progress(job_id, 3, tenant="globex"))
+            second = await bus.publish_event(progress(job_id, 2))
+            [(seen_id, seen)] = await read_events(lines, 1)
+        resume = {"Last-Event-ID": str(first.seq)}
+        async with (
+            httpx.AsyncClient(timeout=30, cookies={"tuneloop_key": key}) as client,
+            client.stream("GET", stream_url, headers=resume) as response,
+        ):
+            ready, *replayed = await read_events(response.aiter_lines(), 2)
+        async with httpx.AsyncClient(timeout=10) as client:
+            signed_out = await client.get(stream_url)
+    assert (seen_id, seen["step"], seen["tenant"]) == (second.seq, 2, "acme")
+    assert ready == (0, {})
+    assert [(i, e["step"]) for i, e in replayed] == [(second.seq, 2)]
+    assert signed_out.status_code == 401

@@ -11,6 +11,7 @@ from tests.conftest import unique_name
 from tests.integration.harness import running_bus
 from tests.integration.trainer_harness import running_trainer, trainer_settings
 from tests.polling import eventually
+from tests.support.identity import as_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +24,9 @@ async def test_a_job_can_name_an_exported_dataset_instead_of_its_file(
     settings = trainer_settings(tmp_path, nats_url, subjects, database_url)
     async with running_trainer(settings) as service, running_bus(nats_url, subjects) as bus:
         transport = httpx.ASGITransport(app=service.api)
-        async with httpx.AsyncClient(transport=transport, base_url="http://trainer") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://trainer", auth=as_gateway()
+        ) as client:
             body = {"model": str(tmp_path / "missing"), "dataset": dataset, "dataset_version": 2}
             unknown = await client.post("/v1/fine_tuning/jobs", json=body)
             assert unknown.status_code == 404

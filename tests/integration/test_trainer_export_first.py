@@ -19,6 +19,7 @@ from tests.integration.exporter_support import example
 from tests.integration.harness import running_bus
 from tests.integration.trainer_harness import EventLog, running_trainer, trainer_settings
 from tests.polling import eventually
+from tests.support.identity import TEST_SECRET, as_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -35,7 +36,9 @@ async def running_exporter(settings: ExporterSettings) -> AsyncIterator[Assemble
 
 def client_of(service: AssembledService, name: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=service.api), base_url=f"http://{name}"
+        transport=httpx.ASGITransport(app=service.api),
+        base_url=f"http://{name}",
+        auth=as_gateway(),
     )
 
 
@@ -52,6 +55,7 @@ async def test_a_job_exports_its_gold_stars_first_then_is_queued(
         artifacts_dir=tmp_path / "artifacts",
         exporter_tokenizer=tiny_model_dir,
         exporter_min_examples=5,
+        internal_secret=TEST_SECRET,
     )
     dataset = unique_name("gold-")
     async with (

@@ -1,6 +1,7 @@
 """The trainer's OpenAI-shaped Files API and tenant scoping of files and jobs."""
 
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -9,6 +10,7 @@ import pytest
 from libs.messaging import Subjects
 from tests.integration.trainer_harness import running_trainer, trainer_settings
 from tests.polling import eventually
+from tests.support.identity import as_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +48,9 @@ async def test_files_belong_to_their_tenant_and_bad_uploads_are_refused(
     settings = trainer_settings(tmp_path, nats_url, subjects, database_url, max_file_bytes=4096)
     async with running_trainer(settings) as service:
         transport = httpx.ASGITransport(app=service.api)
-        async with httpx.AsyncClient(transport=transport, base_url="http://trainer") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://trainer", auth=as_gateway()
+        ) as client:
             created = await upload(client, "t.jsonl", TRAIN, as_tenant="acme")
             assert created.status_code == 200, created.text
             file = created.json()
@@ -83,8 +87,72 @@ async def test_files_belong_to_their_tenant_and_bad_uploads_are_refused(
     assert bad_rows.status_code == 400
     assert "line 4" in bad_rows.json()["error"]["message"]
     assert too_big.status_code == 413
+    assert too_big.json()["error"]["code"] == "file_too_large"
     assert wrong_purpose.status_code == 400
     assert deleted.json() == {"object": "file", "id": file["id"], "deleted": True}
+    artifacts = tmp_path / "artifacts"
+    assert list((artifacts / "tmp").iterdir()) == []  # nothing half-written
+    assert [p.name for p in (artifacts / "sha256").rglob("*") if p.is_file()] == [file["sha256"]]
+
+
+class Body:
+    """A form sent in small chunks without a declared length, counting what was read."""
+
+    def __init__(self, head: bytes, chunk: bytes, chunks: int, tail: bytes) -> None:
+        self.parts = [head, *([chunk] * chunks), tail]
+        self.sent = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for part in self.parts:
+            self.sent += 1
+            yield part
+
+
+def form(boundary: str, purpose: str, filename: str) -> tuple[bytes, bytes]:
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\n{purpose}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+        f'filename="{filename}"\r\nContent-Type: application/jsonl\r\n\r\n'
+    ).encode()
+    return head, f"\r\n--{boundary}--\r\n".encode()
+
+
+async def test_an_upload_streams_to_disk_and_stops_at_the_limit(
+    tmp_path: Path, nats_url: str, subjects: Subjects, database_url: str
+) -> None:
+    """A 10 MB upload against a 64 KiB limit: refused after reading little more than the
+    limit, nothing left on disk; one under the limit, in many chunks, is stored whole."""
+    limit = 64 * 1024
+    settings = trainer_settings(tmp_path, nats_url, subjects, database_url, max_file_bytes=limit)
+    boundary = "tuneloop-test-boundary"
+    head, tail = form(boundary, "fine-tune", "big.jsonl")
+    line = (json.dumps(ROW) + "\n").encode()
+    oversized = Body(head, line * 100, 10 * 1024 * 1024 // (len(line) * 100), tail)
+    fitting = Body(head, line, (limit - 1) // len(line), tail)
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    async with running_trainer(settings) as service:
+        transport = httpx.ASGITransport(app=service.api)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://trainer", auth=as_gateway()
+        ) as client:
+            refused = await client.post("/v1/files", headers=headers, content=oversized)
+            stored = await client.post("/v1/files", headers=headers, content=fitting)
+            declared = await client.post(
+                "/v1/files",
+                headers={**headers, "Content-Length": str(2 * limit + 100_000)},
+                content=head + b"x" * (2 * limit + 100_000 - len(head)),
+            )
+            listed = (await client.get("/v1/files")).json()["data"]
+    assert refused.status_code == 413
+    assert f"larger than {limit} bytes" in refused.json()["error"]["message"]
+    assert oversized.sent < 20  # stopped reading: the client's other chunks were never asked for
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["bytes"] == len(line) * ((limit - 1) // len(line))
+    assert declared.status_code == 413
+    assert [f["id"] for f in listed] == [stored.json()["id"]]
+    artifacts = tmp_path / "artifacts"
+    assert list((artifacts / "tmp").iterdir()) == []
+    assert len([p for p in (artifacts / "sha256").rglob("*") if p.is_file()]) == 1
 
 
 async def test_a_tenants_jobs_are_invisible_to_other_tenants(
@@ -93,7 +161,9 @@ async def test_a_tenants_jobs_are_invisible_to_other_tenants(
     settings = trainer_settings(tmp_path, nats_url, subjects, database_url)
     async with running_trainer(settings) as service:
         transport = httpx.ASGITransport(app=service.api)
-        async with httpx.AsyncClient(transport=transport, base_url="http://trainer") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://trainer", auth=as_gateway()
+        ) as client:
             file = (await upload(client, "t.jsonl", TRAIN, as_tenant="acme")).json()
             path_like_names = [
                 await client.post(

@@ -16,6 +16,7 @@ from tests.integration.harness import running_bus
 from tests.integration.trainer_harness import EventLog, running_trainer, trainer_settings
 from tests.polling import eventually
 from tests.support.evaluation import exact_matches
+from tests.support.identity import as_gateway
 from tests.support.ticket_task import jsonl, split
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
@@ -67,7 +68,9 @@ async def test_a_lora_job_learns_the_task_and_beats_the_base_model(
         )
         [completed] = log.of(job_id, JobCompleted)
         transport = httpx.ASGITransport(app=service.api)
-        async with httpx.AsyncClient(transport=transport, base_url="http://trainer") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://trainer", auth=as_gateway()
+        ) as client:
             job = (await client.get(f"/v1/fine_tuning/jobs/{job_id}")).json()
             history = (await client.get(f"/v1/fine_tuning/jobs/{job_id}/events")).json()["data"]
             modelfile = (await client.get(f"/v1/fine_tuning/jobs/{job_id}/Modelfile")).text
@@ -133,12 +136,16 @@ async def test_cancel_stops_a_running_job_and_keeps_its_last_checkpoint(
             lambda: bool(log.of(job_id, JobCheckpointed)), timeout=90, what="a first checkpoint"
         )
         transport = httpx.ASGITransport(app=service.api)
-        async with httpx.AsyncClient(transport=transport, base_url="http://trainer") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://trainer", auth=as_gateway()
+        ) as client:
             running = (await client.get(f"/v1/fine_tuning/jobs/{job_id}")).json()
         await bus.send_command(CancelJob(job_id=job_id))
         await eventually(lambda: log.ended(job_id), timeout=90, what="the job to stop")
         transport = httpx.ASGITransport(app=service.api)
-        async with httpx.AsyncClient(transport=transport, base_url="http://trainer") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://trainer", auth=as_gateway()
+        ) as client:
             job = (await client.get(f"/v1/fine_tuning/jobs/{job_id}")).json()
     [cancelled] = log.of(job_id, JobCancelled)
     checkpoints = log.of(job_id, JobCheckpointed)

@@ -24,6 +24,7 @@ from tests.conftest import unique_name
 from tests.integration.harness import running_bus
 from tests.integration.trainer_harness import EventLog, running_trainer, trainer_settings
 from tests.polling import eventually
+from tests.support.identity import TEST_SECRET, as_gateway
 from tests.support.ticket_task import jsonl, split
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
@@ -41,7 +42,9 @@ async def test_bad_configurations_fail_fast_with_specific_errors(
     ):
         training_file = (await service.context.artifacts.put_bytes(jsonl(rows))).sha256
         transport = httpx.ASGITransport(app=service.api)
-        async with httpx.AsyncClient(transport=transport, base_url="http://trainer") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://trainer", auth=as_gateway()
+        ) as client:
             created = await client.post(
                 "/v1/fine_tuning/jobs",
                 json={
@@ -95,6 +98,7 @@ def worker_process(
             "TUNELOOP_TRAINER_LEASE_SECONDS": "4",
             "TUNELOOP_TORCH_THREADS": "1",
             "TUNELOOP_LOG_FORMAT": "text",
+            "TUNELOOP_INTERNAL_SECRET": TEST_SECRET,
         }
     )
     with (settings_home / "worker.log").open("ab") as log:

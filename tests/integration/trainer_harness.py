@@ -26,6 +26,7 @@ from libs.runtime.process import start_messaging, stop_messaging
 from libs.storage import migrate_to_head
 from services.trainer import DEFINITION
 from services.trainer.settings import TrainerSettings
+from tests.support.identity import TEST_SECRET
 
 JOB_EVENTS: tuple[type[JobEvent], ...] = (
     JobCreated,
@@ -51,6 +52,7 @@ def trainer_settings(
         artifacts_dir=home / "artifacts",
         models_dir=home / "models",
         torch_threads=1,
+        internal_secret=TEST_SECRET,
         **extra,
     )
 

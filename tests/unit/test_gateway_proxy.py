@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from contracts.queries import HealthReply
+from libs.tenancy import Identity, IdentitySigner
 from services.gateway.auth import Gatekeeper
 from services.gateway.directory import ServiceDirectory
 from services.gateway.keystore import Caller
@@ -37,6 +38,7 @@ def test_paths_belong_to_one_service(path: str, service: str | None) -> None:
 
 
 ACME_KEY = "tl_acme0001_" + "s" * 43
+SIGNER = IdentitySigner("internal-secret-of-these-tests-0123456789")
 
 
 class FakeKeys:
@@ -61,6 +63,7 @@ def gateway(
     running: set[str],
     audit: FakeAudit | None = None,
     max_body_bytes: int = 10_000,
+    signer: IdentitySigner | None = SIGNER,
 ) -> FastAPI:
     async def ask(service: str, timeout: float) -> HealthReply:
         if service not in running:
@@ -75,7 +78,7 @@ def gateway(
         )
 
     api = FastAPI()
-    front = FrontDoor(Gatekeeper(FakeKeys()), audit or FakeAudit(), max_body_bytes)  # type: ignore[arg-type]
+    front = FrontDoor(Gatekeeper(FakeKeys()), audit or FakeAudit(), max_body_bytes, signer)  # type: ignore[arg-type]
     api.include_router(
         proxy_routes(ServiceDirectory(ask, 0.1), httpx.AsyncClient(transport=upstream), front)
     )
@@ -90,6 +93,9 @@ def fake_registry() -> FastAPI:
         assert request.headers["x-tuneloop-tenant"] == "acme"
         assert request.headers["x-tuneloop-key-id"] == "acme0001"
         assert request.headers["x-tuneloop-scopes"] == "deploy read"
+        assert SIGNER.verify(request.headers, request.method, request.url.path) == Identity(
+            "acme", "acme0001", ("deploy", "read")
+        )
         assert "x-tuneloop-unit" not in request.headers
         assert "authorization" not in request.headers
         assert request.query_params["status"] == "ready"
@@ -214,3 +220,42 @@ async def test_ids_reach_the_service_percent_encoded_as_sent() -> None:
         response = await client.get("/v1/files/a%2F..%3Fx%16", headers=AUTH)
     assert response.status_code == 404
     assert seen == [b"/v1/files/a%2F..%3Fx%16"]
+
+
+async def test_repeated_query_parameters_all_reach_the_service() -> None:
+    seen: list[list[tuple[str, str]]] = []
+    trainer = FastAPI()
+
+    @trainer.get("/v1/fine_tuning/jobs")
+    async def jobs(request: Request) -> JSONResponse:
+        seen.append(request.query_params.multi_items())
+        return JSONResponse({"object": "list", "data": []})
+
+    app = gateway(httpx.ASGITransport(app=trainer), running={"trainer"})
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://gw"
+    ) as client:
+        response = await client.get(
+            "/v1/fine_tuning/jobs?status=queued&status=running&after=ftjob-1", headers=AUTH
+        )
+    assert response.status_code == 200
+    assert seen == [[("status", "queued"), ("status", "running"), ("after", "ftjob-1")]]
+
+
+async def test_without_an_internal_secret_nothing_is_forwarded() -> None:
+    reached: list[str] = []
+    trainer = FastAPI()
+
+    @trainer.get("/v1/fine_tuning/jobs")
+    async def jobs() -> JSONResponse:
+        reached.append("jobs")
+        return JSONResponse({"object": "list", "data": []})
+
+    app = gateway(httpx.ASGITransport(app=trainer), running={"trainer"}, signer=None)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://gw"
+    ) as client:
+        response = await client.get("/v1/fine_tuning/jobs", headers=AUTH)
+    assert response.status_code == 503
+    assert "TUNELOOP_INTERNAL_SECRET" in response.json()["error"]["message"]
+    assert reached == []

@@ -1,9 +1,14 @@
-"""How the router decides a direct caller's tenant (a fake gateway answers key queries)."""
+"""How the router decides a caller's tenant: the gateway's signed identity, or a direct
+caller's key (a fake gateway answers key queries)."""
 
+import httpx
 import pytest
+from fastapi import Depends, FastAPI
 
 from contracts.queries import AuthenticateReply
+from libs.tenancy import Identity, IdentitySigner, SignedAs, protect
 from services.router.access import AccessDenied, KeyChecker
+from services.router.api import access_denied, request_tenant
 
 pytestmark = pytest.mark.unit
 
@@ -29,44 +34,88 @@ class FakeGateway:
         return KEYS.get(key, AuthenticateReply(valid=False))
 
 
-async def denial(checker: KeyChecker, authorization: str | None, tenant: str | None) -> int:
+async def denial(checker: KeyChecker, authorization: str | None) -> int:
     with pytest.raises(AccessDenied) as denied:
-        await checker.tenant_of(authorization, tenant)
+        await checker.tenant_of(authorization)
     return denied.value.status
 
 
-async def test_a_key_gives_its_tenant_whatever_the_headers_say_and_is_remembered() -> None:
+async def test_a_key_gives_its_tenant_and_is_remembered() -> None:
     gateway = FakeGateway()
     checker = KeyChecker(gateway, require_key=True)
     for _ in range(3):
-        assert await checker.tenant_of("Bearer tl_acme0001_secret", "globex") == "acme"
+        assert await checker.tenant_of("Bearer tl_acme0001_secret") == "acme"
     assert gateway.asked == ["tl_acme0001_secret"]
 
 
 async def test_bad_keys_and_missing_scopes_are_refused() -> None:
     checker = KeyChecker(FakeGateway(), require_key=True)
-    assert await denial(checker, "Bearer tl_nope0001_secret", None) == 401
-    assert await denial(checker, "Bearer tl_read0001_secret", None) == 403
-    assert await denial(checker, None, None) == 401
-    assert await denial(checker, "Bearer sk-placeholder", None) == 401
-
-
-async def test_the_gateways_header_is_trusted_without_a_key() -> None:
-    gateway = FakeGateway()
-    checker = KeyChecker(gateway, require_key=True)
-    assert await checker.tenant_of(None, "acme") == "acme"
-    assert gateway.asked == []
+    assert await denial(checker, "Bearer tl_nope0001_secret") == 401
+    assert await denial(checker, "Bearer tl_read0001_secret") == 403
+    assert await denial(checker, None) == 401
+    assert await denial(checker, "Bearer sk-placeholder") == 401
 
 
 async def test_a_router_on_its_own_serves_the_default_tenant_and_ignores_sdk_placeholders() -> None:
     gateway = FakeGateway()
     checker = KeyChecker(gateway, require_key=False)
-    assert await checker.tenant_of(None, None) == "default"
-    assert await checker.tenant_of("Bearer unused", None) == "default"
+    assert await checker.tenant_of(None) == "default"
+    assert await checker.tenant_of("Bearer unused") == "default"
     assert gateway.asked == []
-    assert await denial(checker, "Bearer tl_nope0001_secret", None) == 401
+    assert await denial(checker, "Bearer tl_nope0001_secret") == 401
 
 
 async def test_an_unreachable_gateway_is_a_503_not_a_pass() -> None:
     checker = KeyChecker(FakeGateway(up=False), require_key=True)
-    assert await denial(checker, "Bearer tl_acme0001_secret", None) == 503
+    assert await denial(checker, "Bearer tl_acme0001_secret") == 503
+
+
+SIGNER = IdentitySigner("s" * 32)
+
+
+def router_like(require_key: bool) -> tuple[FastAPI, FakeGateway]:
+    """The router's tenant dependency on a tiny app, as the router's process protects it."""
+    gateway = FakeGateway()
+    app = FastAPI()
+    app.state.key_checker = KeyChecker(gateway, require_key)
+    app.add_exception_handler(AccessDenied, access_denied)
+    protect(app, SIGNER)
+
+    @app.get("/v1/models")
+    async def models(tenant: str = Depends(request_tenant)) -> dict[str, str]:
+        return {"tenant": tenant}
+
+    return app, gateway
+
+
+@pytest.mark.parametrize("require_key", [True, False])
+async def test_only_a_signed_identity_or_a_key_names_the_tenant(require_key: bool) -> None:
+    app, gateway = router_like(require_key)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://router") as plain,
+        httpx.AsyncClient(
+            transport=transport,
+            base_url="http://router",
+            auth=SignedAs(SIGNER, Identity("acme", "acme0001", ("read",))),
+        ) as through_gateway,
+        httpx.AsyncClient(
+            transport=transport,
+            base_url="http://router",
+            auth=SignedAs(IdentitySigner("x" * 32), Identity("acme")),
+        ) as forged,
+    ):
+        signed = await through_gateway.get("/v1/models")
+        claimed = await plain.get("/v1/models", headers={"X-Tuneloop-Tenant": "acme"})
+        wrong_secret = await forged.get("/v1/models")
+        keyed = await plain.get(
+            "/v1/models", headers={"Authorization": "Bearer tl_acme0001_secret"}
+        )
+    assert signed.json() == {"tenant": "acme"}
+    assert gateway.asked == ["tl_acme0001_secret"]
+    assert keyed.json() == {"tenant": "acme"}
+    assert (claimed.status_code, claimed.json()["error"]["code"]) == (401, "unsigned_request")
+    assert (wrong_secret.status_code, wrong_secret.json()["error"]["code"]) == (
+        401,
+        "bad_identity_signature",
+    )

@@ -25,6 +25,7 @@ from services.registry.service import DEFINITION as REGISTRY
 from services.registry.service import registry_of
 from services.router.service import DEFINITION as ROUTER
 from services.router.settings import RouterSettings
+from tests.support.identity import TEST_SECRET, ClaimedTenantsSigned
 
 BASE = "tiny-llama"
 TENANT = "acme"
@@ -149,7 +150,10 @@ class VllmStack:
 
 def router_client(router: AssembledService) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=router.api), base_url="http://router", timeout=60
+        transport=httpx.ASGITransport(app=router.api),
+        base_url="http://router",
+        timeout=60,
+        auth=ClaimedTenantsSigned(),  # X-Tuneloop-Tenant as the gateway sends it
     )
 
 
@@ -168,6 +172,7 @@ async def vllm_stack(
         "database_url": migrated_database_url,
         "artifacts_dir": tmp_path / "artifacts",
         "home": tmp_path,
+        "internal_secret": TEST_SECRET,
     }
     router_settings = {
         **common,

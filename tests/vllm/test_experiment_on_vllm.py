@@ -15,6 +15,7 @@ from libs.runtime.assembly import AssembledService, assemble
 from libs.runtime.process import start_messaging, stop_messaging
 from services.evaluator.service import DEFINITION as EVALUATOR
 from tests.polling import eventually
+from tests.support.identity import ClaimedTenantsSigned
 from tests.vllm.conftest import HEADERS, VllmStack
 from tests.vllm.test_router_on_vllm import deployed, known
 
@@ -106,7 +107,9 @@ async def verdict(evaluator: AssembledService, experiment_id: str) -> dict[str, 
     import httpx
 
     transport = httpx.ASGITransport(app=evaluator.api)
-    async with httpx.AsyncClient(transport=transport, base_url="http://evaluator") as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://evaluator", auth=ClaimedTenantsSigned()
+    ) as client:
         response = await client.get(f"/v1/evaluations/experiments/{experiment_id}", headers=HEADERS)
     if response.status_code != 200:
         return None

@@ -203,20 +203,59 @@ def job_row(job: dict[str, Any]) -> list[Any]:
     ]
 
 
+STATUSES = ("validating_files", "queued", "running", "succeeded", "failed", "cancelled")
+ACTIVE = ("validating_files", "queued", "running")
+
+
+def statuses_of(chosen: list[str] | None) -> list[str] | None:
+    """The statuses to ask the gateway for; ``active`` stands for every unfinished one."""
+    if not chosen:
+        return None
+    wanted: list[str] = []
+    for status in chosen:
+        if status != "active" and status not in STATUSES:
+            raise fail(f"no job status {status!r}; use active or one of {', '.join(STATUSES)}")
+        wanted.extend(ACTIVE if status == "active" else (status,))
+    return list(dict.fromkeys(wanted))
+
+
 @app.command("list")
 def list_jobs(
     limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status",
+            "-s",
+            help="Only jobs in this status (repeatable): active, validating_files, queued, "
+            "running, succeeded, failed or cancelled.",
+        ),
+    ] = None,
+    after: Annotated[
+        str | None, typer.Option(help="Continue after this job id (the last of a page).")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Jobs, newest first."""
+    """Jobs, newest first, filtered by the gateway."""
+    statuses = statuses_of(status)
     with gateway(as_json) as client:
-        body = client.get("/v1/fine_tuning/jobs", limit=limit)
+        body = client.get("/v1/fine_tuning/jobs", limit=limit, status=statuses, after=after)
     if as_json:
         emit_json(body["data"])
     elif not body["data"]:
-        show("no jobs yet: start one with `tuneloop jobs create`")
+        if statuses or after:
+            show("no jobs" + (f" in status {' or '.join(statuses)}" if statuses else ""))
+        else:
+            show("no jobs yet: start one with `tuneloop jobs create`")
     else:
         show(table(None, JOB_COLUMNS, (job_row(job) for job in body["data"])))
+        if body.get("has_more"):
+            again = " ".join(f"--status {s}" for s in status or [])
+            stderr.print(
+                f"more jobs: `tuneloop jobs list {again + ' ' if again else ''}"
+                f"--after {body['data'][-1]['id']}`",
+                soft_wrap=True,
+            )
 
 
 def show_job(job: dict[str, Any]) -> None:

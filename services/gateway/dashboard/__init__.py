@@ -5,7 +5,9 @@ import httpx
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from services.gateway.auth import Gatekeeper
 from services.gateway.dashboard.cost_pages import cost_routes
+from services.gateway.dashboard.live_pages import live_page_routes
 from services.gateway.dashboard.pages import dataset_routes, job_routes, overview_routes
 from services.gateway.dashboard.release_pages import (
     compare_routes,
@@ -16,11 +18,21 @@ from services.gateway.dashboard.rendering import HERE, Pages
 from services.gateway.dashboard.retraining_pages import retraining_routes
 from services.gateway.dashboard.signin import signin_routes
 from services.gateway.dashboard.wizard import wizard_routes
+from services.gateway.live import LiveEvents
 
 
-def mount_dashboard(api: FastAPI, client: httpx.AsyncClient) -> None:
-    """Add the pages to ``api``; ``client`` reaches ``/v1`` (the gateway itself)."""
+def mount_dashboard(
+    api: FastAPI,
+    client: httpx.AsyncClient,
+    gatekeeper: Gatekeeper | None = None,
+    live: LiveEvents | None = None,
+) -> None:
+    """Add the pages to ``api``; ``client`` reaches ``/v1`` (the gateway itself). With
+    ``gatekeeper`` and ``live``, pages follow their job or A/B test as server-sent events
+    (without them, the pages fall back to asking again every few seconds)."""
     pages = Pages(client)
+    if gatekeeper is not None and live is not None:
+        api.include_router(live_page_routes(gatekeeper, live))
     for routes in (
         signin_routes,
         overview_routes,

@@ -76,6 +76,17 @@ async def jobs(v1: V1, limit: int = 100) -> list[dict[str, Any]]:
     return list(body["data"])
 
 
+async def job_page(
+    v1: V1, statuses: tuple[str, ...] | None, after: str | None, limit: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """One page of jobs (of ``statuses`` when given), filtered by the API; and whether
+    there is a next one."""
+    body = await v1.get(
+        "/v1/fine_tuning/jobs", limit=limit, after=after, status=list(statuses or []) or None
+    )
+    return list(body["data"]), bool(body.get("has_more"))
+
+
 async def job_events(v1: V1, job_id: str) -> list[dict[str, Any]]:
     body = await v1.get(f"/v1/fine_tuning/jobs/{job_id}/events")
     return list(body["data"])
@@ -328,6 +339,7 @@ __all__ = [
     "history",
     "job_detail",
     "job_events",
+    "job_page",
     "job_with_progress",
     "jobs",
     "model_detail",

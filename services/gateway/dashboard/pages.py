@@ -11,6 +11,13 @@ from services.gateway.dashboard.client import V1, ApiError
 from services.gateway.dashboard.rendering import Pages, with_notice
 from services.gateway.dashboard.session import key_of, to_login
 
+JOBS_PER_PAGE = 25
+JOB_FILTERS: dict[str, tuple[str, ...] | None] = {
+    "all": None,
+    "active": explain.ACTIVE_JOB_STATUSES,
+    **{status: (status,) for status in explain.JOB_STATUS_WORDS},
+}
+"""What the jobs page's "Show" choices ask the API for (it filters; ``None``: every job)."""
 UPLOAD_FORMATS = ("auto", "openai-chat", "prompt-completion", "alpaca", "sharegpt", "csv")
 
 
@@ -88,15 +95,18 @@ def job_routes(pages: Pages) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/jobs")
-    async def jobs(request: Request, status: str = "all") -> Response:
+    async def jobs(request: Request, status: str = "all", after: str | None = None) -> Response:
         async def load(v1: V1) -> dict[str, Any]:
-            rows = await data.jobs(v1)
-            if status == "active":
-                rows = [j for j in rows if j["status"] in explain.ACTIVE_JOB_STATUSES]
-            elif status != "all":
-                rows = [j for j in rows if j["status"] == status]
+            if status not in JOB_FILTERS:
+                raise ApiError(
+                    400,
+                    "unknown_status",
+                    f"there is no job status {status[:40]!r}; choose one in the list",
+                )
+            rows, more = await data.job_page(v1, JOB_FILTERS[status], after, JOBS_PER_PAGE)
             shown = [await data.job_with_progress(v1, job) for job in rows]
-            return {"jobs": shown, "status": status}
+            older = rows[-1]["id"] if more and rows else None
+            return {"jobs": shown, "status": status, "after": after, "older": older}
 
         return await pages.page(request, "jobs.html", load, "listing training jobs")
 

@@ -10,6 +10,7 @@ from libs.artifacts import LocalArtifactStore
 from services.cost.api import create_api
 from services.cost.costs import Costs
 from tests.integration.cost.conftest import inference, job_completed, registered
+from tests.support.identity import as_gateway, protected
 from tests.tiny_tokenizer import build_word_tokenizer
 
 pytestmark = pytest.mark.integration
@@ -19,7 +20,9 @@ ACME = {"X-Tuneloop-Tenant": "acme"}
 
 def client_for(costs: Costs) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_api(costs)), base_url="http://cost"
+        transport=httpx.ASGITransport(app=protected(create_api(costs))),
+        base_url="http://cost",
+        auth=as_gateway(),
     )
 
 

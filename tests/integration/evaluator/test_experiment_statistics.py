@@ -16,6 +16,7 @@ from services.evaluator.experiments import Experiments
 from services.evaluator.tables import ArmTotals
 from tests.conftest import unique_name
 from tests.integration.evaluator.conftest import rated, served, started
+from tests.support.identity import as_gateway, protected
 
 pytestmark = pytest.mark.integration
 
@@ -112,9 +113,9 @@ async def test_mean_rating_experiment_over_http(experiments: Experiments) -> Non
             request = served(experiment, variant, serving)
             await experiments.record_inference(request)
             await experiments.record_feedback(rated(request, stars))
-    api = create_api(experiments, cast(Evaluations, None))
+    api = protected(create_api(experiments, cast(Evaluations, None)))
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=api), base_url="http://evaluator"
+        transport=httpx.ASGITransport(app=api), base_url="http://evaluator", auth=as_gateway()
     ) as client:
         found = await client.get(
             f"/v1/evaluations/experiments/{experiment}", headers={"X-Tuneloop-Tenant": "acme"}

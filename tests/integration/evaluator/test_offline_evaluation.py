@@ -20,6 +20,7 @@ from services.evaluator.tables import Evaluation, EvaluationOutput
 from tests.integration.evaluator.conftest import experiments_on
 from tests.integration.evaluator.model_server import serving_models
 from tests.polling import eventually
+from tests.support.identity import as_gateway, protected
 
 pytestmark = pytest.mark.integration
 
@@ -54,9 +55,11 @@ async def test_two_models_scored_compared_and_reported(
     async with serving_models() as base_url:
         evaluations = evaluations_on(migrated_database_url, base_url, tmp_path)
         experiments = experiments_on(migrated_database_url)
-        api = create_api(experiments, evaluations)
+        api = protected(create_api(experiments, evaluations))
         async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=api), base_url="http://evaluator"
+            transport=httpx.ASGITransport(app=api),
+            base_url="http://evaluator",
+            auth=as_gateway(),
         ) as client:
             started = await client.post(
                 "/v1/evaluations",
@@ -122,9 +125,11 @@ async def test_a_dataset_from_the_artifact_store_and_a_failing_model(
     async with serving_models() as base_url:
         evaluations = evaluations_on(migrated_database_url, base_url, tmp_path)
         experiments = experiments_on(migrated_database_url)
-        api = create_api(experiments, evaluations)
+        api = protected(create_api(experiments, evaluations))
         async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=api), base_url="http://evaluator"
+            transport=httpx.ASGITransport(app=api),
+            base_url="http://evaluator",
+            auth=as_gateway(),
         ) as client:
             refused = await client.post(
                 "/v1/evaluations", json={"models": ["good"], "dataset_sha256": bad.sha256}

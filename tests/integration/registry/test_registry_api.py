@@ -6,6 +6,7 @@ import pytest
 from services.registry.api import create_api
 from services.registry.registry import Registry
 from tests.integration.registry.conftest import job_completed
+from tests.support.identity import as_gateway, protected
 
 pytestmark = pytest.mark.integration
 
@@ -14,7 +15,9 @@ ACME = {"X-Tuneloop-Tenant": "acme"}
 
 def client_for(registry: Registry) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_api(registry)), base_url="http://registry"
+        transport=httpx.ASGITransport(app=protected(create_api(registry))),
+        base_url="http://registry",
+        auth=as_gateway(),
     )
 
 

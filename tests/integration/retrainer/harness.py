@@ -31,6 +31,7 @@ from libs.storage import migrate_to_head
 from libs.tenancy import TENANT_HEADER
 from services.retrainer import DEFINITION
 from services.retrainer.settings import RetrainerSettings
+from tests.support.identity import TEST_SECRET, ClaimedTenantsSigned
 
 TENANT = "acme"
 
@@ -50,6 +51,7 @@ def retrainer_settings(
         subject_prefix=subjects.prefix,
         database_url=database_url,
         artifacts_dir=home / "artifacts",
+        internal_secret=TEST_SECRET,
         **options,
     )
 
@@ -70,6 +72,7 @@ def api_client(service: AssembledService) -> httpx.AsyncClient:
         transport=httpx.ASGITransport(app=service.api),
         base_url="http://retrainer",
         headers={TENANT_HEADER: TENANT},
+        auth=ClaimedTenantsSigned(),
     )
 
 

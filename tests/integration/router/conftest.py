@@ -19,6 +19,7 @@ from services.registry.service import registry_of
 from services.router.service import DEFINITION as ROUTER
 from services.router.settings import RouterSettings
 from tests.fakes.openai_upstream import ServerThread, fake_vllm
+from tests.support.identity import TEST_SECRET, ClaimedTenantsSigned
 
 BASE = "base-a"
 OTHER_BASE = "base-b"
@@ -73,6 +74,7 @@ async def stack(
         "database_url": migrated_database_url,
         "artifacts_dir": tmp_path / "artifacts",
         "home": tmp_path,
+        "internal_secret": TEST_SECRET,
     }
     registry = assemble(REGISTRY, REGISTRY.settings(**common))
     router = assemble(
@@ -86,7 +88,9 @@ async def stack(
     await start_messaging(registry)
     await start_messaging(router)
     client = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=router.api), base_url="http://router"
+        transport=httpx.ASGITransport(app=router.api),
+        base_url="http://router",
+        auth=ClaimedTenantsSigned(),  # X-Tuneloop-Tenant as the gateway sends it
     )
     try:
         yield Stack(

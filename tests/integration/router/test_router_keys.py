@@ -14,6 +14,7 @@ from services.gateway.settings import GatewaySettings
 from tests.integration.router.conftest import BASE, Stack
 from tests.integration.router.test_router import chat, register_and_deploy
 from tests.polling import eventually
+from tests.support.identity import TEST_SECRET
 
 pytestmark = pytest.mark.integration
 
@@ -32,6 +33,7 @@ async def test_direct_calls_are_checked_with_the_gateways_key_store(
             nats_url=nats_url,
             subject_prefix=subjects.prefix,
             database_url=migrated_database_url,
+            internal_secret=TEST_SECRET,
         ),
     )
     await start_messaging(gateway)

@@ -276,3 +276,28 @@ def test_list_show_cancel_and_events(fake: FakeGateway, runner: CliRunner) -> No
         in runner.invoke(app, ["jobs", "cancel", "ftjob-1"]).stdout
     )
     assert "Fine-tuning job started" in runner.invoke(app, ["jobs", "events", "ftjob-1"]).stdout
+
+
+def test_list_asks_the_gateway_for_the_statuses_and_the_next_page(
+    fake: FakeGateway, runner: CliRunner
+) -> None:
+    page = {"data": [job("queued", id="ftjob-9")], "has_more": True}
+    fake.on("GET", "/v1/fine_tuning/jobs", reply(200, page))
+    result = runner.invoke(app, ["jobs", "list", "--status", "active", "-s", "failed"])
+    assert result.exit_code == 0, result.output
+    [sent] = fake.sent("GET", "/v1/fine_tuning/jobs")
+    assert sent.url.params.get_list("status") == ["validating_files", "queued", "running", "failed"]
+    assert "ftjob-9" in result.stdout
+    assert "--status active --status failed --after ftjob-9" in result.stderr
+    runner.invoke(app, ["jobs", "list", "--after", "ftjob-9", "--limit", "5"])
+    assert fake.sent("GET", "/v1/fine_tuning/jobs")[-1].url.params.multi_items() == [
+        ("limit", "5"),
+        ("after", "ftjob-9"),
+    ]
+
+
+def test_list_refuses_an_unknown_status_before_asking(fake: FakeGateway, runner: CliRunner) -> None:
+    result = runner.invoke(app, ["jobs", "list", "--status", "done"])
+    assert result.exit_code != 0
+    assert "no job status 'done'" in result.stderr
+    assert fake.sent("GET", "/v1/fine_tuning/jobs") == []

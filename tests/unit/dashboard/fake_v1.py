@@ -1,9 +1,9 @@
 """A fake of the public ``/v1`` API for rendering tests: realistic bodies, every call recorded."""
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 NOW = "2026-11-22T02:00:00Z"
@@ -142,6 +142,18 @@ class FakeV1:
         default_factory=lambda: ["tiny-llama", "support-bot", "support-bot@1-abcd1"]
     )
 
+    jobs: list[dict[str, Any]] = field(
+        default_factory=lambda: [job("ftjob-2", "running"), job("ftjob-1", "succeeded")]
+    )
+    job_events: list[dict[str, Any]] = field(
+        default_factory=lambda: [progress_event(5, 2.0), progress_event(10, 1.2)]
+    )
+    """The history every job has (the running job's progress so far)."""
+    evaluated: bool = True
+    """Whether the evaluator has numbers (and a verdict) for the experiment."""
+    job_queries: list[list[str] | None] = field(default_factory=list)
+    """The ``status`` parameters each job listing was asked with."""
+
     def bodies(self, method: str, path: str) -> list[Any]:
         return [body for m, p, _, body in self.calls if (m, p) == (method, path)]
 
@@ -187,11 +199,17 @@ class FakeV1:
             }
 
         @api.get("/v1/fine_tuning/jobs")
-        async def jobs() -> Any:
-            return {
-                "object": "list",
-                "data": [job("ftjob-2", "running"), job("ftjob-1", "succeeded")],
-            }
+        async def jobs(
+            status: Annotated[list[str] | None, Query()] = None,
+            after: str | None = None,
+            limit: int = 20,
+        ) -> Any:
+            """Filters and pages like the trainer: newest first, ``after`` an id."""
+            fake.job_queries.append(status)
+            rows = [j for j in fake.jobs if not status or j["status"] in status]
+            if after:
+                rows = rows[[j["id"] for j in rows].index(after) + 1 :]
+            return {"object": "list", "data": rows[:limit], "has_more": len(rows) > limit}
 
         @api.get("/v1/fine_tuning/jobs/{job_id}")
         async def one_job(job_id: str) -> Any:
@@ -204,7 +222,7 @@ class FakeV1:
 
         @api.get("/v1/fine_tuning/jobs/{job_id}/events")
         async def events(job_id: str) -> Any:
-            return {"object": "list", "data": [progress_event(5, 2.0), progress_event(10, 1.2)]}
+            return {"object": "list", "data": list(fake.job_events)}
 
         @api.post("/v1/fine_tuning/jobs/{job_id}/cancel")
         async def cancel(job_id: str) -> Any:
@@ -333,6 +351,9 @@ class FakeV1:
 
         @api.get("/v1/evaluations/experiments/{experiment_id}")
         async def view(experiment_id: str) -> Any:
+            if not fake.evaluated:
+                message = f"the evaluator has not seen {experiment_id} yet"
+                return JSONResponse({"error": {"code": "not_found", "message": message}}, 404)
             return VIEW
 
         @api.post("/v1/costs/estimate")

@@ -7,7 +7,7 @@ import pytest
 from fastapi import FastAPI
 
 from services.gateway.dashboard import mount_dashboard
-from tests.unit.dashboard.fake_v1 import FakeV1
+from tests.unit.dashboard.fake_v1 import FakeV1, job
 
 pytestmark = pytest.mark.unit
 KEY = "tl_abcd1234_secretsecret"
@@ -128,7 +128,7 @@ async def test_upload_shows_each_refused_line(browser: httpx.AsyncClient, fake: 
     assert "bad role" in strict.text
 
 
-async def test_jobs_filter_and_show_progress(browser: httpx.AsyncClient) -> None:
+async def test_jobs_filter_and_show_progress(browser: httpx.AsyncClient, fake: FakeV1) -> None:
     active = await browser.get("/jobs?status=active")
     assert "ftjob-2" in active.text
     assert "ftjob-1" not in active.text
@@ -136,6 +136,36 @@ async def test_jobs_filter_and_show_progress(browser: httpx.AsyncClient) -> None
     finished = await browser.get("/jobs?status=succeeded")
     assert "ftjob-1" in finished.text
     assert "ftjob-2" not in finished.text
+    everything = await browser.get("/jobs")
+    assert "ftjob-1" in everything.text
+    assert "ftjob-2" in everything.text
+    assert fake.job_queries == [["validating_files", "queued", "running"], ["succeeded"], None]
+
+
+async def test_the_jobs_page_pages_through_the_filtered_jobs(
+    browser: httpx.AsyncClient, fake: FakeV1
+) -> None:
+    fake.jobs = [job(f"ftjob-{n:03d}", "failed") for n in range(60, 0, -1)]
+    fake.jobs.insert(3, job("ftjob-run", "running"))
+    first = await browser.get("/jobs?status=failed")
+    assert "ftjob-060" in first.text
+    assert "ftjob-036" in first.text
+    assert "ftjob-035" not in first.text
+    assert "ftjob-run" not in first.text
+    assert 'href="/jobs?status=failed&amp;after=ftjob-036"' in first.text
+    second = await browser.get("/jobs?status=failed&after=ftjob-036")
+    assert "ftjob-035" in second.text
+    assert "ftjob-036" not in second.text
+    third = await browser.get("/jobs?status=failed&after=ftjob-011")
+    assert "ftjob-001" in third.text
+    assert "after=" not in third.text.split("Newest jobs")[1]
+    assert fake.job_queries == [["failed"]] * 3
+
+
+async def test_an_unknown_job_status_is_explained(browser: httpx.AsyncClient) -> None:
+    page = await browser.get("/jobs?status=done")
+    assert page.status_code == 400
+    assert "no job status &#39;done&#39;" in page.text
 
 
 async def test_a_running_job_page_refreshes_its_progress_and_loss_curve(
@@ -143,6 +173,7 @@ async def test_a_running_job_page_refreshes_its_progress_and_loss_curve(
 ) -> None:
     page = await browser.get("/jobs/ftjob-2")
     assert 'data-live-url="/jobs/ftjob-2/live"' in page.text
+    assert 'data-live-stream="/jobs/ftjob-2/stream"' in page.text
     assert "<polyline" in page.text
     live = (await browser.get("/jobs/ftjob-2/live")).json()
     assert live["done"] is False
@@ -163,6 +194,19 @@ async def test_the_experiment_verdict_reads_in_words_with_intervals(
     assert 'data-verdict="treatment_wins"' in page.text
     assert page.text.count('class="interval"') == 3  # two arms, one difference
     assert "<td>0.2</td><td>0.076 to 0.324</td>" in page.text  # 8 of 40, normal 95 % interval
+    assert "data-live-stream" not in page.text  # decided: nothing more to follow
+    assert 'data-fragment="verdict"' in page.text
+
+
+async def test_a_running_experiment_page_follows_its_events(
+    browser: httpx.AsyncClient, fake: FakeV1
+) -> None:
+    fake.evaluated = False
+    page = await browser.get("/experiments/exp_1")
+    assert page.status_code == 200
+    assert 'data-live-stream="/experiments/exp_1/stream" data-live-page' in page.text
+    assert 'data-verdict="pending"' in page.text
+    assert 'data-fragment="stats"' in page.text
 
 
 async def test_promote_deploys_the_winner_with_the_note_and_stops_the_test(

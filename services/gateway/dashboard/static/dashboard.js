@@ -1,4 +1,5 @@
-// Live parts of the dashboard, without any library: pages work without it, it only refreshes.
+// Live parts of the dashboard, without any library: pages work without it, it only refreshes
+// them (following server-sent events, or asking again every few seconds where those fail).
 (function () {
   "use strict";
 
@@ -15,22 +16,127 @@
       .then(function (response) { return response.ok ? response.json() : null; });
   }
 
-  // <div data-live-url="/jobs/x/live" data-reload-when-done>: poll, swap fragments, stop when done.
-  function followLive(node) {
-    var url = node.getAttribute("data-live-url");
-    var every = parseInt(node.getAttribute("data-interval") || "2000", 10);
+  // Run task() (which returns a promise) now, or once more after the run in flight ends:
+  // a burst of events costs one request in flight and one after it, never more.
+  function coalesced(task) {
+    var running = false;
+    var again = false;
+    function run() {
+      if (running) { again = true; return; }
+      running = true;
+      Promise.resolve().then(task).catch(function () { return null; }).then(function () {
+        running = false;
+        if (again) { again = false; run(); }
+      });
+    }
+    return run;
+  }
+
+  function bump(node, name) {
+    node.setAttribute(name, String(parseInt(node.getAttribute(name) || "0", 10) + 1));
+  }
+
+  var STREAM_PATIENCE_MS = 10000;
+
+  // <div data-live-stream="/jobs/x/stream">: server-sent events (EventSource). onEvent(null)
+  // when the stream is (re)connected, so the page catches up; onEvent(event) for each event.
+  // When the stream cannot be used (no EventSource, an error answer, nothing within 10 s),
+  // fallback() runs once instead. Lost connections are resumed by the browser, which sends
+  // Last-Event-ID so no event is missed. data-live-mode says which is in use.
+  function followStream(node, onEvent, fallback) {
+    var url = node.getAttribute("data-live-stream");
+    if (!url || typeof window.EventSource !== "function") {
+      node.setAttribute("data-live-mode", "poll");
+      fallback();
+      return;
+    }
+    var source = new EventSource(url);
+    var opened = false;
+    var gaveUp = false;
+    function giveUp() {
+      if (gaveUp) { return; }
+      gaveUp = true;
+      source.close();
+      node.setAttribute("data-live-mode", "poll");
+      fallback();
+    }
+    var patience = setTimeout(function () { if (!opened) { giveUp(); } }, STREAM_PATIENCE_MS);
+    source.addEventListener("ready", function () {
+      opened = true;
+      clearTimeout(patience);
+      node.setAttribute("data-live-mode", "stream");
+      onEvent(null);
+    });
+    source.addEventListener("update", function (message) {
+      var event;
+      try { event = JSON.parse(message.data); } catch (error) { return; }
+      bump(node, "data-live-events");
+      onEvent(event);
+    });
+    source.addEventListener("error", function () {
+      if (source.readyState === EventSource.CLOSED) { giveUp(); }
+    });
+    window.addEventListener("pagehide", function () { source.close(); });
+  }
+
+  // Ask `refresh` again every `every` ms (twice that after a failure): the fallback.
+  function poll(refresh, every) {
     function tick() {
-      getJson(url).then(function (body) {
-        if (!body) { setTimeout(tick, every * 2); return; }
-        replaceFragments(node, body.fragments);
-        if (body.done) {
-          if (node.hasAttribute("data-reload-when-done")) { window.location.reload(); }
-          return;
-        }
-        setTimeout(tick, every);
+      refresh().then(function (ok) {
+        if (ok !== "stop") { setTimeout(tick, ok ? every : every * 2); }
       }).catch(function () { setTimeout(tick, every * 2); });
     }
     setTimeout(tick, every);
+  }
+
+  // <div data-live-url="/jobs/x/live" data-live-stream="/jobs/x/stream" data-reload-when-done>:
+  // swap the job's fragments when it has news; reload the page once the job is done.
+  function followJob(node) {
+    var url = node.getAttribute("data-live-url");
+    var every = parseInt(node.getAttribute("data-interval") || "2000", 10);
+    var done = false;
+    function refresh() {
+      if (done) { return Promise.resolve("stop"); }
+      return getJson(url).then(function (body) {
+        if (!body) { return false; }
+        replaceFragments(node, body.fragments);
+        bump(node, "data-live-refreshes");
+        if (body.done) {
+          done = true;
+          if (node.hasAttribute("data-reload-when-done")) { window.location.reload(); }
+          return "stop";
+        }
+        return true;
+      });
+    }
+    followStream(node, coalesced(refresh), function () { poll(refresh, every); });
+  }
+
+  // <div data-live-stream="/experiments/x/stream" data-live-page>: on news, render this page
+  // again in the background and swap every [data-fragment] of it (forms are left alone).
+  function followPage(node) {
+    var every = parseInt(node.getAttribute("data-interval") || "5000", 10);
+    function refresh() {
+      return fetch(window.location.href, {
+        credentials: "same-origin",
+        headers: { Accept: "text/html" },
+      }).then(function (response) {
+        if (!response.ok) { return false; }
+        return response.text().then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html");
+          document.querySelectorAll("[data-fragment]").forEach(function (part) {
+            var name = part.getAttribute("data-fragment");
+            var replacement = fresh.querySelector('[data-fragment="' + name + '"]');
+            if (replacement && replacement.innerHTML !== part.innerHTML) {
+              part.innerHTML = replacement.innerHTML;
+            }
+          });
+          bump(node, "data-live-refreshes");
+          return true;
+        });
+      });
+    }
+    followStream(node, coalesced(refresh), function () { poll(refresh, every); });
   }
 
   // <form data-preview-url="/fine-tune/counts">: re-ask the server as the user changes the form.
@@ -62,7 +168,8 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("[data-live-url]").forEach(followLive);
+    document.querySelectorAll("[data-live-url]").forEach(followJob);
+    document.querySelectorAll("[data-live-stream][data-live-page]").forEach(followPage);
     document.querySelectorAll("form[data-preview-url]").forEach(previewForm);
     document.querySelectorAll("input[type=range][data-output]").forEach(showValue);
     document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {

@@ -1,0 +1,182 @@
+"""The dashboard's live parts in headless Chromium, against a fake ``/v1`` and an event stream
+the test feeds: a page changes when an event arrives, without reloading; when the stream cannot
+be used, it falls back to asking again every few seconds.
+
+The whole flow on a real stack is ``test_dashboard_browser.py``; this one pins down the
+browser side (EventSource, fragments, fallback) in seconds.
+"""
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from services.gateway.auth import Gatekeeper
+from services.gateway.dashboard import mount_dashboard
+from services.gateway.keystore import Caller
+from services.gateway.live import LiveEvents, Selection
+from tests.e2e.test_stack import free_port
+from tests.polling import eventually_sync
+from tests.unit.dashboard.fake_v1 import FakeV1, progress_event
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+KEY = "tl_abcd1234_secretsecret"
+SAME_PAGE = "window.__tuneloopSamePage"
+
+
+class FakeKeys:
+    async def authenticate(self, token: str) -> Caller | None:
+        return Caller("abcd1234", "default", ("read",)) if token == KEY else None
+
+
+class FedLive:
+    """Streams what the test pushes, rendered as the gateway renders JetStream events."""
+
+    def __init__(self) -> None:
+        self.queues: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Any]]] = []
+
+    async def stream(
+        self, selection: Selection, start: int | None, greeting: bytes, event_name: str | None
+    ) -> AsyncIterator[bytes]:
+        queue: asyncio.Queue[tuple[int, dict[str, Any]]] = asyncio.Queue()
+        self.queues.append((asyncio.get_running_loop(), queue))
+        yield greeting
+        while True:
+            sequence, event = await queue.get()
+            data = json.dumps(event).encode()
+            chunk = LiveEvents.render(data, sequence, selection, event_name)
+            if chunk is not None:
+                yield chunk
+
+    def push(self, sequence: int, event: dict[str, Any]) -> None:
+        """From the test's thread, to every open stream."""
+        for loop, queue in self.queues:
+            loop.call_soon_threadsafe(queue.put_nowait, (sequence, event))
+
+
+@pytest.fixture
+def fake() -> FakeV1:
+    return FakeV1()
+
+
+@pytest.fixture
+def live() -> FedLive:
+    return FedLive()
+
+
+@pytest.fixture
+def dashboard_url(fake: FakeV1, live: FedLive) -> Iterator[str]:
+    site = FastAPI()
+    v1 = httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app()), base_url="http://v1")
+    mount_dashboard(site, v1, Gatekeeper(FakeKeys()), live)  # type: ignore[arg-type]
+    port = free_port()
+    config = uvicorn.Config(
+        site,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        lifespan="off",
+        timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    eventually_sync(lambda: server.started, what="the dashboard to listen")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture
+def page(dashboard_url: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        context = browser.new_context()
+        context.add_cookies([{"name": "tuneloop_key", "value": KEY, "url": dashboard_url}])
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+def mark_this_page(page: Any) -> None:
+    """A mark a reload would wipe out."""
+    page.evaluate(f"{SAME_PAGE} = true")
+
+
+def test_a_job_page_shows_news_as_it_streams_in_without_reloading(
+    page: Any, dashboard_url: str, fake: FakeV1, live: FedLive
+) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{dashboard_url}/jobs/ftjob-2")
+    follower = page.locator("[data-live-stream]")
+    expect(follower).to_have_attribute("data-live-mode", "stream")
+    expect(page.locator('[data-fragment="events"]')).to_contain_text("Step 10/20")
+    mark_this_page(page)
+
+    fake.job_events.append(progress_event(15, 0.8))
+    live.push(41, {"type": "job.progress", "tenant": "default", "job_id": "ftjob-2", "step": 15})
+    expect(page.locator('[data-fragment="events"]')).to_contain_text("Step 15/20")
+    expect(page.locator('[data-fragment="progress"] progress')).to_have_attribute("value", "75")
+    expect(follower).to_have_attribute("data-live-events", "1")
+    assert page.evaluate(SAME_PAGE) is True
+
+    live.push(42, {"type": "job.progress", "tenant": "globex", "job_id": "ftjob-2", "step": 16})
+    live.push(43, {"type": "job.progress", "tenant": "default", "job_id": "ftjob-9", "step": 16})
+    fake.job_events.append(progress_event(18, 0.7))
+    live.push(44, {"type": "job.progress", "tenant": "default", "job_id": "ftjob-2", "step": 18})
+    expect(page.locator('[data-fragment="events"]')).to_contain_text("Step 18/20")
+    expect(follower).to_have_attribute("data-live-events", "2")  # others' events never arrive
+    assert page.evaluate(SAME_PAGE) is True
+
+
+def test_without_a_usable_stream_the_job_page_asks_again(
+    page: Any, dashboard_url: str, fake: FakeV1
+) -> None:
+    from playwright.sync_api import expect
+
+    page.route("**/jobs/ftjob-2/stream", lambda route: route.fulfill(status=503, body="down"))
+    page.goto(f"{dashboard_url}/jobs/ftjob-2")
+    follower = page.locator("[data-live-stream]")
+    expect(follower).to_have_attribute("data-live-mode", "poll")
+    mark_this_page(page)
+    fake.job_events.append(progress_event(15, 0.8))
+    expect(page.locator('[data-fragment="events"]')).to_contain_text("Step 15/20")
+    assert page.evaluate(SAME_PAGE) is True
+
+
+def test_an_ab_test_page_shows_its_verdict_when_it_streams_in(
+    page: Any, dashboard_url: str, fake: FakeV1, live: FedLive
+) -> None:
+    from playwright.sync_api import expect
+
+    fake.evaluated = False
+    page.goto(f"{dashboard_url}/experiments/exp_1")
+    expect(page.locator('[data-verdict="pending"]')).to_be_visible()
+    expect(page.locator("[data-live-stream]")).to_have_attribute("data-live-mode", "stream")
+    mark_this_page(page)
+    page.get_by_label("Note").first.fill("typed before the verdict")
+
+    fake.evaluated = True
+    live.push(7, {"type": "experiment.concluded", "tenant": "default", "experiment_id": "exp_1"})
+    expect(page.locator('[data-verdict="treatment_wins"]')).to_be_visible()
+    expect(page.get_by_text("The new version is better: promote it.")).to_be_visible()
+    expect(page.locator("svg.interval-chart line.interval")).to_have_count(3)
+    expect(page.get_by_label("Note").first).to_have_value("typed before the verdict")
+    assert page.evaluate(SAME_PAGE) is True
