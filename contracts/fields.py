@@ -1,11 +1,16 @@
 """Field types shared by several contracts."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 """A lowercase hex sha256 digest, the address of an immutable artifact."""
+
+DatasetFormat = Literal[
+    "openai-chat-jsonl", "chatml", "alpaca", "sharegpt", "raw-jsonl", "openai-preference-jsonl"
+]
+"""The file formats of an exported dataset."""
 
 Metrics = dict[str, float]
 """Named numeric metrics, e.g. ``{"train_loss": 0.41}``."""
@@ -20,4 +25,4 @@ class ErrorDetail(BaseModel):
     message: str = Field(min_length=1, description="What went wrong and what to do next.")
 
 
-__all__ = ["ErrorDetail", "Metrics", "Sha256"]
+__all__ = ["DatasetFormat", "ErrorDetail", "Metrics", "Sha256"]

@@ -55,11 +55,13 @@ def check_records(
             checked.append(CheckedRow(line, row, check_record(row, rules, line)))
     countable = [c for c in checked if c.verdict.ok and c.record is not None]
     counts = counter.count([c.record["messages"] for c in countable if c.record is not None])
+    quiet = rules.context_length * rules.near_limit_fraction  # at most this: nothing to say
     for row, tokens in zip(countable, counts, strict=True):
         row.tokens = tokens
-        limits = check_tokens(tokens, rules, row.line)
-        row.verdict.errors.extend(limits.errors)
-        row.verdict.warnings.extend(limits.warnings)
+        if tokens > quiet:
+            limits = check_tokens(tokens, rules, row.line)
+            row.verdict.errors.extend(limits.errors)
+            row.verdict.warnings.extend(limits.warnings)
     return checked
 
 
