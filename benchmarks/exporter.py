@@ -66,7 +66,7 @@ async def load(database_url: str, size: int, tokenizer: Path) -> dict[str, float
     in one transaction; generating the examples is not timed (it is not the exporter's work).
     """
     from libs.storage import Database, migrate_to_head
-    from services.exporter.examples import Provenance, example_row, insert_examples
+    from services.exporter.examples import Provenance, example_rows, insert_examples
     from services.exporter.ingest import check_records
     from services.exporter.tokens import HuggingFaceTokenCounter
     from services.exporter.validation import Rules
@@ -81,11 +81,11 @@ async def load(database_url: str, size: int, tokenizer: Path) -> dict[str, float
         batch = [(i, record(i)) for i in range(start, start + LOAD_BATCH)]
         started, cpu_started = time.perf_counter(), time.process_time()
         checked = check_records(batch, rules, counter)  # type: ignore[arg-type]
-        rows = [
-            example_row(c.record, provenance, (counter.name, c.tokens))
-            for c in checked
-            if c.record is not None
-        ]
+        rows = example_rows(
+            ((c.record, c.tokens) for c in checked if c.record is not None),
+            provenance,
+            counter.name,
+        )
         async with database.transaction() as session:
             await insert_examples(session, rows)
         elapsed += time.perf_counter() - started

@@ -28,7 +28,7 @@ from libs.runtime import ServiceContext
 from libs.runtime.health import VERSION
 from libs.tenancy import Tenant
 from services.exporter import catalog
-from services.exporter.examples import Provenance, example_row, insert_examples
+from services.exporter.examples import Provenance, example_rows, insert_examples
 from services.exporter.export import ExternalImportFailed, external_url
 from services.exporter.export_runs import error_of, find_export, submit_export, wait_for_export
 from services.exporter.ingest import check_records
@@ -120,12 +120,11 @@ def example_routes(exporter: Exporter) -> APIRouter:
                 errors,
                 len(errors),
             )
-        name = exporter.tools.counter.name
-        rows = [
-            example_row(c.record, Provenance(tenant=tenant), (name, c.tokens))
-            for c in checked
-            if c.record is not None
-        ]
+        rows = example_rows(
+            ((c.record, c.tokens) for c in checked if c.record is not None),
+            Provenance(tenant=tenant),
+            exporter.tools.counter.name,
+        )
         async with exporter.tools.database.transaction() as session:
             await insert_examples(session, rows)
         warnings = field_errors([w for c in checked for w in c.verdict.warnings])

@@ -8,7 +8,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from operator import itemgetter
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from contracts.envelope import utc_now
+from services.exporter.collector import collector_paused
 from services.exporter.tables import ExporterExample, ExporterFeedback
 from services.exporter.validation import content_text
 
@@ -106,6 +107,14 @@ def example_row(
     }
 
 
+def example_rows(
+    records: Iterable[tuple[dict[str, Any], int | None]], provenance: Provenance, counter: str
+) -> list[dict[str, Any]]:
+    """The rows of a batch of validated records, each with its token count by ``counter``."""
+    with collector_paused():
+        return [example_row(record, provenance, (counter, tokens)) for record, tokens in records]
+
+
 async def apply_waiting_feedback(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Feedback that arrived before its example was captured rates it now."""
     by_request = {row["request_id"]: row for row in rows if row["request_id"]}
@@ -164,7 +173,9 @@ async def insert_examples(session: AsyncSession, rows: list[dict[str, Any]]) -> 
         connection = await session.connection()
         if connection.dialect.name == "sqlite":
             statement, parameters = sqlite_rows(connection.dialect)
-            await connection.exec_driver_sql(statement, parameters(batch))
+            with collector_paused():
+                values = parameters(batch)
+            await connection.exec_driver_sql(statement, values)
         else:
             await session.execute(insert(EXAMPLES), batch)
 
@@ -199,6 +210,7 @@ __all__ = [
     "content_hashes",
     "example_id",
     "example_row",
+    "example_rows",
     "insert_examples",
     "rate_captured_example",
 ]

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from services.exporter.collector import collector_paused
 from services.exporter.formats import normalised_rows
 from services.exporter.tokens import TokenCounter
 from services.exporter.validation import Problem, Rules, Verdict, check_record, check_tokens
@@ -47,6 +48,13 @@ def check_records(
     rows: list[tuple[int | None, Any]], rules: Rules, counter: TokenCounter
 ) -> list[CheckedRow]:
     """Check a batch of parsed rows; tokens are counted for the rows that pass the rest."""
+    with collector_paused():
+        return _check_records(rows, rules, counter)
+
+
+def _check_records(
+    rows: list[tuple[int | None, Any]], rules: Rules, counter: TokenCounter
+) -> list[CheckedRow]:
     checked: list[CheckedRow] = []
     for line, row in rows:
         if isinstance(row, Problem):

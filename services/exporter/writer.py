@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
+from services.exporter.collector import collector_paused
 from services.exporter.render import PREFERENCE_FORMATS, RENDERERS
 from services.exporter.stats import SplitAccumulator
 from services.exporter.tokens import TokenCounter
@@ -83,6 +84,10 @@ class DatasetWriter:
 
     def consume(self, rows: Sequence[StoredExample]) -> None:
         """Validate, de-duplicate, split and write one batch of rows."""
+        with collector_paused():
+            self._consume(rows)
+
+    def _consume(self, rows: Sequence[StoredExample]) -> None:
         self.considered += len(rows)
         admit = self._admit
         candidates: list[tuple[StoredExample, dict[str, Any]]] = []
