@@ -1,6 +1,6 @@
 """Field types shared by several contracts."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -12,6 +12,11 @@ MODEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 
 ALIAS_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
 """An alias of a model (``production``, ``candidate``)."""
+
+DatasetFormat = Literal[
+    "openai-chat-jsonl", "chatml", "alpaca", "sharegpt", "raw-jsonl", "openai-preference-jsonl"
+]
+"""The file formats of an exported dataset."""
 
 Metrics = dict[str, float]
 """Named numeric metrics, e.g. ``{"train_loss": 0.41}``."""
@@ -27,3 +32,5 @@ class ErrorDetail(BaseModel):
 
 
 __all__ = ["ALIAS_PATTERN", "MODEL_NAME_PATTERN", "ErrorDetail", "Metrics", "Sha256"]
+
+__all__ = ["DatasetFormat", "ErrorDetail", "Metrics", "Sha256"]

@@ -5,12 +5,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.api.errors import FieldError
-from contracts.events.datasets import DatasetFormat
+from contracts.api.errors import ErrorInfo, FieldError
+from contracts.fields import DatasetFormat
 from contracts.selection import ExportFilters
 
 Role = Literal["system", "user", "assistant", "tool"]
 UploadFormat = Literal["auto", "openai-chat", "prompt-completion", "alpaca", "sharegpt", "csv"]
+ExportState = Literal["queued", "running", "succeeded", "failed"]
 
 
 class ChatMessage(BaseModel):
@@ -221,6 +222,31 @@ class DatasetDetail(DatasetVersionOut):
     manifest: DatasetManifest
 
 
+class ExportStatus(BaseModel):
+    """An export, accepted at once and run in the exporter's background."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="Export id (of the `dataset.export` command, when one asked).")
+    dataset: str = Field(description="Name of the dataset the export makes a version of.")
+    status: ExportState = Field(
+        description="`queued`, `running`, then `succeeded` (see `dataset_id`) or `failed` "
+        "(see `error`); `dataset.exported` or `dataset.export_failed` is published at the end."
+    )
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    dataset_id: str | None = Field(
+        default=None, description="The dataset version made (`GET /v1/datasets/{id}`)."
+    )
+    version: int | None = Field(default=None, description="Its version number.")
+    error: ErrorInfo | None = Field(
+        default=None,
+        description="Why it failed: `too_few_examples` (with the examples excluded per reason "
+        "in `errors`), `external_import_failed` or `export_failed`. Nothing was written.",
+    )
+
+
 class DatasetList(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -249,6 +275,8 @@ __all__ = [
     "ExamplesCreated",
     "ExportFilters",
     "ExportRequest",
+    "ExportState",
+    "ExportStatus",
     "ExternalSource",
     "LengthStats",
     "RatingHistogram",

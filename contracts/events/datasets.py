@@ -5,11 +5,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.envelope import Event
-from contracts.fields import Sha256
-
-DatasetFormat = Literal[
-    "openai-chat-jsonl", "chatml", "alpaca", "sharegpt", "raw-jsonl", "openai-preference-jsonl"
-]
+from contracts.fields import DatasetFormat, Sha256
 
 
 class SplitArtifact(BaseModel):
@@ -55,12 +51,19 @@ class DatasetExported(Event):
 
 
 class DatasetExportFailed(Event):
-    """An export command could not produce a dataset; nothing was written."""
+    """An export (asked by command or over HTTP) could not produce a dataset; nothing was
+    written."""
 
     type: Literal["dataset.export_failed"] = "dataset.export_failed"
     dataset: str = Field(description="Dataset name the export was for.")
-    command_id: str = Field(description="Id of the `dataset.export` command.")
-    code: str = Field(description="`too_few_examples` or `external_import_failed`.")
+    command_id: str = Field(
+        description="Id of the export: of its `dataset.export` command, or the `id` that "
+        "`POST /v1/datasets/exports` answered."
+    )
+    code: str = Field(
+        description="`too_few_examples`, `external_import_failed` or `export_failed` (an "
+        "unexpected error, after retries)."
+    )
     message: str = Field(description="What went wrong and what to do next.")
     considered: int = Field(default=0, ge=0, description="Examples that matched the filters.")
     excluded: dict[str, int] = Field(

@@ -19,6 +19,7 @@ from contracts.api.datasets import (
     ExampleSummary,
     ExportFilters,
     ExportRequest,
+    ExportStatus,
     UploadFormat,
     UploadReport,
 )
@@ -27,8 +28,9 @@ from libs.runtime import ServiceContext
 from libs.runtime.health import VERSION
 from libs.tenancy import Tenant
 from services.exporter import catalog
-from services.exporter.examples import Provenance, example_row, insert_examples
-from services.exporter.export import ExportRejected, ExternalImportFailed, run_export
+from services.exporter.examples import Provenance, example_rows, insert_examples
+from services.exporter.export import ExternalImportFailed, external_url
+from services.exporter.export_runs import error_of, find_export, submit_export, wait_for_export
 from services.exporter.ingest import check_records
 from services.exporter.runtime import Exporter
 from services.exporter.summary import summarize
@@ -118,12 +120,11 @@ def example_routes(exporter: Exporter) -> APIRouter:
                 errors,
                 len(errors),
             )
-        name = exporter.tools.counter.name
-        rows = [
-            example_row(c.record, Provenance(tenant=tenant), (name, c.tokens))
-            for c in checked
-            if c.record is not None
-        ]
+        rows = example_rows(
+            ((c.record, c.tokens) for c in checked if c.record is not None),
+            Provenance(tenant=tenant),
+            exporter.tools.counter.name,
+        )
         async with exporter.tools.database.transaction() as session:
             await insert_examples(session, rows)
         warnings = field_errors([w for c in checked for w in c.verdict.warnings])
@@ -207,24 +208,74 @@ def dataset_routes(exporter: Exporter, context_artifacts: Any) -> APIRouter:
     database = exporter.tools.database
 
     @router.post(
-        "/v1/datasets/exports", status_code=201, response_model=DatasetDetail, responses=ERRORS
+        "/v1/datasets/exports",
+        status_code=202,
+        response_model=ExportStatus,
+        responses={
+            201: {
+                "model": DatasetDetail,
+                "description": "With `?wait=true`: the new version, once exported.",
+            },
+            **ERRORS,
+            500: {"model": ErrorBody, "description": "With `?wait=true`: the export failed."},
+        },
     )
     async def export(
-        request: ExportRequest, tenant: Tenant = "default"
-    ) -> DatasetDetail | JSONResponse:
-        """Export the tenant's matching examples as the next version of a dataset."""
-        try:
-            row = await run_export(exporter.tools, exporter.plan(tenant, request))
-        except ExportRejected as exc:
-            reasons = [
-                FieldError(field=code, code=code, message=f"{count} example(s) excluded: {code}")
-                for code, count in sorted(exc.excluded.items(), key=lambda kv: -kv[1])
-            ]
-            return error_response(422, "too_few_examples", str(exc), reasons, exc.considered)
-        except ExternalImportFailed as exc:
-            return error_response(422, "external_import_failed", str(exc))
-        assert row is not None
-        return catalog.version_detail(row)
+        request: ExportRequest,
+        response: Response,
+        tenant: Tenant = "default",
+        wait: Annotated[
+            bool,
+            Query(
+                description="Answer once the export has finished, with the new version (201) "
+                "or why there is none (422), instead of at once (202)."
+            ),
+        ] = False,
+    ) -> ExportStatus | JSONResponse:
+        """Export the tenant's matching examples as the next version of a dataset.
+
+        Accepted at once (202): the export runs in the exporter's background; follow it at
+        `GET /v1/datasets/exports/{id}` or wait for `dataset.exported` (`dataset.export_failed`
+        when it cannot succeed, e.g. `too_few_examples`, with counts per exclusion reason)."""
+        if request.external is not None:
+            try:
+                external_url(exporter.tools, request.external)
+            except ExternalImportFailed as exc:
+                return error_response(422, "external_import_failed", str(exc))
+        status = await submit_export(exporter, tenant, request)
+        if not wait:
+            response.headers["Location"] = f"/v1/datasets/exports/{status.id}"
+            return status
+        return await finished_export(tenant, await wait_for_export(exporter, status.id))
+
+    async def finished_export(tenant: str, status: ExportStatus) -> JSONResponse:
+        if status.status == "succeeded" and status.dataset_id is not None:
+            row = await catalog.find_version(database, tenant, status.dataset_id)
+            if row is not None:
+                detail = catalog.version_detail(row).model_dump(mode="json")
+                return JSONResponse(detail, status_code=201)
+        error = status.error or error_of(RuntimeError("the export left no version"))
+        code = 500 if error.code == "export_failed" else 422
+        return JSONResponse(ErrorBody(error=error).model_dump(mode="json"), status_code=code)
+
+    @router.get(
+        "/v1/datasets/exports/{export_id}",
+        response_model=ExportStatus,
+        responses={404: {"model": ErrorBody, "description": "No such export for this tenant."}},
+    )
+    async def export_status(
+        export_id: str, tenant: Tenant = "default"
+    ) -> ExportStatus | JSONResponse:
+        """An export's status: `queued`, `running`, `succeeded` (with its `dataset_id`) or
+        `failed` (with its `error`)."""
+        status = await find_export(exporter, export_id, tenant)
+        if status is None:
+            return error_response(
+                404,
+                "export_not_found",
+                f"no export `{export_id}`; start one at /v1/datasets/exports",
+            )
+        return status
 
     @router.get("/v1/datasets", response_model=DatasetList)
     async def list_datasets(tenant: Tenant = "default", dataset: str | None = None) -> DatasetList:

@@ -6,15 +6,20 @@ collapsed and case folded, so ``"Hello  World"`` and ``"hello world"`` are one e
 
 import hashlib
 import json
-from collections.abc import Sequence
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Dialect, Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from contracts.envelope import new_message_id, utc_now
+from contracts.envelope import utc_now
+from services.exporter.collector import collector_paused
 from services.exporter.tables import ExporterExample, ExporterFeedback
 from services.exporter.validation import content_text
 
@@ -33,8 +38,19 @@ class Provenance:
     owner: str | None = None
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON, non-ASCII kept (``json.dumps(value, ensure_ascii=False,
+    separators=(",", ":"))``, with the encoder built once)."""
+    return _ENCODE(value)
+
+
+def example_id() -> str:
+    """A new example id: 32 hex digits, the time first, so new rows extend the index at its
+    end instead of landing all over it."""
+    return f"{time.time_ns():016x}{os.urandom(8).hex()}"
 
 
 def _digest(text: str) -> str:
@@ -47,11 +63,12 @@ def content_hashes(
     """(exact, normalised) hashes of a conversation and its tools."""
     tools_text = canonical_json(tools) if tools else ""
     exact = _digest((messages_json or canonical_json(messages)) + "\x1d" + tools_text)
-    folded = "\x1e".join(
-        f"{m.get('role')}\x1f{' '.join((content_text(m.get('content')) or '').lower().split())}"
-        for m in messages
-    )
-    return exact, _digest(folded + "\x1d" + tools_text)
+    folded = []
+    for m in messages:
+        content = m.get("content")
+        text = content if type(content) is str else (content_text(content) or "")
+        folded.append(f"{m.get('role')}\x1f{' '.join(text.lower().split())}")
+    return exact, _digest("\x1e".join(folded) + "\x1d" + tools_text)
 
 
 def example_row(
@@ -68,7 +85,7 @@ def example_row(
     messages_json = canonical_json(messages)
     exact, normalised = content_hashes(messages, tools, messages_json)
     return {
-        "id": new_message_id(),
+        "id": example_id(),
         "tenant": provenance.tenant,
         "messages": messages_json,
         "tools": canonical_json(tools) if tools else None,
@@ -90,6 +107,14 @@ def example_row(
     }
 
 
+def example_rows(
+    records: Iterable[tuple[dict[str, Any], int | None]], provenance: Provenance, counter: str
+) -> list[dict[str, Any]]:
+    """The rows of a batch of validated records, each with its token count by ``counter``."""
+    with collector_paused():
+        return [example_row(record, provenance, (counter, tokens)) for record, tokens in records]
+
+
 async def apply_waiting_feedback(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Feedback that arrived before its example was captured rates it now."""
     by_request = {row["request_id"]: row for row in rows if row["request_id"]}
@@ -106,12 +131,53 @@ async def apply_waiting_feedback(session: AsyncSession, rows: list[dict[str, Any
         row["gold_star"] = row["gold_star"] or feedback.gold_star
 
 
+@cache
+def sqlite_rows(
+    dialect: Dialect,
+) -> tuple[str, Callable[[list[dict[str, Any]]], list[tuple[Any, ...]]]]:
+    """The INSERT of every column for SQLite's driver, and what turns rows into its parameters.
+
+    The values go through each column type's own bind processor, as SQLAlchemy would apply
+    it, so what is stored is the same; only the per-row work of a Core ``executemany`` is
+    skipped.
+    """
+    columns = list(EXAMPLES.columns)
+    names = [c.name for c in columns]
+    statement = (
+        f"INSERT INTO {EXAMPLES.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    )
+    values = itemgetter(*names)
+    processed = [
+        (index, processor)
+        for index, column in enumerate(columns)
+        if (processor := column.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+    ]
+
+    def parameters(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        out = []
+        for row in rows:
+            params = list(values(row))
+            for index, processor in processed:
+                params[index] = processor(params[index])
+            out.append(tuple(params))
+        return out
+
+    return statement, parameters
+
+
 async def insert_examples(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Insert rows in batches inside the caller's transaction."""
     for start in range(0, len(rows), INSERT_BATCH):
         batch = rows[start : start + INSERT_BATCH]
         await apply_waiting_feedback(session, batch)
-        await session.execute(insert(EXAMPLES), batch)
+        connection = await session.connection()
+        if connection.dialect.name == "sqlite":
+            statement, parameters = sqlite_rows(connection.dialect)
+            with collector_paused():
+                values = parameters(batch)
+            await connection.exec_driver_sql(statement, values)
+        else:
+            await session.execute(insert(EXAMPLES), batch)
 
 
 async def rate_captured_example(
@@ -142,7 +208,9 @@ __all__ = [
     "apply_waiting_feedback",
     "canonical_json",
     "content_hashes",
+    "example_id",
     "example_row",
+    "example_rows",
     "insert_examples",
     "rate_captured_example",
 ]

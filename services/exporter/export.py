@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, null, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
@@ -26,7 +26,7 @@ from services.exporter.external import (
     ImportSummary,
     import_external,
 )
-from services.exporter.tables import ExporterDatasetVersion, ExporterExample
+from services.exporter.tables import ExporterDatasetVersion, ExporterExample, ExporterExport
 from services.exporter.tokens import TokenCounter
 from services.exporter.validation import Rules
 from services.exporter.writer import DatasetWriter, StoredExample
@@ -71,8 +71,9 @@ class ExportTools:
     external_timeout_seconds: float = 30.0
 
 
-def candidates(tenant: str, filters: ExportFilters) -> Select[*tuple[Any, ...]]:
-    """The tenant's live examples matching ``filters``, duplicates adjacent."""
+def candidates(tenant: str, filters: ExportFilters, extra: bool = True) -> Select[*tuple[Any, ...]]:
+    """The tenant's live examples matching ``filters``, duplicates adjacent; without
+    ``extra``, that column is left out (read as ``None``: only preference formats need it)."""
     e = ExporterExample
     statement: Select[*tuple[Any, ...]] = select(
         col(e.id),
@@ -88,7 +89,7 @@ def candidates(tenant: str, filters: ExportFilters) -> Select[*tuple[Any, ...]]:
         col(e.normalized_hash),
         col(e.token_count),
         col(e.token_counter),
-        col(e.extra),
+        col(e.extra) if extra else null().label("extra"),
     ).where(col(e.tenant) == tenant, col(e.deleted_at).is_(None))
     if filters.min_rating is not None:
         statement = statement.where(col(e.rating) >= filters.min_rating)
@@ -108,9 +109,11 @@ def candidates(tenant: str, filters: ExportFilters) -> Select[*tuple[Any, ...]]:
 async def stream_into(
     writer: DatasetWriter, database: Database, statement: Select[*tuple[Any, ...]]
 ) -> None:
-    """Fetch the next batch while the writer works on the current one (in a thread)."""
-    async with database.session() as session:
-        result = await session.stream(statement.execution_options(yield_per=READ_BATCH))
+    """Fetch the next batch while the writer works on the current one (in a thread).
+
+    Rows are read through a Core connection: plain tuples, none of the ORM's per-row work."""
+    async with database.engine.connect() as connection:
+        result = await connection.stream(statement.execution_options(yield_per=READ_BATCH))
         writing: asyncio.Task[None] | None = None
         async for partition in result.partitions(READ_BATCH):
             rows = [StoredExample(*row) for row in partition]
@@ -231,7 +234,8 @@ def exported_event(
 async def record_version(
     tools: ExportTools, export_id: str, manifest: DatasetManifest, manifest_info: ArtifactInfo
 ) -> ExporterDatasetVersion | None:
-    """The version row and its event in one transaction; ``None`` if already exported."""
+    """The version row, its event and the export's status in one transaction; ``None`` if
+    already exported."""
     train, test = manifest.splits["train"], manifest.splits["test"]
     row = ExporterDatasetVersion(
         id=export_id,
@@ -252,22 +256,39 @@ async def record_version(
             return None
         session.add(row)
         add_to_outbox(session, tools.bus, exported_event(row, manifest, manifest_info))
+        await session.execute(
+            update(ExporterExport)
+            .where(col(ExporterExport.id) == export_id)
+            .values(
+                status="succeeded",
+                version=row.version,
+                error=None,
+                finished_at=utc_now(),
+                lease_owner=None,
+            )
+        )
     if tools.outbox is not None:
         tools.outbox.notify()
     return row
+
+
+def external_url(tools: ExportTools, external: ExternalSource) -> str:
+    """The URL of a configured external database; raises if it is not configured."""
+    url = tools.external_databases.get(external.database)
+    if url is None:
+        known = ", ".join(sorted(tools.external_databases)) or "none is configured"
+        raise ExternalImportFailed(
+            f"unknown external database `{external.database}` (known: {known}); add it "
+            "to TUNELOOP_EXPORTER_EXTERNAL_DATABASES"
+        )
+    return url
 
 
 async def import_first(tools: ExportTools, plan: ExportPlan) -> ImportSummary | None:
     """Import the plan's external rows, if it names an external database."""
     if plan.external is None:
         return None
-    url = tools.external_databases.get(plan.external.database)
-    if url is None:
-        known = ", ".join(sorted(tools.external_databases)) or "none is configured"
-        raise ExternalImportFailed(
-            f"unknown external database `{plan.external.database}` (known: {known}); add it "
-            "to TUNELOOP_EXPORTER_EXTERNAL_DATABASES"
-        )
+    url = external_url(tools, plan.external)
     return await import_external(
         tools.database, url, plan.external, plan.tenant, tools.external_timeout_seconds
     )
@@ -293,7 +314,8 @@ async def run_export(
             writer.excluded.update(imported.refused)
             writer.considered += sum(imported.refused.values())
         try:
-            await stream_into(writer, tools.database, candidates(plan.tenant, plan.filters))
+            rows = candidates(plan.tenant, plan.filters, extra=writer.preferences)
+            await stream_into(writer, tools.database, rows)
         finally:
             writer.close()
         if writer.kept < plan.min_examples or writer.splits["train"].examples == 0:
@@ -318,5 +340,6 @@ __all__ = [
     "ExportTools",
     "ExternalImportFailed",
     "candidates",
+    "external_url",
     "run_export",
 ]

@@ -1,7 +1,6 @@
 """Message handlers of the exporter: export commands and feedback on served requests."""
 
 import json
-import logging
 
 from faststream.nats import NatsRouter
 from sqlalchemy import select
@@ -9,11 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from contracts.commands import ExportDataset
-from contracts.events import DatasetExportFailed, FeedbackRecorded, InteractionCaptured
+from contracts.events import FeedbackRecorded, InteractionCaptured
 from contracts.queries import ExampleCountQuery, ExampleCountReply
 from libs.messaging import (
     Subjects,
-    add_to_outbox,
     claim_message,
     command_subscriber,
     event_subscriber,
@@ -25,53 +23,20 @@ from services.exporter.examples import (
     insert_examples,
     rate_captured_example,
 )
-from services.exporter.export import ExportRejected, ExternalImportFailed, run_export
+from services.exporter.export_runs import submit_export
 from services.exporter.runtime import Exporter
 from services.exporter.summary import count_examples
 from services.exporter.tables import ExporterExample, ExporterFeedback
 from services.exporter.validation import content_text
 
 FEEDBACK_CONSUMER = "exporter.feedback"
-FAILURE_CONSUMER = "exporter.export_failed"
 CAPTURE_CONSUMER = "exporter.captured"
-logger = logging.getLogger("tuneloop.exporter")
 
 
 async def export_on_command(exporter: Exporter, command: ExportDataset) -> None:
-    """Run the export; a redelivered command (same id) is not exported twice.
-
-    An export that cannot succeed (too few examples, a failing external query) is reported
-    with ``dataset.export_failed`` rather than retried.
-    """
-    try:
-        row = await run_export(exporter.tools, exporter.plan(command.tenant, command), command.id)
-    except (ExportRejected, ExternalImportFailed) as exc:
-        logger.warning("export %s of %s refused: %s", command.id, command.name, exc)
-        await report_failure(exporter, command, exc)
-        return
-    if row is not None:
-        logger.info("exported %s version %s (%s)", row.dataset, row.version, row.id)
-
-
-async def report_failure(
-    exporter: Exporter, command: ExportDataset, exc: ExportRejected | ExternalImportFailed
-) -> None:
-    rejected = isinstance(exc, ExportRejected)
-    event = DatasetExportFailed(
-        tenant=command.tenant,
-        dataset=command.name,
-        command_id=command.id,
-        code="too_few_examples" if rejected else "external_import_failed",
-        message=str(exc),
-        considered=exc.considered if isinstance(exc, ExportRejected) else 0,
-        excluded=exc.excluded if isinstance(exc, ExportRejected) else {},
-    )
-    async with exporter.tools.database.transaction() as session:
-        if not await claim_message(session, FAILURE_CONSUMER, command.id):
-            return
-        add_to_outbox(session, exporter.tools.bus, event)
-    if exporter.tools.outbox is not None:
-        exporter.tools.outbox.notify()
+    """Start the export in the background, as the HTTP API does; a redelivered command (same
+    id) starts nothing twice. It ends with ``dataset.exported`` or ``dataset.export_failed``."""
+    await submit_export(exporter, command.tenant, command, command.id)
 
 
 async def record_feedback(exporter: Exporter, event: FeedbackRecorded) -> None:

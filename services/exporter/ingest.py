@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from services.exporter.collector import collector_paused
 from services.exporter.formats import normalised_rows
 from services.exporter.tokens import TokenCounter
 from services.exporter.validation import Problem, Rules, Verdict, check_record, check_tokens
@@ -47,6 +48,13 @@ def check_records(
     rows: list[tuple[int | None, Any]], rules: Rules, counter: TokenCounter
 ) -> list[CheckedRow]:
     """Check a batch of parsed rows; tokens are counted for the rows that pass the rest."""
+    with collector_paused():
+        return _check_records(rows, rules, counter)
+
+
+def _check_records(
+    rows: list[tuple[int | None, Any]], rules: Rules, counter: TokenCounter
+) -> list[CheckedRow]:
     checked: list[CheckedRow] = []
     for line, row in rows:
         if isinstance(row, Problem):
@@ -55,11 +63,13 @@ def check_records(
             checked.append(CheckedRow(line, row, check_record(row, rules, line)))
     countable = [c for c in checked if c.verdict.ok and c.record is not None]
     counts = counter.count([c.record["messages"] for c in countable if c.record is not None])
+    quiet = rules.context_length * rules.near_limit_fraction  # at most this: nothing to say
     for row, tokens in zip(countable, counts, strict=True):
         row.tokens = tokens
-        limits = check_tokens(tokens, rules, row.line)
-        row.verdict.errors.extend(limits.errors)
-        row.verdict.warnings.extend(limits.warnings)
+        if tokens > quiet:
+            limits = check_tokens(tokens, rules, row.line)
+            row.verdict.errors.extend(limits.errors)
+            row.verdict.warnings.extend(limits.warnings)
     return checked
 
 

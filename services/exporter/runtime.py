@@ -5,6 +5,7 @@ from dataclasses import dataclass, field, replace
 from contracts.api.datasets import ExportRequest
 from contracts.commands import ExportDataset
 from services.exporter.export import ExportPlan, ExportTools
+from services.exporter.export_runs import ExportRunner
 from services.exporter.settings import ExporterSettings
 from services.exporter.validation import Rules
 
@@ -17,6 +18,7 @@ class Exporter:
     warn_examples: int = 100
     upload_max_bytes: int = 100 * 1024 * 1024
     max_reported_errors: int = 100
+    runner: ExportRunner = field(default_factory=ExportRunner, compare=False)
 
     def plan(self, tenant: str, request: ExportRequest | ExportDataset) -> ExportPlan:
         rules = self.rules

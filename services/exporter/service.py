@@ -43,6 +43,15 @@ def exporter_of(context: ServiceContext) -> Exporter:
     )
     exporter = exporter_from_settings(settings, tools)
     _EXPORTERS[id(context)] = (context, exporter)
+
+    async def start() -> None:
+        exporter.runner.start_sweeping(exporter)
+
+    async def stop() -> None:
+        await exporter.runner.stop(exporter)
+
+    context.startup_hooks.append(start)
+    context.shutdown_hooks.append(stop)
     return exporter
 
 

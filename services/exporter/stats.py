@@ -16,8 +16,10 @@ class RunningLength:
     def add(self, value: int) -> None:
         self.count += 1
         self.total += value
-        self.low = value if self.low is None else min(self.low, value)
-        self.high = max(self.high, value)
+        if self.low is None or value < self.low:
+            self.low = value
+        if value > self.high:
+            self.high = value
 
     def summary(self) -> LengthStats:
         mean = self.total / self.count if self.count else 0.0

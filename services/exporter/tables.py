@@ -1,4 +1,5 @@
-"""Tables of the exporter: rated examples, feedback waiting for its example, dataset versions.
+"""Tables of the exporter: rated examples, feedback waiting for its example, dataset versions
+and the exports that make them.
 
 Every row carries its tenant; nothing is deleted, only marked deleted.
 """
@@ -90,4 +91,37 @@ class ExporterDatasetVersion(SQLModel, table=True):
     )
 
 
-__all__ = ["ExporterDatasetVersion", "ExporterExample", "ExporterFeedback"]
+class ExporterExport(SQLModel, table=True):
+    """One export: what was asked, how far it got and, at the end, its version or its error.
+
+    The process running it holds a lease it renews; an export whose lease ran out (its process
+    stopped) is taken over by another.
+    """
+
+    __tablename__ = "exporter_exports"
+    __table_args__ = (Index("ix_exporter_exports_status_lease", "status", "lease_expires_at"),)
+
+    id: str = Field(default_factory=new_message_id, primary_key=True, max_length=64)
+    tenant: str = Field(max_length=64, index=True)
+    dataset: str = Field(max_length=128)
+    status: str = Field(default="queued", max_length=16)
+    request: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    version: int | None = None
+    error: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    attempts: int = 0
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_expires_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    created_at: datetime = Field(
+        default_factory=utc_now, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    started_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    finished_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
+__all__ = ["ExporterDatasetVersion", "ExporterExample", "ExporterExport", "ExporterFeedback"]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from libs.models.registry import cached_base_model, model_context_length
+from services.exporter.token_pieces import PieceCounter
 from services.exporter.validation import content_text
 
 Conversation = Sequence[dict[str, Any]]
@@ -60,6 +61,7 @@ class HuggingFaceTokenCounter:
         self.wrappers = self._role_wrappers()
         self._cache: dict[tuple[str, str], int] = {}
         self.message_wise = self._message_wise()
+        self.pieces = PieceCounter.of(backend, self.wrappers) if self.message_wise else None
 
     def _render(self, conversation: Conversation) -> str:
         messages = [
@@ -118,19 +120,37 @@ class HuggingFaceTokenCounter:
         return [len(encoding) for encoding in self._encode(texts, add_special_tokens=False)]
 
     def _count_messages(self, conversations: Sequence[Conversation]) -> list[int]:
+        """Sum of the messages' counts: known ones from the cache, ASCII ones word by word
+        (:class:`PieceCounter`), the others encoded together in one batch."""
         assert self.wrappers is not None
         cache = self._cache
         if len(cache) > CACHE_LIMIT:
             cache.clear()
+        pieces = self.pieces
+        if pieces is not None:
+            pieces.trim()
         keys = [
             [(str(m.get("role")), content_text(m.get("content")) or "") for m in conversation]
             for conversation in conversations
         ]
-        missing = list({key for conversation in keys for key in conversation if key not in cache})
+        known: dict[tuple[str, str], int] = {}  # this call's own: the cache may be cleared
+        missing: dict[tuple[str, str], None] = {}
+        for conversation in keys:
+            for key in conversation:
+                if key in known or key in missing:
+                    continue
+                count = cache.get(key)
+                if count is None and pieces is not None:
+                    count = pieces.count(*key)
+                if count is None:
+                    missing[key] = None
+                else:
+                    known[key] = count
         if missing:
             texts = [self._wrapped([{"role": r, "content": t}], self.wrappers) for r, t in missing]
-            cache.update(zip(missing, self._lengths(texts), strict=True))
-        return [sum(cache[key] for key in conversation) for conversation in keys]
+            known.update(zip(missing, self._lengths(texts), strict=True))
+        cache.update(known)
+        return [sum(map(known.__getitem__, conversation)) for conversation in keys]
 
     def count(self, conversations: Sequence[Conversation]) -> list[int]:
         if not conversations:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from contracts.api.datasets import UploadReport
 from contracts.api.errors import FieldError
-from services.exporter.examples import Provenance, example_row, insert_examples
+from services.exporter.examples import Provenance, example_rows, insert_examples
 from services.exporter.formats import resolve_format
 from services.exporter.ingest import CheckedRow, ProblemLog, checked_batches
 from services.exporter.runtime import Exporter
@@ -89,12 +89,15 @@ async def _scan(
     stored = 0
     async with exporter.tools.database.transaction() as session:
         while batches := await _batches(iterator):
-            name = exporter.tools.counter.name
-            rows = [
-                example_row(c.record, provenance, (name, c.tokens))
-                for c in _log(batches[0], errors, warnings)
-                if c.record is not None
-            ]
+            rows = example_rows(
+                (
+                    (c.record, c.tokens)
+                    for c in _log(batches[0], errors, warnings)
+                    if c.record is not None
+                ),
+                provenance,
+                exporter.tools.counter.name,
+            )
             if rows:
                 await insert_examples(session, rows)
                 stored += len(rows)

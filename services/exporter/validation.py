@@ -17,6 +17,8 @@ RECORD_KEYS = frozenset(
 MESSAGE_KEYS = frozenset(
     {"role", "content", "name", "weight", "tool_calls", "tool_call_id", "function_call"}
 )
+PLAIN_MESSAGE_KEYS = frozenset({"role", "content", "name"})
+NO_SYSTEM_MESSAGE = "no system message; add one if you use one"
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,12 @@ class _Checker:
 
 def check_record(record: Any, rules: Rules, line: int | None = None) -> Verdict:
     """Every structural and length problem of one chat record (tokens are checked apart)."""
+    plain = _plain_verdict(record, rules, line)
+    return plain if plain is not None else check_every_rule(record, rules, line)
+
+
+def check_every_rule(record: Any, rules: Rules, line: int | None = None) -> Verdict:
+    """:func:`check_record` without its shortcut for plain records: every rule, one by one."""
     checker = _Checker(line)
     if not isinstance(record, Mapping):
         checker.error(
@@ -101,6 +109,59 @@ def check_record(record: Any, rules: Rules, line: int | None = None) -> Verdict:
     if valid:
         _check_conversation(checker, messages, rules)
     return checker.verdict
+
+
+def _plain_verdict(record: Any, rules: Rules, line: int | None) -> Verdict | None:
+    """The verdict of a plain, valid record in one pass; ``None`` for anything else.
+
+    Plain: a dict of known keys whose messages are dicts of ``role``, ``content`` (non-blank
+    text) and ``name``, an optional system message first, then user and assistant in turn,
+    long enough. For those the rules below find no error and at most the warning of a missing
+    system message; every other record goes through all the rules, which name each problem.
+    """
+    if type(record) is not dict or not record.keys() <= RECORD_KEYS:
+        return None
+    rating = record.get("rating")
+    if rating is not None and (type(rating) is not int or not 1 <= rating <= 5):
+        return None
+    gold = record.get("gold_star")
+    if gold is not None and type(gold) is not bool:
+        return None
+    tools = record.get("tools")
+    metadata = record.get("metadata")
+    if (tools is not None and type(tools) is not list) or (
+        metadata is not None and type(metadata) is not dict
+    ):
+        return None
+    messages = record.get("messages")
+    if type(messages) is not list or not messages:
+        return None
+    expected, prompt, response, system = "user", 0, -1, False
+    for index, message in enumerate(messages):
+        if type(message) is not dict or not message.keys() <= PLAIN_MESSAGE_KEYS:
+            return None
+        content = message.get("content")
+        if type(content) is not str:
+            return None
+        size = len(content.strip())
+        role = message.get("role")
+        if not size:
+            return None
+        if role == expected:
+            if role == "user":
+                prompt, expected = prompt + size, "assistant"
+            else:
+                response, expected = size, "user"
+        elif role == "system" and index == 0:
+            system = True
+        else:
+            return None
+    if response < 0 or prompt < rules.min_prompt_chars or response < rules.min_response_chars:
+        return None
+    verdict = Verdict()
+    if not system:
+        verdict.warnings.append(Problem("no_system_message", NO_SYSTEM_MESSAGE, "messages", line))
+    return verdict
 
 
 def _check_extras(checker: _Checker, record: Mapping[str, Any]) -> None:
@@ -173,7 +234,7 @@ def _check_conversation(checker: _Checker, messages: list[Any], rules: Rules) ->
         return
     _check_alternation(checker, roles)
     if "system" not in roles:
-        checker.warn("no_system_message", "messages", "no system message; add one if you use one")
+        checker.warn("no_system_message", "messages", NO_SYSTEM_MESSAGE)
     _check_lengths(checker, messages, roles, rules)
 
 
@@ -264,6 +325,7 @@ __all__ = [
     "Problem",
     "Rules",
     "Verdict",
+    "check_every_rule",
     "check_record",
     "check_tokens",
     "content_text",

@@ -9,10 +9,10 @@ hash, so an example always lands on the same side and duplicates never straddle 
 import json
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
+from services.exporter.collector import collector_paused
 from services.exporter.render import PREFERENCE_FORMATS, RENDERERS
 from services.exporter.stats import SplitAccumulator
 from services.exporter.tokens import TokenCounter
@@ -26,8 +26,9 @@ def is_test(normalized_hash: str, test_fraction: float) -> bool:
     return int(normalized_hash[:15], 16) / HASH_SPACE < test_fraction
 
 
-@dataclass(frozen=True)
-class StoredExample:
+class StoredExample(NamedTuple):
+    """One stored example as an export reads it (a row of :func:`export.candidates`)."""
+
     id: str
     messages: str
     tools: str | None
@@ -50,6 +51,14 @@ class StoredExample:
         return value if isinstance(value, str) and value.strip() else None
 
 
+def openai_line(row: StoredExample, record: dict[str, Any]) -> str:
+    """``to_openai`` of the row, made of its stored canonical JSON: the same text (stored
+    JSON is written by ``canonical_json``, and loading and dumping it again gives it back)."""
+    if record.get("tools"):
+        return f'{{"messages":{row.messages},"tools":{row.tools}}}'
+    return f'{{"messages":{row.messages}}}'
+
+
 class DatasetWriter:
     """Writes ``train``/``test`` files in one format and a lineage file of every row."""
 
@@ -57,6 +66,7 @@ class DatasetWriter:
         self, directory: Path, fmt: str, rules: Rules, counter: TokenCounter, test_fraction: float
     ) -> None:
         self.render = RENDERERS[fmt]
+        self.spliced = fmt == "openai-chat-jsonl"
         self.preferences = fmt in PREFERENCE_FORMATS
         self.rules = rules
         self.counter = counter
@@ -70,22 +80,38 @@ class DatasetWriter:
         self._group = ""
         self._group_hashes: set[str] = set()
         self._group_kept = False
+        self._lines: dict[str, list[str]] = {"train": [], "test": [], "lineage": []}
 
     def consume(self, rows: Sequence[StoredExample]) -> None:
         """Validate, de-duplicate, split and write one batch of rows."""
+        with collector_paused():
+            self._consume(rows)
+
+    def _consume(self, rows: Sequence[StoredExample]) -> None:
+        self.considered += len(rows)
+        admit = self._admit
         candidates: list[tuple[StoredExample, dict[str, Any]]] = []
         for row in rows:
-            self.considered += 1
-            record = self._admit(row)
+            record = admit(row)
             if record is not None:
                 candidates.append((row, record))
+        quiet = self.rules.context_length * self.rules.near_limit_fraction
+        write = self._write
         for (row, record), tokens in zip(candidates, self._tokens(candidates), strict=True):
-            limits = check_tokens(tokens, self.rules)
-            if limits.errors:
-                self._exclude(row, limits.errors[0].code)
-                continue
-            self.warnings.update(w.code for w in limits.warnings)
-            self._write(row, record, tokens)
+            if tokens > quiet:
+                limits = check_tokens(tokens, self.rules)
+                if limits.errors:
+                    self._exclude(row, limits.errors[0].code)
+                    continue
+                self.warnings.update(w.code for w in limits.warnings)
+            write(row, record, tokens)
+        self._flush()
+
+    def _flush(self) -> None:
+        for name, lines in self._lines.items():
+            if lines:
+                self.files[name].write("".join(lines).encode())
+                lines.clear()
 
     def _tokens(self, candidates: list[tuple[StoredExample, dict[str, Any]]]) -> list[int]:
         """Counts stored on intake by the same tokenizer, the others counted now."""
@@ -95,6 +121,8 @@ class DatasetWriter:
             for row, record in candidates
             if row.token_counter != name or row.token_count is None
         ]
+        if not uncounted:
+            return [row.token_count for row, _ in candidates]  # type: ignore[misc]
         fresh = iter(self.counter.count(uncounted))
         return [
             row.token_count
@@ -123,33 +151,35 @@ class DatasetWriter:
         if not verdict.ok:
             self._exclude(row, verdict.errors[0].code)
             return None
-        self.warnings.update(w.code for w in verdict.warnings)
+        if verdict.warnings:
+            self.warnings.update(w.code for w in verdict.warnings)
         self._group_kept = True
         return record
 
     def _exclude(self, row: StoredExample, reason: str) -> None:
         self.excluded[reason] += 1
-        self._lineage(row.id, f"excluded:{reason}")
-
-    def _lineage(self, example_id: str, outcome: str) -> None:
-        self.files["lineage"].write(f'{{"id":"{example_id}","split":"{outcome}"}}\n'.encode())
+        self._lines["lineage"].append(f'{{"id":"{row.id}","split":"excluded:{reason}"}}\n')
 
     def _write(self, row: StoredExample, record: dict[str, Any], tokens: int) -> None:
         split = "test" if is_test(row.normalized_hash, self.test_fraction) else "train"
-        example = {
-            "id": row.id,
-            **record,
-            "rating": row.rating,
-            "gold_star": row.gold_star,
-            "domain": row.domain,
-            "task_type": row.task_type,
-            "source": row.source,
-            "owner": row.owner,
-        }
-        if self.preferences:
-            example["rejected"] = row.rejected
-        self.files[split].write((self.render(example) + "\n").encode())
-        self._lineage(row.id, split)
+        if self.spliced:
+            line = openai_line(row, record)
+        else:
+            example = {
+                "id": row.id,
+                **record,
+                "rating": row.rating,
+                "gold_star": row.gold_star,
+                "domain": row.domain,
+                "task_type": row.task_type,
+                "source": row.source,
+                "owner": row.owner,
+            }
+            if self.preferences:
+                example["rejected"] = row.rejected
+            line = self.render(example)
+        self._lines[split].append(line + "\n")
+        self._lines["lineage"].append(f'{{"id":"{row.id}","split":"{split}"}}\n')
         messages = record["messages"]
         last: dict[str, Any] = next(
             (m for m in reversed(messages) if m.get("role") == "assistant"), {}
@@ -169,8 +199,9 @@ class DatasetWriter:
         return sum(split.examples for split in self.splits.values())
 
     def close(self) -> None:
+        self._flush()
         for handle in self.files.values():
             handle.close()
 
 
-__all__ = ["DatasetWriter", "StoredExample", "is_test"]
+__all__ = ["DatasetWriter", "StoredExample", "is_test", "openai_line"]

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.e2e.test_stack import REPO, TUNELOOP, free_port, stack_env, wait_until_up
+from tests.polling import eventually_sync
 
 pytestmark = pytest.mark.e2e
 
@@ -68,8 +69,20 @@ def test_upload_then_export_in_the_running_stack(exporter_url: str) -> None:
         )
         assert upload.status_code == 201, upload.text
         assert upload.json()["total_warnings"] == 25  # no system message
-        export = client.post("/v1/datasets/exports", json={"name": "returns", "format": "sharegpt"})
-        assert export.status_code == 201, export.text
+        accepted = client.post(
+            "/v1/datasets/exports", json={"name": "returns", "format": "sharegpt"}
+        )
+        assert accepted.status_code == 202, accepted.text
+        status_url = f"/v1/datasets/exports/{accepted.json()['id']}"
+        eventually_sync(
+            lambda: client.get(status_url).json()["status"] in ("succeeded", "failed"),
+            timeout=120,
+            what="the export finished",
+        )
+        status = client.get(status_url).json()
+        assert status["status"] == "succeeded", status
+        export = client.get(f"/v1/datasets/{status['dataset_id']}")
+        assert export.status_code == 200, export.text
         manifest = export.json()["manifest"]
         assert manifest["tokenizer"].startswith("hf:")
         assert manifest["splits"]["train"]["domains"] == {"returns": export.json()["train_rows"]}

@@ -19,6 +19,7 @@ from services.exporter.runtime import Exporter
 from services.exporter.tables import ExporterExample
 from services.exporter.tokens import HuggingFaceTokenCounter
 from services.exporter.validation import Rules
+from tests.polling import eventually
 from tests.support.identity import as_gateway, protected
 
 SYSTEM = "You are the support agent of an online shop."
@@ -67,10 +68,42 @@ def exporter_on(
 async def http_client(exporter: Exporter) -> AsyncIterator[httpx.AsyncClient]:
     api = protected(create_api(exporter, exporter.tools.artifacts))
     transport = httpx.ASGITransport(app=api)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://exporter", auth=as_gateway()
-    ) as client:
-        yield client
+    try:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://exporter", auth=as_gateway()
+        ) as client:
+            yield client
+    finally:
+        await exporter.runner.stop(exporter)
+
+
+async def export_finished(
+    client: httpx.AsyncClient, accepted: httpx.Response, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Follow an accepted export (202) until it has succeeded or failed; its last status."""
+    assert accepted.status_code == 202, accepted.text
+    url = f"/v1/datasets/exports/{accepted.json()['id']}"
+    assert accepted.headers["location"] == url
+    last: dict[str, Any] = {}
+
+    async def finished() -> bool:
+        response = await client.get(url, headers=headers)
+        assert response.status_code == 200, response.text
+        last.update(response.json())
+        return last["status"] in ("succeeded", "failed")
+
+    await eventually(finished, timeout=60, what=f"export {url} finished")
+    return last
+
+
+async def outbox_types(database: Database) -> list[str]:
+    """Types of the messages staged in the outbox, oldest first."""
+    from libs.messaging.tables import OutboxMessage
+
+    statement = select(col(OutboxMessage.subject)).order_by(col(OutboxMessage.created_at))
+    async with database.session() as session:
+        subjects = list((await session.execute(statement)).scalars())
+    return [subject.split(".", 2)[-1] for subject in subjects]
 
 
 async def stored_examples(database: Database, tenant: str | None = None) -> int:
@@ -81,4 +114,12 @@ async def stored_examples(database: Database, tenant: str | None = None) -> int:
         return int((await session.execute(statement)).scalar_one())
 
 
-__all__ = ["conversation", "example", "exporter_on", "http_client", "stored_examples"]
+__all__ = [
+    "conversation",
+    "example",
+    "export_finished",
+    "exporter_on",
+    "http_client",
+    "outbox_types",
+    "stored_examples",
+]

@@ -13,8 +13,10 @@ from services.exporter.render import parse_line
 from tests.integration.exporter_support import (
     conversation,
     example,
+    export_finished,
     exporter_on,
     http_client,
+    outbox_types,
     stored_examples,
 )
 
@@ -133,10 +135,17 @@ async def test_export_dedups_splits_and_serves_the_version(client: httpx.AsyncCl
     examples.pop()
     assert (await client.post("/v1/examples", json={"examples": examples})).status_code == 201
 
-    response = await client.post(
+    accepted = await client.post(
         "/v1/datasets/exports", json={"name": "support", "filters": {"min_rating": 4}}
     )
-    assert response.status_code == 201, response.text
+    assert accepted.json()["status"] == "queued"
+    status = await export_finished(client, accepted)
+    assert status["status"] == "succeeded", status
+    assert (status["dataset"], status["version"], status["error"]) == ("support", 1, None)
+    assert status["started_at"] is not None
+    assert status["finished_at"] is not None
+    response = await client.get(f"/v1/datasets/{status['dataset_id']}")
+    assert response.status_code == 200, response.text
     detail = response.json()
     manifest = detail["manifest"]
     assert manifest["excluded"] == {"duplicate": 1, "near_duplicate": 1}
@@ -156,22 +165,35 @@ async def test_export_dedups_splits_and_serves_the_version(client: httpx.AsyncCl
     preview = (await client.get(f"/v1/datasets/{detail['id']}/preview?limit=3")).json()
     assert len(preview["rows"]) == 3
 
-    again = await client.post("/v1/datasets/exports", json={"name": "support"})
+    again = await client.post("/v1/datasets/exports?wait=true", json={"name": "support"})
+    assert again.status_code == 201, again.text
     assert again.json()["version"] == 2
     assert (await client.delete(f"/v1/datasets/{detail['id']}")).status_code == 204
     assert [d["version"] for d in (await client.get("/v1/datasets")).json()["data"]] == [2]
     assert (await client.get(f"/v1/datasets/{detail['id']}")).status_code == 404
 
 
-async def test_too_few_examples_says_how_many_and_why(client: httpx.AsyncClient) -> None:
+async def test_too_few_examples_says_how_many_and_why(
+    client: httpx.AsyncClient, database: Database
+) -> None:
     rows = [example(1), {"messages": conversation(2, answer="Tomorrow it comes!"), "rating": 5}]
     await upload(client, b"\n".join(json.dumps(r).encode() for r in rows), mode="lenient")
-    response = await client.post("/v1/datasets/exports", json={"name": "tiny"})
-    assert response.status_code == 422
-    error = response.json()["error"]
+    status = await export_finished(
+        client, await client.post("/v1/datasets/exports", json={"name": "tiny"})
+    )
+    assert status["status"] == "failed"
+    assert (status["dataset_id"], status["version"]) == (None, None)
+    error = status["error"]
     assert error["code"] == "too_few_examples"
     assert "only 1 usable examples" in error["message"]
     assert error["total_errors"] == 1
+    assert (await client.get("/v1/datasets")).json()["data"] == []
+    assert await outbox_types(database) == ["dataset.export_failed"]
+
+    waited = await client.post("/v1/datasets/exports?wait=true", json={"name": "tiny"})
+    assert waited.status_code == 422
+    assert waited.json()["error"]["code"] == "too_few_examples"
+    assert waited.json()["error"]["total_errors"] == 1
 
 
 async def test_one_tenant_never_sees_or_exports_another_tenants_rows(
@@ -181,9 +203,15 @@ async def test_one_tenant_never_sees_or_exports_another_tenants_rows(
     globex = {"X-Tuneloop-Tenant": "globex"}
     batch = {"examples": [example(i) for i in range(12)]}
     assert (await client.post("/v1/examples", json=batch, headers=acme)).status_code == 201
-    exported = await client.post("/v1/datasets/exports", json={"name": "s"}, headers=acme)
-    assert exported.status_code == 201
-    refused = await client.post("/v1/datasets/exports", json={"name": "s"}, headers=globex)
+    accepted = await client.post("/v1/datasets/exports", json={"name": "s"}, headers=acme)
+    assert (await export_finished(client, accepted, acme))["status"] == "succeeded"
+    export_url = f"/v1/datasets/exports/{accepted.json()['id']}"
+    assert (await client.get(export_url, headers=globex)).status_code == 404
+    exported = await client.get(f"/v1/datasets/{accepted.json()['id']}", headers=acme)
+    assert exported.status_code == 200
+    refused = await client.post(
+        "/v1/datasets/exports?wait=true", json={"name": "s"}, headers=globex
+    )
     assert refused.status_code == 422
     assert refused.json()["error"]["total_errors"] == 0
     assert (await client.get("/v1/datasets", headers=globex)).json()["data"] == []
@@ -200,8 +228,8 @@ async def test_two_exports_of_one_dataset_at_once_get_distinct_versions(
     await client.post("/v1/examples", json={"examples": [example(i) for i in range(12)]})
     body = {"name": "race", "test_fraction": 0.0}
     first, second = await asyncio.gather(
-        client.post("/v1/datasets/exports", json=body),
-        client.post("/v1/datasets/exports", json=body),
+        client.post("/v1/datasets/exports?wait=true", json=body),
+        client.post("/v1/datasets/exports?wait=true", json=body),
     )
     assert (first.status_code, second.status_code) == (201, 201)
     assert sorted([first.json()["version"], second.json()["version"]]) == [1, 2]

@@ -82,7 +82,7 @@ async def test_export_reads_a_parameterised_query_with_a_column_mapping(
     client: httpx.AsyncClient,
 ) -> None:
     query = "select * from ratings where stars >= $1 order by id"
-    response = await client.post("/v1/datasets/exports", json=export_body(query, [4]))
+    response = await client.post("/v1/datasets/exports?wait=true", json=export_body(query, [4]))
     assert response.status_code == 201, response.text
     detail = response.json()
     assert detail["train_rows"] + detail["test_rows"] == 20
@@ -90,13 +90,13 @@ async def test_export_reads_a_parameterised_query_with_a_column_mapping(
     assert manifest["filters"]["source"] == "postgres:app"
     assert manifest["external"]["database"] == "app"
     assert manifest["splits"]["train"]["domains"] == {"billing": detail["train_rows"]}
-    again = await client.post("/v1/datasets/exports", json=export_body(query, [4]))
+    again = await client.post("/v1/datasets/exports?wait=true", json=export_body(query, [4]))
     assert again.json()["train_rows"] + again.json()["test_rows"] == 20  # not imported twice
 
 
 async def test_the_external_connection_is_read_only(client: httpx.AsyncClient) -> None:
     query = "insert into ratings values (100, 'q', 'a', 5, true, 'x') returning *"
-    response = await client.post("/v1/datasets/exports", json=export_body(query, []))
+    response = await client.post("/v1/datasets/exports?wait=true", json=export_body(query, []))
     assert response.status_code == 422
     error = response.json()["error"]
     assert error["code"] == "external_import_failed"
@@ -105,7 +105,7 @@ async def test_the_external_connection_is_read_only(client: httpx.AsyncClient) -
 
 async def test_the_external_query_is_time_limited(client: httpx.AsyncClient) -> None:
     query = "select *, pg_sleep(5) from ratings where id = $1"
-    response = await client.post("/v1/datasets/exports", json=export_body(query, [1]))
+    response = await client.post("/v1/datasets/exports?wait=true", json=export_body(query, [1]))
     assert response.status_code == 422
     assert "statement timeout" in response.json()["error"]["message"]
 
@@ -113,5 +113,5 @@ async def test_the_external_query_is_time_limited(client: httpx.AsyncClient) -> 
 async def test_an_unknown_external_database_is_named(client: httpx.AsyncClient) -> None:
     body = export_body("select 1", [])
     body["external"]["database"] = "crm"  # type: ignore[index]
-    response = await client.post("/v1/datasets/exports", json=body)
+    response = await client.post("/v1/datasets/exports?wait=true", json=body)
     assert "unknown external database `crm`" in response.json()["error"]["message"]

@@ -18,6 +18,7 @@ from contracts.queries import ExampleCountQuery, ExampleCountReply
 from contracts.selection import ExportFilters
 from libs.messaging import OutboxRelay, Subjects, event_subscriber
 from libs.storage import Database
+from services.exporter.export_runs import find_export
 from services.exporter.handlers import record_feedback, register_handlers
 from services.exporter.runtime import Exporter
 from services.exporter.tables import ExporterExample
@@ -77,6 +78,9 @@ async def test_export_command_publishes_a_dataset_exported_event_matching_its_co
             await bus.send_command(command)
             await bus.send_command(command)  # a duplicate send changes nothing
             await eventually(lambda: len(received) >= 1, what="dataset.exported received")
+            status = await http.get(
+                f"/v1/datasets/exports/{command.id}", headers={"X-Tuneloop-Tenant": "acme"}
+            )
             await relay.stop()
         await sub.unsubscribe()
     await client.close()
@@ -98,6 +102,8 @@ async def test_export_command_publishes_a_dataset_exported_event_matching_its_co
     assert event.manifest_sha256 is not None
     assert await artifacts.exists(event.manifest_sha256)
     assert len(received) == 1
+    assert status.json()["status"] == "succeeded"  # the command's export is followed by its id
+    assert (status.json()["dataset_id"], status.json()["version"]) == (command.id, 1)
 
 
 def _collect(target: list[bytes]) -> Callable[[Msg], Awaitable[None]]:
@@ -170,7 +176,7 @@ async def test_corrections_export_as_preference_pairs_for_dpo(
         await bus.publish_event(correction)
         await eventually(lambda: _processed(database, correction.id), what="correction stored")
         exported = await http.post(
-            "/v1/datasets/exports",
+            "/v1/datasets/exports?wait=true",
             json={"name": "prefs", "format": "openai-preference-jsonl", "min_examples": 1},
         )
         assert exported.status_code == 201, exported.text
@@ -221,6 +227,11 @@ async def test_an_export_command_that_cannot_succeed_reports_why(
             await bus.send_command(command)
             await eventually(lambda: len(failures) == 1, what="dataset.export_failed received")
             await relay.stop()
+    recorded = await find_export(exporter, command.id, "empty")
+    assert recorded is not None
+    assert recorded.status == "failed"
+    assert recorded.error is not None
+    assert recorded.error.code == "too_few_examples"
     failure = failures[0]
     assert (failure.code, failure.command_id, failure.considered) == (
         "too_few_examples",

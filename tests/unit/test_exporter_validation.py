@@ -141,3 +141,70 @@ def test_a_json_array_is_read_incrementally_with_line_numbers(tmp_path: Path) ->
     container, fmt = resolve_format(path, path.name, "auto")
     parsed = list(normalised_rows(path, container, fmt))
     assert [line for line, _ in parsed] == [2, 3, 4, 5, 6]
+
+
+def dicts(items: list[object]) -> list[dict[str, object]]:
+    return [item for item in items if isinstance(item, dict)]
+
+
+def mutated_records(count: int) -> list[object]:
+    """Plain records and near-plain ones, each with one or two things changed."""
+    import random
+
+    rng = random.Random(5)
+    values: list[object] = [
+        None,
+        "",
+        "  ",
+        "x" * 30,
+        0,
+        1,
+        5,
+        6,
+        True,
+        False,
+        2.0,
+        [],
+        {},
+        [1],
+        {"a": 1},
+    ]
+    keys = ["messages", "rating", "gold_star", "tools", "metadata", "domain", "oops"]
+    message_keys = ["role", "content", "name", "weight", "tool_calls", "tool_call_id", "extra"]
+    roles = ["system", "user", "assistant", "tool", "narrator", None, 3]
+    records: list[object] = []
+    for _ in range(count):
+        messages: list[object] = [dict(SYSTEM), dict(USER), dict(ANSWER)]
+        if rng.random() < 0.3:
+            messages = messages[1:]
+        if rng.random() < 0.3:
+            messages += [dict(USER), dict(ANSWER)]
+        record: dict[str, object] = {"messages": messages, "rating": rng.choice([None, 1, 5])}
+        for _ in range(rng.randint(0, 2)):
+            kind = rng.random()
+            if kind < 0.25:
+                record[rng.choice(keys)] = rng.choice(values)
+            elif kind < 0.5 and dicts(messages):
+                message = rng.choice(dicts(messages))
+                message[rng.choice(message_keys)] = rng.choice([*values, *roles])
+            elif kind < 0.7 and dicts(messages):
+                rng.choice(dicts(messages))["role"] = rng.choice(roles)
+            elif kind < 0.8:
+                rng.shuffle(messages)
+            elif kind < 0.9 and messages:
+                messages.pop(rng.randrange(len(messages)))
+            else:
+                messages.append(rng.choice(values))
+        records.append(record if rng.random() < 0.97 else rng.choice(values))
+    return records
+
+
+@pytest.mark.parametrize("rules", [RULES, Rules(min_prompt_chars=40, min_response_chars=60)])
+def test_the_shortcut_for_plain_records_agrees_with_every_rule(rules: Rules) -> None:
+    from services.exporter.validation import check_every_rule
+
+    records = mutated_records(3000)
+    for line, record in enumerate(records, 1):
+        assert check_record(record, rules, line) == check_every_rule(record, rules, line), record
+    plain = sum(check_record(r, rules).ok for r in records)
+    assert 0 < plain < len(records)

@@ -1,7 +1,6 @@
 """Dataset writing: de-duplication, a stable leak-free split, and formats that read back."""
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -115,8 +114,33 @@ def test_openai_rows_carry_only_what_fine_tuning_accepts(tmp_path: Path) -> None
 
 def test_token_counts_from_intake_are_reused_only_for_the_same_tokenizer(tmp_path: Path) -> None:
     name = ByteEstimateCounter.name
-    counted_here = replace(stored(1), token_count=10**6, token_counter=name)
-    counted_elsewhere = replace(stored(2), token_count=10**6, token_counter="hf:other")
+    counted_here = stored(1)._replace(token_count=10**6, token_counter=name)
+    counted_elsewhere = stored(2)._replace(token_count=10**6, token_counter="hf:other")
     writer = write(tmp_path, [counted_here, counted_elsewhere])
     assert writer.excluded == {"too_many_tokens": 1}
     assert ids_in(writer.paths["train"]) | ids_in(writer.paths["test"]) == {"ex2"}
+
+
+def test_openai_lines_made_of_stored_json_equal_the_renderer_s() -> None:
+    from services.exporter.writer import openai_line
+
+    awkward = [
+        {"role": "system", "content": 'Café — naïve 日本語 \u2028 \x00\x1f "quoted" \\ slash'},
+        {"role": "user", "content": "Numbers: 1e16 -0.0 NaN", "name": "ann"},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "c1", "arguments": {"x": 1e16, "y": -0.0, "z": float("nan"), "n": 2**70}}
+            ],
+        },
+        {"role": "tool", "content": [{"type": "text", "text": "ok"}], "tool_call_id": "c1"},
+    ]
+    for tools in (None, [], [{"type": "function", "function": {"name": "f", "w": 0.1}}]):
+        messages_json = canonical_json(awkward)
+        tools_json = canonical_json(tools) if tools else None
+        row = stored(1)._replace(messages=messages_json, tools=tools_json)
+        record: dict[str, Any] = {"messages": json.loads(messages_json)}
+        if tools_json:
+            record["tools"] = json.loads(tools_json)
+        assert openai_line(row, record) == RENDERERS["openai-chat-jsonl"](record)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 import typer
 
 from tuneloop.client import RowError
+from tuneloop.client.exports import wait_for_export
 from tuneloop.commands.gateway import gateway
 from tuneloop.commands.output import (
     JsonFlag,
@@ -199,7 +200,7 @@ def export(
         },
     }
     with gateway(as_json) as client, stderr.status(f"exporting dataset {name}…"):
-        detail = client.post("/v1/datasets/exports", request)
+        detail = wait_for_export(client, client.post("/v1/datasets/exports", request))
     if as_json:
         emit_json(detail)
         return

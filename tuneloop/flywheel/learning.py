@@ -12,6 +12,7 @@ from tuneloop.flywheel.client import FlywheelError, Gateway, error_message
 from tuneloop.flywheel.plan import Plan
 
 FINISHED = {"succeeded", "failed", "cancelled"}
+EXPORT_FINISHED = {"succeeded", "failed"}
 CANDIDATE = "candidate"
 
 
@@ -32,8 +33,9 @@ class TrainedJob:
     steps: int
 
 
-async def export_gold(gateway: Gateway, plan: Plan) -> Dataset:
-    detail = await gateway.post(
+async def export_gold(gateway: Gateway, plan: Plan, timeout: float = 600.0) -> Dataset:
+    """Export the gold stars; the exporter accepts at once and runs it in its background."""
+    accepted = await gateway.post(
         "/v1/datasets/exports",
         {
             "name": plan.dataset_name,
@@ -41,6 +43,8 @@ async def export_gold(gateway: Gateway, plan: Plan) -> Dataset:
             "test_fraction": 0.1,
         },
     )
+    status = await finished_export(gateway, accepted, timeout)
+    detail = await gateway.get(f"/v1/datasets/{status['dataset_id']}")
     return Dataset(
         detail["id"],
         detail["dataset"],
@@ -48,6 +52,28 @@ async def export_gold(gateway: Gateway, plan: Plan) -> Dataset:
         detail["train_rows"],
         detail["test_rows"],
     )
+
+
+async def finished_export(
+    gateway: Gateway, accepted: dict[str, Any], timeout: float
+) -> dict[str, Any]:
+    """The export's status once it succeeded; :class:`FlywheelError` with its reason if not."""
+    deadline = time.monotonic() + timeout
+    status, polls = accepted, 0
+    while status["status"] not in EXPORT_FINISHED:
+        if polls and time.monotonic() > deadline:
+            raise FlywheelError(f"export {accepted['id']} did not finish within {timeout:.0f}s")
+        if polls:
+            await asyncio.sleep(0.2)
+        status = await gateway.get(f"/v1/datasets/exports/{accepted['id']}")
+        polls += 1
+    if status["status"] == "failed":
+        error = status.get("error") or {}
+        raise FlywheelError(
+            f"the export of {status['dataset']} failed ({error.get('code')}): "
+            f"{error.get('message')}"
+        )
+    return status
 
 
 def progress_bar(console: Console) -> Progress:

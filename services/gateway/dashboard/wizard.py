@@ -1,7 +1,9 @@
 """The guided flow: gold-star data → base model → settings and estimate → training → deploy →
 A/B test → verdict. Each step is a page whose form carries the choices so far."""
 
+import asyncio
 import re
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,6 +15,9 @@ from services.gateway.dashboard.client import V1, ApiError
 from services.gateway.dashboard.pages import job_fragments, loss_chart
 from services.gateway.dashboard.rendering import Pages, form_of, with_notice
 from services.gateway.dashboard.session import key_of, to_login
+
+EXPORT_POLL_SECONDS = 0.2
+EXPORT_TIMEOUT_SECONDS = 600.0
 
 FILTER_FIELDS = ("min_rating", "gold_star_only", "domain", "task_type")
 SETTING_FIELDS = ("n_epochs", "batch_size", "learning_rate", "max_steps", "lora_r")
@@ -289,8 +294,8 @@ async def start_training(v1: V1, choices: dict[str, str]) -> dict[str, Any]:
     params = hyperparameters(choices)
     if not choices.get("base_model"):
         raise ApiError(422, "no_base_model", "choose a base model (step 2)")
-    exported = await v1.post(
-        "/v1/datasets/exports", {"name": choices["dataset"], "filters": export_filters(choices)}
+    exported = await exported_version(
+        v1, {"name": choices["dataset"], "filters": export_filters(choices)}
     )
     job: dict[str, Any] = await v1.post(
         "/v1/fine_tuning/jobs",
@@ -304,6 +309,38 @@ async def start_training(v1: V1, choices: dict[str, str]) -> dict[str, Any]:
         },
     )
     return job
+
+
+async def exported_version(v1: V1, body: dict[str, Any]) -> dict[str, Any]:
+    """Export and wait for the new version: the exporter accepts at once and runs the export
+    in its background, so follow its status to the end."""
+    status: dict[str, Any] = await v1.post("/v1/datasets/exports", body)
+    deadline = time.monotonic() + EXPORT_TIMEOUT_SECONDS
+    polls = 0
+    while status["status"] not in ("succeeded", "failed"):
+        if polls and time.monotonic() > deadline:
+            raise ApiError(
+                504,
+                "export_still_running",
+                f"the export {status['id']} of {status['dataset']} is still running; start the "
+                "training again once its new version is listed on the datasets page",
+            )
+        if polls:
+            await asyncio.sleep(EXPORT_POLL_SECONDS)
+        status = await v1.get(f"/v1/datasets/exports/{status['id']}")
+        polls += 1
+    if status["status"] == "failed":
+        error = status.get("error") or {}
+        code = str(error.get("code") or "export_failed")
+        raise ApiError(
+            500 if code == "export_failed" else 422,
+            code,
+            str(error.get("message") or "the export failed"),
+            list(error.get("errors") or []),
+            error.get("total_errors"),
+        )
+    version: dict[str, Any] = await v1.get(f"/v1/datasets/{status['dataset_id']}")
+    return version
 
 
 async def release_state(v1: V1, model_name: str, job_id: str) -> dict[str, Any]:

@@ -121,10 +121,28 @@ def test_a_lenient_upload_reports_what_it_kept_and_rejected(
     assert (params["mode"], params["domain"]) == ("lenient", "returns")
 
 
-def test_export_sends_the_filters_and_shows_the_version(
-    fake: FakeGateway, runner: CliRunner
+def export_status(status: str, **fields: object) -> dict[str, object]:
+    return {
+        "id": "dsv_1",
+        "dataset": "support",
+        "status": status,
+        "created_at": "2026-11-22T02:00:00Z",
+        **fields,
+    }
+
+
+def test_export_sends_the_filters_and_waits_for_the_version(
+    fake: FakeGateway, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake.on("POST", "/v1/datasets/exports", reply(201, DETAIL))
+    monkeypatch.setattr("tuneloop.client.exports.POLL_SECONDS", 0.0)
+    fake.on("POST", "/v1/datasets/exports", reply(202, export_status("queued")))
+    fake.on(
+        "GET",
+        "/v1/datasets/exports/dsv_1",
+        reply(200, export_status("running")),
+        reply(200, export_status("succeeded", dataset_id="dsv_1", version=3)),
+    )
+    fake.on("GET", "/v1/datasets/dsv_1", reply(200, DETAIL))
     result = runner.invoke(
         app,
         [
@@ -157,10 +175,20 @@ def test_too_few_examples_shows_why_they_were_excluded(
     fake: FakeGateway, runner: CliRunner
 ) -> None:
     reasons = [{"field": "duplicate", "code": "duplicate", "message": "7 example(s) excluded"}]
-    fake.on("POST", "/v1/datasets/exports", error(422, "too_few_examples", "3 < 10", reasons))
+    failure = {"code": "too_few_examples", "message": "3 < 10", "errors": reasons}
+    fake.on("POST", "/v1/datasets/exports", reply(202, export_status("queued")))
+    fake.on("GET", "/v1/datasets/exports/dsv_1", reply(200, export_status("failed", error=failure)))
     result = runner.invoke(app, ["datasets", "export", "--name", "support"])
     assert result.exit_code == 1
     assert "7 example(s) excluded" in result.stderr
+    assert "too_few_examples" in result.stderr
+
+
+def test_an_export_refused_at_once_shows_why(fake: FakeGateway, runner: CliRunner) -> None:
+    fake.on("POST", "/v1/datasets/exports", error(422, "external_import_failed", "unknown `crm`"))
+    result = runner.invoke(app, ["datasets", "export", "--name", "support"])
+    assert result.exit_code == 1
+    assert "unknown `crm`" in result.stderr
 
 
 def test_list_and_show_as_tables_and_json(fake: FakeGateway, runner: CliRunner) -> None:

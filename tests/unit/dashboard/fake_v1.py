@@ -42,6 +42,10 @@ def progress_event(step: int, loss: float) -> dict[str, Any]:
     }
 
 
+def export_status(status: str, **extra: Any) -> dict[str, Any]:
+    return {"id": "ds1", "dataset": "gold", "status": status, "created_at": NOW, **extra}
+
+
 def job(job_id: str, status: str) -> dict[str, Any]:
     return {
         "object": "fine_tuning.job",
@@ -234,8 +238,16 @@ class FakeV1:
 
         @api.post("/v1/datasets/exports")
         async def export() -> Any:
+            return JSONResponse(export_status("queued"), 202)
+
+        @api.get("/v1/datasets/exports/{export_id}")
+        async def export_progress(export_id: str) -> Any:
             if fake.export_error:
-                return JSONResponse({"error": fake.export_error}, 422)
+                return export_status("failed", error=fake.export_error)
+            return export_status("succeeded", dataset_id="ds1", version=2)
+
+        @api.get("/v1/datasets/ds1")
+        async def exported() -> Any:
             return {"id": "ds1", "dataset": "gold", "version": 2, "artifact_sha256": "b" * 64}
 
         @api.post("/v1/datasets/uploads")
