@@ -1,7 +1,7 @@
 """Exporter: exports run in the background, with their status, lease and outcome.
 
 Revision ID: exporter_0002
-Revises: trainer_0003
+Revises: retrainer_0001
 Create Date: 2026-11-22 05:40:00.000000
 """
 
@@ -13,7 +13,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "exporter_0002"
-down_revision: str | None = "trainer_0003"
+down_revision: str | None = "retrainer_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
