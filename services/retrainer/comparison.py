@@ -45,7 +45,7 @@ def compare(
     candidate, serving = candidate_metrics[metric], serving_metrics[metric]
     prompts = int(candidate_metrics.get("prompts", 0))
     difference = candidate - serving
-    bar = serving - margin
+    bar = max(0.0, serving - margin)  # every metric the evaluator reports is within [0, 1]
     not_worse = candidate >= bar - 1e-12
     verdict = "not worse" if not_worse else "worse"
     within = margin > 0 and not_worse and difference < 0

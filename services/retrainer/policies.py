@@ -87,7 +87,13 @@ class Policies:
         """Replace the sections given; a run going on keeps the plan it started with."""
         async with self.database.transaction() as session:
             policy = await locked_policy(session, tenant, model_name)
-            policy.spec = spec_of(policy).updated(body).model_dump(mode="json")
+            before = spec_of(policy)
+            after = before.updated(body)
+            policy.spec = after.model_dump(mode="json")
+            if after.export.filters != before.export.filters:
+                # other examples count now: new gold stars are counted from the next count on
+                policy.gold_stars_baseline = policy.gold_stars_counted = None
+                policy.counted_at = None
             change: Change = "updated"
             if body.enabled is not None and body.enabled != policy.enabled:
                 change = "enabled" if body.enabled else "disabled"

@@ -365,6 +365,16 @@ async def test_switched_off_policies_wait_failures_free_the_policy_and_runs_can_
         await create_policy(api, policy())
         # a second policy that never fires: its counts show the clock going round
         await create_policy(api, {"model_name": "witness", "trigger": {"gold_stars": 10_000_000}})
+        narrower = {"export": {"filters": {"gold_star_only": True, "domain": "support"}}}
+        patched = (await api.patch(f"/v1/retraining/policies/{MODEL}", json=narrower)).json()
+        assert patched["new_gold_stars"] is None, "other filters: counting starts again"
+        assert patched["trigger"] == {"gold_stars": 3, "schedule_seconds": None}
+
+        async def recounted() -> bool:
+            found = (await api.get(f"/v1/retraining/policies/{MODEL}")).json()
+            return bool(found["new_gold_stars"] == 0)
+
+        await eventually(recounted, what="the new filters counted")
         off = (await api.post(f"/v1/retraining/policies/{MODEL}/disable")).json()
         assert (off["enabled"], off["waiting_for"]) == (False, "switched off")
         await gold_star(bus, stand, 50)
@@ -377,6 +387,7 @@ async def test_switched_off_policies_wait_failures_free_the_policy_and_runs_can_
         [first] = stand.told(RetrainingTriggered)
         assert first.trigger == "gold_stars"
         [export] = stand.sent(ExportDataset)
+        assert export.filters.domain == "support"
         await bus.publish_event(
             DatasetExportFailed(
                 tenant=TENANT,
@@ -406,12 +417,13 @@ async def test_switched_off_policies_wait_failures_free_the_policy_and_runs_can_
         assert (await api.get(f"/v1/retraining/policies/{MODEL}")).status_code == 404
         assert (await api.get(f"/v1/retraining/runs/{run_id}")).status_code == 200
         await eventually(
-            lambda: len(stand.told(RetrainingPolicyChanged)) == 5, what="policy events"
+            lambda: len(stand.told(RetrainingPolicyChanged)) == 6, what="policy events"
         )
 
     assert [e.change for e in stand.told(RetrainingPolicyChanged)] == [
         "created",
         "created",
+        "updated",
         "disabled",
         "enabled",
         "deleted",

@@ -104,3 +104,11 @@ def test_the_offline_comparison_says_what_it_compared() -> None:
     missing = compare({"prompts": 1.0}, {"exact_match": 0.6}, "exact_match", 0.0, "b", "a")
     assert not missing.not_worse
     assert missing.problem == "no_metric"
+
+
+def test_a_margin_wider_than_the_score_asks_for_no_less_than_zero() -> None:
+    outcome = compare(
+        {"prompts": 3.0, "exact_match": 0.0}, {"exact_match": 0.0}, "exact_match", 1.0, "b", "a"
+    )
+    assert outcome.not_worse
+    assert "(+0.000; not worse needs at least 0.000): not worse" in outcome.words
