@@ -26,6 +26,7 @@ from benchmarks.report import Comparison
 from libs.storage import Database, migrate_to_head
 from libs.supervision.nats_server import EmbeddedNats
 from libs.supervision.process import ManagedProcess
+from services.router.assignment import Variant, assign
 from services.router.tables import Servable
 
 LITELLM_VERSION = "1.106.0"
@@ -34,6 +35,8 @@ SEQUENTIAL = 400
 CONCURRENT = 3000
 CONCURRENCY = 32
 BODY = {"messages": [{"role": "user", "content": "hello"}], "max_tokens": 8}
+SPLIT_UNITS = 100_000
+SPLIT_TARGET_PP = 0.5
 
 
 def free_port() -> int:
@@ -152,20 +155,44 @@ async def measure(url: str, model: str) -> dict[str, float]:
         sequential = [await timed(client, url, model) for _ in range(SEQUENTIAL)]
         ttft = [await first_byte_ms(client, url, model) for _ in range(200)]
         semaphore = asyncio.Semaphore(CONCURRENCY)
+        failures: list[str] = []
 
         async def one() -> None:
             async with semaphore:
-                await timed(client, url, model)
+                try:
+                    await timed(client, url, model)
+                except (RuntimeError, httpx.HTTPError) as exc:
+                    failures.append(str(exc))  # a proxy that fails under load: counted
 
         started = time.perf_counter()
         await asyncio.gather(*(one() for _ in range(CONCURRENT)))
-        throughput = CONCURRENT / (time.perf_counter() - started)
-    return {
+        throughput = (CONCURRENT - len(failures)) / (time.perf_counter() - started)
+    if failures:
+        print(
+            f"{url}: {len(failures)} of {CONCURRENT} failed, e.g. {failures[0][:300]}",
+            file=sys.stderr,
+        )
+    result = {
         "p50": percentile(sequential, 50),
         "p99": percentile(sequential, 99),
         "ttft_p50": percentile(ttft, 50),
         "rps": throughput,
+        "failed": float(len(failures)),
     }
+    print(f"{url}: {json.dumps(result)}", file=sys.stderr)
+    return result
+
+
+def split_error_pp(units: int = SPLIT_UNITS, share: float = 0.5) -> float:
+    """How far the treatment's share of ``units`` distinct units lands from its weight, in
+    percentage points (the router's sticky hash assignment, as a new experiment salts it)."""
+    variants = [
+        Variant("a", "bench@1-aaaaaaaa", 1 - share, True),
+        Variant("b", "bench@2-bbbbbbbb", share, False),
+    ]
+    salt = uuid.uuid4().hex[:16]
+    treated = sum(not assign(salt, uuid.uuid4().hex, variants)[0].is_control for _ in range(units))
+    return abs(treated / units - share) * 100
 
 
 def run_router_benchmark() -> list[Comparison]:
@@ -241,11 +268,11 @@ def run_router_benchmark() -> list[Comparison]:
             peer = asyncio.run(
                 measure(f"http://127.0.0.1:{litellm_port}/v1/chat/completions", "bench")
             )
-    return report(direct, ours, peer)
+    return report(direct, ours, peer, split_error_pp())
 
 
 def report(
-    direct: dict[str, float], ours: dict[str, float], peer: dict[str, float]
+    direct: dict[str, float], ours: dict[str, float], peer: dict[str, float], split_pp: float
 ) -> list[Comparison]:
     def added(result: dict[str, float], key: str) -> float:
         return max(result[key] - direct[key], 0.001)
@@ -280,11 +307,21 @@ def report(
         ),
         Comparison(
             "router",
-            f"requests/s at concurrency {CONCURRENCY} (direct: {direct['rps']:.0f})",
+            f"requests/s at concurrency {CONCURRENCY} (direct: {direct['rps']:.0f}; "
+            f"failed: ours {ours['failed']:.0f}, LiteLLM {peer['failed']:.0f} of {CONCURRENT})",
             "tuneloop router",
             ours["rps"],
             "LiteLLM proxy",
             peer["rps"],
+        ),
+        Comparison(
+            "router",
+            f"50/50 split error at {SPLIT_UNITS:,} units (percentage points)",
+            "tuneloop router (sticky hash)",
+            max(split_pp, 0.001),
+            "target",
+            SPLIT_TARGET_PP,
+            higher_is_better=False,
         ),
     ]
 

@@ -1,5 +1,6 @@
 """Run one service as a process until SIGTERM or Ctrl-C."""
 
+import gc
 import logging
 import socket
 import sys
@@ -61,6 +62,11 @@ async def serve(definition: ServiceDefinition, settings: ServiceSettings) -> Non
         )
     )
     await start_messaging(service)
+    # what start-up built lives as long as the process: keep it out of the collector's full
+    # passes, which otherwise walk all of it (a few hundred thousand objects, tens of ms
+    # during which no request in flight moves)
+    gc.collect()
+    gc.freeze()
     logger.info("%s ready", definition.name, extra={"http_url": service.context.http_url})
     try:
         await server.serve(sockets=[sock])

@@ -1,11 +1,10 @@
 """The router's HTTP API: OpenAI-compatible completions, models, feedback, experiments."""
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
-import httpx
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from contracts.api.router import (
     ExperimentCreate,
@@ -23,20 +22,11 @@ from libs.messaging import Bus
 from libs.runtime.health import VERSION
 from libs.tenancy import TENANT_HEADER, carries_identity, verified_identity
 from services.router.access import AccessDenied, KeyChecker, bearer_key
-from services.router.budgets import refusal_message
-from services.router.catalog import Catalog, UnknownModel
+from services.router.catalog import Catalog
+from services.router.completions import CompletionsEndpoint
 from services.router.experiments import ExperimentError, Experiments
-from services.router.forwarding import UpstreamDown
-from services.router.inference import (
-    BadRequest,
-    BudgetRefused,
-    InferenceService,
-    Served,
-    parse_body,
-)
-from services.router.upstreams import NoUpstream, UpstreamError
+from services.router.inference import InferenceService
 
-PASSED_HEADERS = {"content-type", "x-request-id"}
 SignedTenantHeader = Annotated[
     str | None,
     Header(
@@ -67,100 +57,42 @@ def openai_error(
     return JSONResponse(body.model_dump(mode="json"), status_code=status)
 
 
-def tuneloop_headers(served: Served) -> dict[str, str]:
-    headers = {
-        "x-tuneloop-request-id": served.request_id,
-        "x-tuneloop-serving-name": served.target.serving_name,
-    }
-    if served.target.variant is not None:
-        headers["x-tuneloop-variant"] = served.target.variant
-        headers["x-tuneloop-experiment"] = served.target.experiment_id or ""
-    if served.fallback:
-        headers["x-tuneloop-fallback"] = "true"
-    return headers
+class Delegated(Response):
+    """A route's answer written by a plain ASGI endpoint."""
+
+    def __init__(self, endpoint: CompletionsEndpoint, path: str) -> None:
+        super().__init__()
+        self.endpoint = endpoint
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.endpoint.serve(self.path, scope, receive, send)
 
 
-async def read_limited(request: Request, limit: int) -> bytes:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise BadRequest(f"The request body is larger than {limit} bytes.", status=413)
-    return body
-
-
-def completion_routes(service: InferenceService, max_bytes: int, max_tokens: int) -> APIRouter:
+def completion_routes(endpoint: CompletionsEndpoint) -> APIRouter:
+    """The completion paths as the schema shows them; :class:`RouterApp` sends requests for
+    them to ``endpoint`` before routing, and these routes hand any that reach them over too."""
     router = APIRouter(tags=["inference"])
-
-    async def handle(request: Request, path: str, tenant: str, unit: str | None) -> Response:
-        try:
-            body = parse_body(await read_limited(request, max_bytes), max_tokens)
-            served = await service.serve(tenant, unit, path, body)
-        except BadRequest as exc:
-            return openai_error(exc.status, exc.message, "invalid_request_error", exc.param)
-        except BudgetRefused as exc:
-            return openai_error(
-                429, refusal_message(str(exc)), "insufficient_quota", code="budget_exceeded"
-            )
-        except UnknownModel as exc:
-            return openai_error(404, str(exc), "invalid_request_error", "model", "model_not_found")
-        except (UpstreamDown, NoUpstream, UpstreamError) as exc:
-            return openai_error(503, str(exc), "server_error", code="upstream_unavailable")
-        except httpx.TransportError as exc:
-            return openai_error(
-                502,
-                f"the upstream failed: {type(exc).__name__}",
-                "server_error",
-                code="upstream_error",
-            )
-        return respond(service, tenant, body["model"], served)
 
     @router.post("/v1/chat/completions")
     async def chat_completions(
         request: Request,
-        tenant: CallerTenant,
         unit: Annotated[str | None, Header(alias="X-Tuneloop-Unit")] = None,
+        tenant: SignedTenantHeader = None,
     ) -> Response:
         """OpenAI chat completions, streaming or not, split by the model's experiment."""
-        return await handle(request, "/v1/chat/completions", tenant, unit)
+        return Delegated(endpoint, "/v1/chat/completions")
 
     @router.post("/v1/completions")
     async def completions(
         request: Request,
-        tenant: CallerTenant,
         unit: Annotated[str | None, Header(alias="X-Tuneloop-Unit")] = None,
+        tenant: SignedTenantHeader = None,
     ) -> Response:
         """OpenAI (legacy) text completions."""
-        return await handle(request, "/v1/completions", tenant, unit)
+        return Delegated(endpoint, "/v1/completions")
 
     return router
-
-
-def respond(service: InferenceService, tenant: str, requested: str, served: Served) -> Response:
-    answer = served.answer
-    headers = {
-        **{k: v for k, v in answer.headers.items() if k.lower() in PASSED_HEADERS},
-        **tuneloop_headers(served),
-    }
-    if answer.chunks is None:
-        service.finished(served.target)
-        service.record(tenant, requested, served)
-        return Response(answer.body, status_code=answer.status, headers=headers)
-
-    async def relay(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in chunks:
-                yield chunk
-        finally:
-            service.finished(served.target)
-            service.record(tenant, requested, served)
-
-    return StreamingResponse(
-        relay(answer.chunks),
-        status_code=answer.status,
-        headers=headers,
-        media_type="text/event-stream",
-    )
 
 
 def model_not_found(model_id: str) -> JSONResponse:
@@ -292,6 +224,22 @@ async def access_denied(_: Request, exc: Exception) -> JSONResponse:
     return openai_error(exc.status, exc.message, kind, code=exc.code)
 
 
+class RouterApp(FastAPI):
+    """The router's app: the completion paths go to their plain ASGI endpoint first, ahead of
+    the middleware stack and routing (the router's hot path); everything else as usual."""
+
+    completions: CompletionsEndpoint | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = self.completions
+        path = endpoint.route_of(scope) if endpoint is not None else None
+        if path is not None:
+            assert endpoint is not None
+            await endpoint.serve(path, scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_api(
     service: InferenceService,
     experiments: Experiments,
@@ -300,13 +248,21 @@ def create_api(
     max_tokens: int,
     checker: KeyChecker | None = None,
 ) -> FastAPI:
-    api = FastAPI(
+    api = RouterApp(
         title="tuneloop router",
         version=VERSION,
         description="OpenAI-compatible inference over fine-tuned versions, split by experiment.",
     )
     api.state.key_checker = checker or KeyChecker(no_gateway, require_key=False)
-    api.include_router(completion_routes(service, max_bytes, max_tokens))
+    state = api.state
+    api.completions = CompletionsEndpoint(
+        service,
+        state.key_checker,
+        max_bytes,
+        max_tokens,
+        signer=lambda: getattr(state, "identity_signer", None),
+    )
+    api.include_router(completion_routes(api.completions))
     api.include_router(model_routes(service.catalog, bus))
     api.include_router(feedback_routes(bus))
     api.include_router(experiment_routes(experiments))

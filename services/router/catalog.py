@@ -1,10 +1,15 @@
 """What a ``model`` field means: an experiment, an alias, an exact version or a base model.
 
-Each replica keeps a snapshot of the router's tables, reloaded when older than a second, so a
-deploy handled by one replica reaches every replica within about a second.
+Each replica keeps a snapshot of the router's tables, never older than a second, so a deploy
+handled by one replica reaches every replica within about a second. Requests do not wait for
+the reload under steady traffic: once a snapshot is half that age, the request that notices
+starts a reload in the background and goes on with the current one. Only a snapshot that has
+expired (a second without traffic) or was invalidated (this replica changed the tables) is
+reloaded before answering.
 """
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field, replace
 
@@ -15,7 +20,10 @@ from libs.storage import Database
 from services.router.assignment import Variant, assign
 from services.router.tables import Experiment, Route, Servable
 
+logger = logging.getLogger("tuneloop.router.catalog")
+
 SNAPSHOT_SECONDS = 1.0
+REFRESH_AFTER_SECONDS = SNAPSHOT_SECONDS / 2
 DEFAULT_ALIAS = "production"
 
 
@@ -57,16 +65,43 @@ class Catalog:
         self.configured_base_models = configured_base_models
         self._snapshot = Snapshot()
         self._lock = asyncio.Lock()
+        self._generation = 0
+        self._refreshing: asyncio.Task[None] | None = None
 
     async def snapshot(self) -> Snapshot:
-        if time.monotonic() - self._snapshot.loaded_at < SNAPSHOT_SECONDS:
+        age = time.monotonic() - self._snapshot.loaded_at
+        if age < REFRESH_AFTER_SECONDS:
+            return self._snapshot
+        if age < SNAPSHOT_SECONDS:
+            if self._refreshing is None:
+                self._refreshing = asyncio.get_running_loop().create_task(self._refresh())
             return self._snapshot
         async with self._lock:
-            if time.monotonic() - self._snapshot.loaded_at >= SNAPSHOT_SECONDS:
-                self._snapshot = await self._load()
+            for attempt in range(3):  # a load that an invalidation overtook is read again
+                if time.monotonic() - self._snapshot.loaded_at < SNAPSHOT_SECONDS:
+                    break
+                await self._reload(keep_anyway=attempt == 2)
         return self._snapshot
 
+    async def _refresh(self) -> None:
+        try:
+            async with self._lock:
+                if time.monotonic() - self._snapshot.loaded_at >= REFRESH_AFTER_SECONDS:
+                    await self._reload()
+        except Exception:
+            logger.exception("the catalog could not be reloaded; retrying on the next request")
+        finally:
+            self._refreshing = None
+
+    async def _reload(self, keep_anyway: bool = False) -> None:
+        generation = self._generation
+        snapshot = await self._load()
+        if keep_anyway or generation == self._generation:  # else it may predate a change
+            self._snapshot = snapshot
+
     def invalidate(self) -> None:
+        """The tables changed here: the next request reads them again before answering."""
+        self._generation += 1
         self._snapshot = Snapshot()
 
     async def _load(self) -> Snapshot:

@@ -1,6 +1,5 @@
 """The request path: resolve the model, pick the upstream, forward, fall back, record."""
 
-import json
 import time
 import uuid
 import zlib
@@ -17,15 +16,11 @@ from services.router.capture import CapturedRequest, PayloadCapture
 from services.router.catalog import Catalog, Target
 from services.router.forwarding import Answer, UpstreamDown
 from services.router.recorder import InferenceRecorder
+from services.router.request_body import BadRequest, CompletionRequest, parse_request
+from services.router.upstream_http import UpstreamBroken
 from services.router.upstreams import Upstream, UpstreamError, UpstreamPool
 
-
-class BadRequest(Exception):
-    def __init__(self, message: str, param: str | None = None, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.param = param
-        self.status = status
+FALLBACK_ON = (UpstreamDown, UpstreamError, UpstreamBroken, httpx.TransportError)
 
 
 class BudgetRefused(Exception):
@@ -41,24 +36,6 @@ class Served:
     started: float
     messages: list[Any] | None = None
     """The chat request's messages, kept only when the tenant's payloads are captured."""
-
-
-def parse_body(raw: bytes, max_tokens_limit: int) -> dict[str, Any]:
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"The request body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise BadRequest("The request body must be a JSON object.")
-    if not isinstance(body.get("model"), str) or not body["model"]:
-        raise BadRequest("You must provide a model parameter.", param="model")
-    for field in ("max_tokens", "max_completion_tokens"):
-        value = body.get(field)
-        if value is not None and (not isinstance(value, int) or value > max_tokens_limit):
-            raise BadRequest(
-                f"{field} must be an integer of at most {max_tokens_limit}.", param=field
-            )
-    return body
 
 
 def upstream_model_name(target: Target) -> str:
@@ -106,25 +83,30 @@ class InferenceService:
         upstreams = self.pool.for_base_model(target.base_model)
         return upstreams[zlib.crc32(target.serving_name.encode()) % len(upstreams)]
 
-    async def _send(self, target: Target, path: str, body: dict[str, Any]) -> Answer:
+    async def _send(self, target: Target, path: str, request: CompletionRequest) -> Answer:
         upstream = self.upstream_for(target)
         try:
             await self.adapters.ensure_loaded(target, upstream)
         except httpx.TransportError as exc:
             raise UpstreamDown(f"{upstream.base_url} is unreachable: {exc}") from exc
         # a hosted model's key is a default header of the remote upstream's client
-        outgoing = {**body, "model": upstream_model_name(target)}
-        answer = await self._forward(upstream, path, outgoing)
+        outgoing = request.outgoing(upstream_model_name(target))
+        answer = await self._forward(upstream, path, outgoing, request)
         if answer.status == 404 and await self.adapters.reload(target, upstream):
-            answer = await self._forward(upstream, path, outgoing)  # it had lost the adapter
+            # it had lost the adapter
+            answer = await self._forward(upstream, path, outgoing, request)
         return answer
 
-    async def _forward(self, upstream: Upstream, path: str, body: dict[str, Any]) -> Answer:
-        if body.get("stream"):
-            return await forwarding.stream(upstream, path, body, self.retries)
-        return await forwarding.complete(upstream, path, body, self.retries)
+    async def _forward(
+        self, upstream: Upstream, path: str, outgoing: bytes, request: CompletionRequest
+    ) -> Answer:
+        if request.stream:
+            return await forwarding.stream(
+                upstream, path, outgoing, self.retries, request.wants_usage
+            )
+        return await forwarding.complete(upstream, path, outgoing, self.retries)
 
-    async def _tracked_send(self, target: Target, path: str, body: dict[str, Any]) -> Answer:
+    async def _tracked_send(self, target: Target, path: str, body: CompletionRequest) -> Answer:
         """Send, counting the request as in flight on its adapter until :meth:`finished`."""
         self.adapters.in_flight[target.serving_name] += 1
         try:
@@ -136,17 +118,19 @@ class InferenceService:
     def finished(self, target: Target) -> None:
         self.adapters.in_flight[target.serving_name] -= 1
 
-    async def serve(self, tenant: str, unit: str | None, path: str, body: dict[str, Any]) -> Served:
+    async def serve(
+        self, tenant: str, unit: str | None, path: str, body: CompletionRequest
+    ) -> Served:
         started = time.perf_counter()
         refusal = self.budgets.refusal(tenant) if self.budgets is not None else None
         if refusal is not None:
             raise BudgetRefused(refusal)
-        unit = unit or (body.get("user") if isinstance(body.get("user"), str) else None)
-        target = await self.catalog.resolve(tenant, body["model"], unit or uuid.uuid4().hex)
+        unit = unit or body.user
+        target = await self.catalog.resolve(tenant, body.model, unit or uuid.uuid4().hex)
         fallback = False
         try:
             answer = await self._tracked_send(target, path, body)
-        except (UpstreamDown, UpstreamError, httpx.TransportError):
+        except FALLBACK_ON:
             if target.control is None:
                 raise
             target, fallback = target.control, True
@@ -164,24 +148,10 @@ class InferenceService:
         )
 
     def record(self, tenant: str, requested_model: str, served: Served) -> None:
-        answer = served.answer
-        self.recorder.record(
-            InferenceCompleted(
-                tenant=tenant,
-                request_id=served.request_id,
-                requested_model=requested_model,
-                serving_name=served.target.serving_name,
-                experiment_id=served.target.experiment_id,
-                variant=served.target.variant,
-                unit_hash=served.target.unit_bucket,
-                latency_ms=round((time.perf_counter() - served.started) * 1000, 3),
-                time_to_first_token_ms=answer.first_token_ms,
-                prompt_tokens=answer.usage.prompt_tokens,
-                completion_tokens=answer.usage.completion_tokens,
-                status="ok" if answer.status < 400 else "error",
-                fallback=served.fallback,
-            )
-        )
+        """Queue the request's ``inference.completed`` (built and published in the
+        background) and its payload if captured; never waits."""
+        latency_ms = round((time.perf_counter() - served.started) * 1000, 3)
+        self.recorder.record(lambda: completed_event(tenant, requested_model, served, latency_ms))
         self._capture(tenant, requested_model, served)
 
     def _capture(self, tenant: str, requested_model: str, served: Served) -> None:
@@ -205,4 +175,33 @@ class InferenceService:
         )
 
 
-__all__ = ["BadRequest", "InferenceService", "Served", "parse_body"]
+def completed_event(
+    tenant: str, requested_model: str, served: Served, latency_ms: float
+) -> InferenceCompleted:
+    answer = served.answer
+    usage = answer.final_usage()
+    return InferenceCompleted(
+        tenant=tenant,
+        request_id=served.request_id,
+        requested_model=requested_model,
+        serving_name=served.target.serving_name,
+        experiment_id=served.target.experiment_id,
+        variant=served.target.variant,
+        unit_hash=served.target.unit_bucket,
+        latency_ms=latency_ms,
+        time_to_first_token_ms=answer.first_token_ms,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        status="ok" if answer.status < 400 else "error",
+        fallback=served.fallback,
+    )
+
+
+__all__ = [
+    "BadRequest",
+    "BudgetRefused",
+    "InferenceService",
+    "Served",
+    "completed_event",
+    "parse_request",
+]

@@ -96,6 +96,7 @@ class RouterComponents:
         await self.budgets.close()
         await self.recorder.stop()
         await self.capture.stop()
+        self.pool.close()
         await self.client.aclose()
 
 

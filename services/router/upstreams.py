@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from services.router.upstream_http import UpstreamHttp
+
 
 class UpstreamError(Exception):
     """An upstream refused or failed; the message carries its own explanation."""
@@ -35,6 +37,9 @@ def error_message(response: httpx.Response) -> str:
 class Upstream:
     base_url: str
     client: httpx.AsyncClient
+    """Adapter management, and completions for a remote upstream."""
+    http: UpstreamHttp | None = None
+    """The lean keep-alive client completions take to a local upstream."""
     loaded: set[str] = field(default_factory=set)
 
     async def served_models(self) -> set[str]:
@@ -83,7 +88,11 @@ class UpstreamPool:
 
     def __init__(self, mapping: dict[str, list[str]], client: httpx.AsyncClient) -> None:
         self.client = client
-        self._by_url = {url: Upstream(url, client) for urls in mapping.values() for url in urls}
+        self._by_url = {
+            url: Upstream(url, client, UpstreamHttp(url))
+            for urls in mapping.values()
+            for url in urls
+        }
         self._mapping = mapping
 
     def for_base_model(self, base_model: str) -> list[Upstream]:
@@ -96,6 +105,11 @@ class UpstreamPool:
 
     def all(self) -> list[Upstream]:
         return list(self._by_url.values())
+
+    def close(self) -> None:
+        for upstream in self._by_url.values():
+            if upstream.http is not None:
+                upstream.http.close()
 
 
 __all__ = ["NoUpstream", "Upstream", "UpstreamError", "UpstreamPool", "error_message"]

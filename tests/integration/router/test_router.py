@@ -3,8 +3,10 @@ answers come from the right adapter, errors have OpenAI's shape."""
 
 from typing import Any
 
+import httpx
 import openai
 import pytest
+from fastapi import FastAPI
 from faststream.nats import NatsRouter
 
 from contracts.api.registry import DeployRequest, RegisterRequest
@@ -283,3 +285,25 @@ async def test_a_hot_swap_under_concurrent_traffic_fails_no_request(stack: Stack
     await asyncio.gather(*workers)
     assert set(statuses) == {200}
     assert texts == {"old", "new"}
+
+
+async def test_the_declared_routes_answer_like_the_fast_path(stack: Stack) -> None:
+    """The FastAPI routes (what the schema documents) hand requests to the same endpoint."""
+
+    async def plain_fastapi(scope: Any, receive: Any, send: Any) -> None:
+        await FastAPI.__call__(stack.router.api, scope, receive, send)  # no fast dispatch
+
+    routes_only = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=plain_fastapi), base_url="http://router"
+    )
+    async with routes_only:
+        for client in (stack.client, routes_only):
+            response = await client.post("/v1/chat/completions", json=chat(BASE), headers=ACME)
+            assert response.status_code == 200, response.text
+            assert response.json()["choices"][0]["message"]["content"] == "base"
+            assert response.headers["x-tuneloop-serving-name"] == BASE
+            legacy = await client.post(
+                "/v1/completions", json={"model": "nope", "prompt": "hi"}, headers=ACME
+            )
+            assert legacy.status_code == 404
+            assert legacy.json()["error"]["code"] == "model_not_found"
