@@ -16,6 +16,7 @@ from services.registry.service import registry_of
 from tests.integration.harness import running_bus
 from tests.integration.router.conftest import BASE, OTHER_BASE, Stack
 from tests.polling import eventually
+from tests.support.identity import ClaimedTenantsSigned
 
 pytestmark = pytest.mark.integration
 
@@ -294,7 +295,9 @@ async def test_the_declared_routes_answer_like_the_fast_path(stack: Stack) -> No
         await FastAPI.__call__(stack.router.api, scope, receive, send)  # no fast dispatch
 
     routes_only = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=plain_fastapi), base_url="http://router"
+        transport=httpx.ASGITransport(app=plain_fastapi),
+        base_url="http://router",
+        auth=ClaimedTenantsSigned(),
     )
     async with routes_only:
         for client in (stack.client, routes_only):
