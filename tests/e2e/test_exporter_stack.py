@@ -16,10 +16,14 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def exporter_url(tmp_path: Path, exporter_tokenizer_dir: Path) -> Iterator[str]:
+def exporter_url(
+    tmp_path: Path, exporter_tokenizer_dir: Path, tiny_model_dir: Path, models_cache_dir: Path
+) -> Iterator[str]:
     port, exporter_port = free_port(), free_port()
-    env = stack_env(
+    env = stack_env(  # the tiny base model, built once: the stack need not prepare SmolLM2
         tmp_path,
+        TUNELOOP_BASE_MODEL="tiny-llama",
+        TUNELOOP_MODELS_DIR=str(models_cache_dir),
         TUNELOOP_EXPORTER_PORT=str(exporter_port),
         TUNELOOP_EXPORTER_TOKENIZER=str(exporter_tokenizer_dir),
         TUNELOOP_EXPORTER_CONTEXT_LENGTH="512",
