@@ -2,10 +2,10 @@
 
 Each replica keeps a snapshot of the router's tables, never older than a second, so a deploy
 handled by one replica reaches every replica within about a second. Requests do not wait for
-the reload under steady traffic: once a snapshot is half that age, the request that notices
-starts a reload in the background and goes on with the current one. Only a snapshot that has
-expired (a second without traffic) or was invalidated (this replica changed the tables) is
-reloaded before answering.
+the reload under steady traffic: once a snapshot is three quarters of that age, the request
+that notices starts a reload in the background and goes on with the current one. Only a
+snapshot that has expired (no traffic meanwhile) or was invalidated (this replica changed the
+tables) is reloaded before answering.
 """
 
 import asyncio
@@ -23,7 +23,9 @@ from services.router.tables import Experiment, Route, Servable
 logger = logging.getLogger("tuneloop.router.catalog")
 
 SNAPSHOT_SECONDS = 1.0
-REFRESH_AFTER_SECONDS = SNAPSHOT_SECONDS / 2
+REFRESH_AFTER_SECONDS = SNAPSHOT_SECONDS * 0.75
+"""A reload takes milliseconds; starting it a quarter second early keeps requests from
+ever waiting for one under steady traffic, at about one reload a second."""
 DEFAULT_ALIAS = "production"
 
 

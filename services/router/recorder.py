@@ -24,9 +24,10 @@ from libs.messaging.bus import PUBLISH_TIMEOUT_SECONDS, message_headers
 logger = logging.getLogger("tuneloop.router.recorder")
 
 BATCH = 256
-BUILD_SLICE = 32
-"""Events built between two yields to the event loop (requests in flight go on meanwhile)."""
-LINGER_SECONDS = 0.05
+SLICE = 8
+"""Events built or published between two yields to the event loop: a batch never holds up a
+request in flight for more than a slice's work."""
+LINGER_SECONDS = 0.02
 QUEUE_LIMIT = 100_000
 RETRY_SECONDS = 0.5
 PendingEvent = Callable[[], InferenceCompleted]
@@ -83,9 +84,14 @@ class InferenceRecorder:
                 events.append(pending())
             except Exception:
                 logger.exception("an inference event could not be built; it is dropped")
-            if index % BUILD_SLICE == 0:
+            if index % SLICE == 0:
                 await asyncio.sleep(0)
-        results = await asyncio.gather(*map(self.publish, events), return_exceptions=True)
+        sending = []
+        for index, event in enumerate(events, start=1):
+            sending.append(asyncio.ensure_future(self.publish(event)))
+            if index % SLICE == 0:
+                await asyncio.sleep(0)
+        results = await asyncio.gather(*sending, return_exceptions=True)
         failed = [e for e, r in zip(events, results, strict=True) if isinstance(r, Exception)]
         if failed:
             logger.warning(

@@ -220,7 +220,7 @@ class UpstreamResponse:
 
     async def iter_bytes(self) -> AsyncIterator[bytes]:
         try:
-            while (chunk := await self._connection.next_chunk()) is not None:
+            while not self._done and (chunk := await self._connection.next_chunk()) is not None:
                 yield chunk
         finally:
             if self._connection.complete:
@@ -229,8 +229,13 @@ class UpstreamResponse:
                 self.abort()
 
     def abort(self) -> None:
-        """Drop the connection (the upstream stops generating for a client who left)."""
-        if not self._done:
+        """Stop reading: drop the connection (the upstream stops generating for a client who
+        left), or keep it for the next request if the answer had arrived whole anyway."""
+        if self._done:
+            return
+        if self._connection.reusable():
+            self._release()
+        else:
             self._done = True
             self._connection.abort()
 

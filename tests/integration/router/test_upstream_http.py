@@ -228,3 +228,24 @@ def test_the_same_on_uvloop_as_the_service_runs() -> None:
             server.stop()
 
     uvloop.run(scenario())
+
+
+async def test_a_stream_dropped_after_it_arrived_whole_keeps_its_connection() -> None:
+    async def whole(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                await read_request(reader)
+            except asyncio.IncompleteReadError:
+                return
+            writer.write(answer(b"data: one\n\ndata: [DONE]\n\n"))
+
+    async with scripted(whole) as (url, connections):
+        client = UpstreamHttp(url)
+        for _ in range(3):
+            response = await client.post("/v1/chat/completions", b"{}")
+            pieces = response.iter_bytes()
+            assert b"data: one" in await anext(pieces)
+            response.abort()  # the client left, but nothing was in flight any more
+            assert [p async for p in pieces] == []  # and the old reader stops there
+        assert len(connections) == 1
+        client.close()
