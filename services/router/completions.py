@@ -247,18 +247,30 @@ class CompletionsEndpoint:
                 answer.abort()
 
         watcher = asyncio.get_running_loop().create_task(watch())
+        started = False
         try:
-            await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+            # the head goes with the first event, as one burst: a client woken by the head
+            # alone would only wait again for the event
             async for chunk in answer.chunks:
+                if not started:
+                    started = True
+                    start = {"type": "http.response.start", "status": answer.status}
+                    await send({**start, "headers": headers})
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        except UpstreamBroken:
+        except UpstreamBroken as exc:
             if gone.is_set():
+                return
+            if not started:  # nothing sent yet: the client gets an error it can read
+                answer.status = 502
+                await send_error(send, *(failure(exc) or (502, b"")))
                 return
             raise
         finally:
             watcher.cancel()
             self.service.finished(served.target)
             self.service.record(tenant, requested, served)
+        if not started:  # an empty stream
+            await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 

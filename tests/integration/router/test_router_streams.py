@@ -27,6 +27,7 @@ class EndlessUpstream:
     def __init__(self) -> None:
         self.release = asyncio.Queue[None]()
         self.gone = asyncio.Event()
+        self.fail_at_once = False
         self.url = ""
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -41,6 +42,10 @@ class EndlessUpstream:
             b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
             b"transfer-encoding: chunked\r\n\r\n"
         )
+        if self.fail_at_once:  # a crash before the first token
+            await writer.drain()
+            writer.transport.abort()
+            return
         closed = asyncio.ensure_future(reader.read())  # b"" once the router hangs up
         n = 0
         while not closed.done():
@@ -105,6 +110,7 @@ async def test_events_pass_as_they_come_and_a_client_leaving_stops_the_upstream(
     router_url: str, upstream: EndlessUpstream
 ) -> None:
     body = {"model": BASE, "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    upstream.release.put_nowait(None)  # the head goes out with the first event
     async with (
         httpx.AsyncClient(base_url=router_url, timeout=30) as client,
         client.stream("POST", "/v1/chat/completions", json=body) as response,
@@ -113,9 +119,21 @@ async def test_events_pass_as_they_come_and_a_client_leaving_stops_the_upstream(
         assert response.headers["content-type"].startswith("text/event-stream")
         assert response.headers["x-tuneloop-serving-name"] == BASE
         chunks = response.aiter_raw()
-        for n in range(3):
+        assert b"w0 " in await anext(chunks)
+        for n in range(1, 4):
             upstream.release.put_nowait(None)  # one event at a time: each comes through
             assert f"w{n} ".encode() in await anext(chunks)
         assert not upstream.gone.is_set()
     # the client closed its connection mid-stream
     await asyncio.wait_for(upstream.gone.wait(), 10)
+
+
+async def test_an_upstream_failing_before_the_first_event_is_an_openai_error(
+    router_url: str, upstream: EndlessUpstream
+) -> None:
+    upstream.fail_at_once = True
+    body = {"model": BASE, "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    async with httpx.AsyncClient(base_url=router_url, timeout=30) as client:
+        response = await client.post("/v1/chat/completions", json=body)
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "upstream_error"
