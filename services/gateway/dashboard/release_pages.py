@@ -243,14 +243,23 @@ async def promote_treatment(v1: V1, experiment_id: str, note: str) -> None:
             },
         )
     if experiment["status"] == "running":
+        await stop_experiment(v1, experiment_id)
+
+
+async def stop_experiment(v1: V1, experiment_id: str) -> None:
+    """End the A/B test; one the evaluator concluded meanwhile (409, stopped) is fine too."""
+    try:
         await v1.post(f"/v1/experiments/{experiment_id}/stop")
+    except ApiError as exc:
+        if exc.status != 409:
+            raise
 
 
 async def roll_back_treatment(v1: V1, experiment_id: str, note: str) -> None:
     detail = await data.experiment_detail(v1, experiment_id)
     experiment, treatment = detail["experiment"], detail["treatment"]
     if experiment["status"] == "running":
-        await v1.post(f"/v1/experiments/{experiment_id}/stop")
+        await stop_experiment(v1, experiment_id)
     version = await data.version_by_serving_name(
         v1, experiment["model_name"], treatment["serving_name"]
     )

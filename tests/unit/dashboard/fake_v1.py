@@ -155,6 +155,8 @@ class FakeV1:
     """The history every job has (the running job's progress so far)."""
     evaluated: bool = True
     """Whether the evaluator has numbers (and a verdict) for the experiment."""
+    stopped_meanwhile: bool = False
+    """Whether the experiment ends (the evaluator concluded it) before the dashboard stops it."""
     job_queries: list[list[str] | None] = field(default_factory=list)
     """The ``status`` parameters each job listing was asked with."""
 
@@ -359,6 +361,11 @@ class FakeV1:
 
         @api.post("/v1/experiments/{experiment_id}/stop")
         async def stop(experiment_id: str) -> Any:
+            if fake.stopped_meanwhile:
+                message = f"experiment {experiment_id!r} is stopped"
+                return JSONResponse(
+                    {"error": {"code": "experiment_error", "message": message}}, status_code=409
+                )
             return {**EXPERIMENT, "status": "stopped"}
 
         @api.get("/v1/evaluations/experiments/{experiment_id}")

@@ -222,6 +222,16 @@ async def test_promote_deploys_the_winner_with_the_note_and_stops_the_test(
     assert fake.bodies("POST", "/v1/experiments/exp_1/stop") == [None]
 
 
+async def test_promote_succeeds_when_the_evaluator_ended_the_test_meanwhile(
+    browser: httpx.AsyncClient, fake: FakeV1
+) -> None:
+    fake.stopped_meanwhile = True
+    response = await browser.post("/experiments/exp_1/promote", data={"note": "clear winner"})
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/experiments/exp_1")
+    assert fake.bodies("POST", "/v1/registry/models/support-bot/deployments")
+
+
 async def test_roll_back_after_an_automatic_promotion_moves_the_alias_back(
     browser: httpx.AsyncClient, fake: FakeV1
 ) -> None:
