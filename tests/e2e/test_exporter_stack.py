@@ -16,9 +16,10 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def exporter_url(
+def gateway(
     tmp_path: Path, exporter_tokenizer_dir: Path, tiny_model_dir: Path, models_cache_dir: Path
-) -> Iterator[str]:
+) -> Iterator[tuple[str, str]]:
+    """The running stack's gateway URL and its first admin key."""
     port, exporter_port = free_port(), free_port()
     env = stack_env(  # the tiny base model, built once: the stack need not prepare SmolLM2
         tmp_path,
@@ -38,7 +39,8 @@ def exporter_url(
     )
     try:
         wait_until_up(f"http://127.0.0.1:{port}", tmp_path)
-        yield f"http://127.0.0.1:{exporter_port}"
+        key = (tmp_path / "admin.key").read_text().strip()
+        yield f"http://127.0.0.1:{port}", key
     finally:
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=60)
@@ -64,8 +66,10 @@ def rows(count: int) -> bytes:
     )
 
 
-def test_upload_then_export_in_the_running_stack(exporter_url: str) -> None:
-    with httpx.Client(base_url=exporter_url, timeout=30) as client:
+def test_upload_then_export_in_the_running_stack(gateway: tuple[str, str]) -> None:
+    url, key = gateway
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
         upload = client.post(
             "/v1/datasets/uploads",
             params={"domain": "returns"},
