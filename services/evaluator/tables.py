@@ -3,25 +3,10 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from contracts.envelope import utc_now
-
-
-def _timestamp(**options: Any) -> Any:
-    return Field(
-        default_factory=utc_now,
-        sa_column=Column(DateTime(timezone=True), nullable=False, **options),
-    )
-
-
-def _optional_timestamp() -> Any:
-    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
-
-
-def _json(default: Any = dict) -> Any:
-    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+from libs.storage.columns import json_field, optional_timestamp_field, timestamp_field
 
 
 class Experiment(SQLModel, table=True):
@@ -31,14 +16,14 @@ class Experiment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     tenant: str = Field(max_length=64, index=True)
     experiment_id: str = Field(max_length=64)
-    definition: dict[str, Any] = _json()
+    definition: dict[str, Any] = json_field()
     status: str = Field(default="running", max_length=16)
     verdict: str | None = Field(default=None, max_length=32)
     summary: str = Field(default="", sa_column=Column(Text, nullable=False))
-    running_looks: dict[str, Any] = _json()
-    last_snapshot_at: datetime | None = _optional_timestamp()
-    created_at: datetime = _timestamp()
-    concluded_at: datetime | None = _optional_timestamp()
+    running_looks: dict[str, Any] = json_field()
+    last_snapshot_at: datetime | None = optional_timestamp_field()
+    created_at: datetime = timestamp_field()
+    concluded_at: datetime | None = optional_timestamp_field()
 
 
 class ArmTotals(SQLModel, table=True):
@@ -55,7 +40,7 @@ class ArmTotals(SQLModel, table=True):
     errors: int = 0
     fallbacks: int = 0
     latency_total_ms: float = 0.0
-    latency_histogram: list[int] = _json(list)
+    latency_histogram: list[int] = json_field(list)
     metric_n: int = 0
     metric_total: float = 0.0
     metric_total_squares: float = 0.0
@@ -81,7 +66,7 @@ class ExperimentRequest(SQLModel, table=True):
     feedback_applied: bool = False
     gold_star: bool = False
     rating: int | None = None
-    created_at: datetime = _timestamp()
+    created_at: datetime = timestamp_field()
 
 
 class Evaluation(SQLModel, table=True):
@@ -94,15 +79,15 @@ class Evaluation(SQLModel, table=True):
     tenant: str = Field(max_length=64, index=True)
     evaluation_id: str = Field(max_length=64)
     status: str = Field(default="queued", max_length=16)
-    request: dict[str, Any] = _json()
+    request: dict[str, Any] = json_field()
     total: int = 0
     done: int = 0
-    metrics: dict[str, Any] = _json()
-    comparisons: list[Any] = _json(list)
+    metrics: dict[str, Any] = json_field()
+    comparisons: list[Any] = json_field(list)
     summary: str = Field(default="", sa_column=Column(Text, nullable=False))
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    created_at: datetime = _timestamp()
-    completed_at: datetime | None = _optional_timestamp()
+    created_at: datetime = timestamp_field()
+    completed_at: datetime | None = optional_timestamp_field()
 
 
 class EvaluationOutput(SQLModel, table=True):
@@ -122,7 +107,7 @@ class EvaluationOutput(SQLModel, table=True):
     latency_ms: float = 0.0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    scores: dict[str, float] = _json()
+    scores: dict[str, float] = json_field()
 
 
 __all__ = [

@@ -3,21 +3,10 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from contracts.envelope import utc_now
-
-
-def _timestamp(**options: Any) -> Any:
-    return Field(
-        default_factory=utc_now,
-        sa_column=Column(DateTime(timezone=True), nullable=False, **options),
-    )
-
-
-def _json() -> Any:
-    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+from libs.storage.columns import json_field, timestamp_field
 
 
 class RegisteredModel(SQLModel, table=True):
@@ -28,7 +17,7 @@ class RegisteredModel(SQLModel, table=True):
     tenant: str = Field(max_length=64, index=True)
     name: str = Field(max_length=64)
     description: str = Field(default="", max_length=2000)
-    created_at: datetime = _timestamp()
+    created_at: datetime = timestamp_field()
 
 
 class ModelVersion(SQLModel, table=True):
@@ -50,12 +39,12 @@ class ModelVersion(SQLModel, table=True):
     job_id: str | None = Field(default=None, max_length=128)
     dataset: str | None = Field(default=None, max_length=128)
     dataset_version: int | None = None
-    training_config: dict[str, Any] = _json()
-    training_metrics: dict[str, float] = _json()
-    quality_metrics: dict[str, float] = _json()
-    performance_metrics: dict[str, float] = _json()
-    cost: dict[str, float] = _json()
-    created_at: datetime = _timestamp()
+    training_config: dict[str, Any] = json_field()
+    training_metrics: dict[str, float] = json_field()
+    quality_metrics: dict[str, float] = json_field()
+    performance_metrics: dict[str, float] = json_field()
+    cost: dict[str, float] = json_field()
+    created_at: datetime = timestamp_field()
 
 
 class ModelAlias(SQLModel, table=True):
@@ -68,7 +57,7 @@ class ModelAlias(SQLModel, table=True):
     name: str = Field(max_length=32)
     version_id: int = Field(foreign_key="registry_versions.id")
     revision: int = Field(default=1, description="Optimistic concurrency counter.")
-    updated_at: datetime = _timestamp()
+    updated_at: datetime = timestamp_field()
 
 
 class DeploymentEntry(SQLModel, table=True):
@@ -85,9 +74,9 @@ class DeploymentEntry(SQLModel, table=True):
     to_version: int | None = None
     actor: str = Field(max_length=128)
     notes: str = Field(default="", max_length=4000)
-    config: dict[str, Any] = _json()
+    config: dict[str, Any] = json_field()
     justification: str | None = Field(default=None, max_length=255)
-    created_at: datetime = _timestamp(index=True)
+    created_at: datetime = timestamp_field(index=True)
 
 
 class ExperimentArmUse(SQLModel, table=True):

@@ -3,25 +3,10 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from contracts.envelope import utc_now
-
-
-def _timestamp(**options: Any) -> Any:
-    return Field(
-        default_factory=utc_now,
-        sa_column=Column(DateTime(timezone=True), nullable=False, **options),
-    )
-
-
-def _optional_timestamp() -> Any:
-    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
-
-
-def _json(default: Any = dict) -> Any:
-    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+from libs.storage.columns import json_field, optional_timestamp_field, timestamp_field
 
 
 class RetrainingPolicy(SQLModel, table=True):
@@ -34,19 +19,19 @@ class RetrainingPolicy(SQLModel, table=True):
     tenant: str = Field(max_length=64, index=True)
     model_name: str = Field(max_length=64)
     enabled: bool = True
-    spec: dict[str, Any] = _json()
+    spec: dict[str, Any] = json_field()
     gold_stars_baseline: int | None = Field(
         default=None, description="Gold stars counted when the last run started."
     )
     gold_stars_counted: int | None = None
-    counted_at: datetime | None = _optional_timestamp()
-    schedule_anchor_at: datetime = _timestamp()
+    counted_at: datetime | None = optional_timestamp_field()
+    schedule_anchor_at: datetime = timestamp_field()
     waiting_for: str | None = Field(default=None, max_length=500)
     active_run_id: str | None = Field(default=None, max_length=32)
     last_run_id: str | None = Field(default=None, max_length=32)
     runs: int = 0
-    created_at: datetime = _timestamp()
-    updated_at: datetime = _timestamp()
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
 
 
 class RetrainingRun(SQLModel, table=True):
@@ -62,7 +47,7 @@ class RetrainingRun(SQLModel, table=True):
     reason: str = Field(max_length=500)
     summary: str = Field(default="", sa_column=Column(Text, nullable=False))
     decision: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    plan: dict[str, Any] = _json()
+    plan: dict[str, Any] = json_field()
     gold_stars: int | None = None
     base_model: str = Field(max_length=255)
     serving_alias: str = Field(max_length=32)
@@ -75,7 +60,7 @@ class RetrainingRun(SQLModel, table=True):
     test_rows: int | None = None
     test_split_sha256: str | None = Field(default=None, max_length=64)
     job_id: str = Field(max_length=64, index=True)
-    training_metrics: dict[str, float] = _json()
+    training_metrics: dict[str, float] = json_field()
     candidate_version: int | None = None
     candidate_serving_name: str | None = Field(default=None, max_length=128)
     evaluation_id: str = Field(max_length=64, index=True)
@@ -88,11 +73,11 @@ class RetrainingRun(SQLModel, table=True):
     verdict: str | None = Field(default=None, max_length=32)
     error_code: str | None = Field(default=None, max_length=64)
     error_message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    history: list[dict[str, Any]] = _json(list)
-    created_at: datetime = _timestamp(index=True)
-    updated_at: datetime = _timestamp()
-    stage_started_at: datetime = _timestamp()
-    finished_at: datetime | None = _optional_timestamp()
+    history: list[dict[str, Any]] = json_field(list)
+    created_at: datetime = timestamp_field(index=True)
+    updated_at: datetime = timestamp_field()
+    stage_started_at: datetime = timestamp_field()
+    finished_at: datetime | None = optional_timestamp_field()
 
 
 class ServedVersion(SQLModel, table=True):
@@ -107,7 +92,7 @@ class ServedVersion(SQLModel, table=True):
     serving_name: str = Field(max_length=128)
     base_model: str = Field(max_length=255)
     alias_revision: int = 0
-    updated_at: datetime = _timestamp()
+    updated_at: datetime = timestamp_field()
 
 
 __all__ = ["RetrainingPolicy", "RetrainingRun", "ServedVersion"]

@@ -5,7 +5,6 @@ starts an A/B test by itself, all seen through the public API and the dashboard.
 import asyncio
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import httpx
 import pytest
 
 from tests.e2e.test_stack import REPO, TUNELOOP, free_port, healthy, stack_env
-from tests.polling import eventually_sync
+from tests.polling import eventually, eventually_sync
 from tuneloop.flywheel.baseline import ensure_production
 from tuneloop.flywheel.client import Gateway
 from tuneloop.flywheel.plan import QUICK
@@ -80,38 +79,39 @@ def policy() -> dict[str, Any]:
 
 async def captured(gateway: Gateway, count: int, timeout: float) -> None:
     """The exporter stored every captured request (corrections need their request)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (await gateway.get("/v1/examples/summary"))["matching"] >= count:
-            return
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"the exporter did not store {count} captured requests in time")
+
+    async def stored() -> bool:
+        return bool((await gateway.get("/v1/examples/summary"))["matching"] >= count)
+
+    await eventually(stored, timeout, 0.5, what=f"the exporter storing {count} captured requests")
 
 
 async def engine_answers(gateway: Gateway, timeout: float) -> None:
     """The embedded engine has loaded the base model (the stack is healthy before that)."""
     body = {"model": "tiny-llama", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (await gateway.call("POST", "/v1/chat/completions", json=body)).status_code == 200:
-            return
-        await asyncio.sleep(1.0)
-    raise AssertionError("the engine did not answer in time")
+
+    async def answers() -> bool:
+        response = await gateway.call("POST", "/v1/chat/completions", json=body)
+        return bool(response.status_code == 200)
+
+    await eventually(answers, timeout, 1.0, what="the engine answering")
 
 
 async def live_run(gateway: Gateway, timeout: float) -> dict[str, Any]:
     """The policy's run once its A/B test is live (or once it ended, for the message)."""
-    deadline = time.monotonic() + timeout
     run: dict[str, Any] = {}
-    while time.monotonic() < deadline:
+
+    async def live_or_ended() -> bool:
         runs = (await gateway.get("/v1/retraining/runs", params={"model_name": MODEL}))["data"]
-        if runs:
-            run = runs[0]
-            live = run["status"] == "experimenting" and "is live" in run["summary"]
-            if live or run["status"] in FINAL:
-                return run
-        await asyncio.sleep(1.0)
-    raise AssertionError(f"no live A/B test from a retraining run in time; last seen: {run}")
+        if not runs:
+            return False
+        run.clear()
+        run.update(runs[0])
+        live = run["status"] == "experimenting" and "is live" in run["summary"]
+        return bool(live or run["status"] in FINAL)
+
+    await eventually(live_or_ended, timeout, 1.0, what="a live A/B test from a retraining run")
+    return run
 
 
 async def gold_stars_start_a_run(url: str, key: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -14,6 +14,7 @@ from libs.runtime.assembly import assemble
 from libs.runtime.process import bind_socket, start_messaging, stop_messaging
 from services.router.service import DEFINITION as ROUTER
 from services.router.settings import RouterSettings
+from tests.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -97,8 +98,7 @@ async def router_url(
     await start_messaging(router)
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        while not server.started:
-            await asyncio.sleep(0.01)
+        await eventually(lambda: server.started, what="the router's server started")
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
