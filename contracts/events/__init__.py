@@ -27,6 +27,7 @@ from contracts.events.jobs import (
     JobQueued,
     JobStarted,
 )
+from contracts.events.keys import ApiKeyRevoked
 from contracts.events.models import (
     ModelArchived,
     ModelDeployed,
@@ -75,10 +76,12 @@ ALL_EVENTS = (
     RetrainingUpdated,
     RetrainingCompleted,
     RetrainingPolicyChanged,
+    ApiKeyRevoked,
 )
 
 __all__ = [
     "ALL_EVENTS",
+    "ApiKeyRevoked",
     "BudgetExceeded",
     "BudgetThresholdReached",
     "CostRecorded",

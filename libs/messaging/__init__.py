@@ -2,6 +2,7 @@
 
 from libs.messaging.bus import (
     Bus,
+    broadcast_subscriber,
     command_subscriber,
     create_broker,
     event_publisher,
@@ -22,6 +23,7 @@ __all__ = [
     "PermanentError",
     "Subjects",
     "add_to_outbox",
+    "broadcast_subscriber",
     "claim_message",
     "claim_messages",
     "command_subscriber",

@@ -153,6 +153,21 @@ def query_subscriber(
     return decorator
 
 
+def broadcast_subscriber(
+    router: NatsRouter, subjects: Subjects, service: str, event: type[Event], **options: Any
+) -> HandlerDecorator:
+    """Decorator: every replica of ``service`` receives each ``event`` published from now on.
+
+    For state a replica keeps in memory (e.g. caches to drop): a plain subscription on the
+    event's subject, outside any consumer, so there is no replay and no sharing between
+    replicas. What must not be missed still needs a durable :func:`event_subscriber`.
+    """
+    decorator: HandlerDecorator = router.subscriber(
+        subjects.event(event), title=f"{service}:broadcast:{event.message_type()}", **options
+    )
+    return decorator
+
+
 def event_publisher(router: NatsRouter, subjects: Subjects, event: type[Event]) -> Any:
     """Declare that a service emits ``event`` (so the AsyncAPI spec documents it)."""
     return router.publisher(
@@ -165,6 +180,7 @@ def event_publisher(router: NatsRouter, subjects: Subjects, event: type[Event]) 
 
 __all__ = [
     "Bus",
+    "broadcast_subscriber",
     "command_subscriber",
     "create_broker",
     "event_publisher",

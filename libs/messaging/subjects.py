@@ -22,6 +22,7 @@ EVENT_CONCERNS = (
     "cost",
     "budget",
     "retraining",
+    "api_key",
 )
 
 

@@ -67,7 +67,7 @@ def admin_routes(
     @router.delete("/keys/{key_id}", status_code=204, response_class=Response)
     async def revoke_key(key_id: str, caller: Admin) -> Response:
         """Revoke a key at once; requests with it get 401 from then on."""
-        row = await keys.revoke(key_id, visible_tenant(caller))
+        row = await keys.revoke(key_id, visible_tenant(caller), actor=caller.key_id)
         path = f"/v1/keys/{key_id}"
         await audit.record(
             caller.tenant, caller.key_id, "DELETE", path, 404 if row is None else 204

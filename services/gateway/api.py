@@ -16,7 +16,7 @@ from services.gateway.auth import Denied, Gatekeeper
 from services.gateway.dashboard import gateway_client, mount_dashboard
 from services.gateway.directory import ServiceDirectory
 from services.gateway.health import AskHealth, stack_health
-from services.gateway.keystore import AuditLog, KeyStore
+from services.gateway.keystore import AuditLog, KeyStore, key_store_of
 from services.gateway.live import LiveEvents
 from services.gateway.live_api import live_routes
 from services.gateway.proxy import FrontDoor, proxy_routes
@@ -105,7 +105,7 @@ def build_api(context: ServiceContext) -> FastAPI:
     return create_api(
         nats_health_asker(context.bus.ask),
         settings,
-        KeyStore(context.database),
+        key_store_of(context),
         AuditLog(context.database),
         LiveEvents(settings.nats_url or "", context.bus.subjects),
         Webhooks(context.database),

@@ -8,13 +8,17 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from contracts.envelope import utc_now
+from contracts.events import ApiKeyRevoked
+from libs.messaging import Bus, OutboxRelay, add_to_outbox
+from libs.runtime import ServiceContext
 from libs.storage import Database
 from services.gateway.keys import TENANT_PATTERN, new_key, parse_key, secret_hash, secret_matches
 from services.gateway.tables import GatewayApiKey, GatewayAuditEntry
 
 CACHE_SECONDS = 5.0
-"""How long a verified key is trusted without reading the table again (revoking through
-this gateway forgets it at once; other replicas within this time)."""
+"""How long a verified key is trusted without reading the table again. Revoking forgets it
+at once here and, through ``api_key.revoked``, on every other replica and router; this is
+the bound only for a replica that missed the event (e.g. while disconnected from NATS)."""
 
 
 class KeyRequestError(ValueError):
@@ -42,8 +46,14 @@ def scopes_of(row: GatewayApiKey) -> tuple[str, ...]:
 
 
 class KeyStore:
-    def __init__(self, database: Database) -> None:
+    def __init__(
+        self, database: Database, bus: Bus | None = None, outbox: OutboxRelay | None = None
+    ) -> None:
+        """With ``bus`` and ``outbox``, a revocation is announced as ``api_key.revoked``,
+        committed with the revocation itself."""
         self.database = database
+        self.bus = bus
+        self.outbox = outbox
         self._verified: dict[str, tuple[Caller, float]] = {}
 
     async def create(
@@ -74,16 +84,31 @@ class KeyStore:
         async with self.database.session() as session:
             return list((await session.execute(statement)).scalars())
 
-    async def revoke(self, key_id: str, tenant: str | None) -> GatewayApiKey | None:
+    async def revoke(
+        self, key_id: str, tenant: str | None, actor: str | None = None
+    ) -> GatewayApiKey | None:
         """Revoke a key of ``tenant`` (any tenant when ``None``); ``None`` if there is none."""
+        announced = False
         async with self.database.transaction() as session:
             row = await session.get(GatewayApiKey, key_id)
             if row is None or (tenant is not None and row.tenant != tenant):
                 return None
             if row.revoked_at is None:
                 row.revoked_at = utc_now()
-        self._verified = {k: v for k, v in self._verified.items() if v[0].key_id != key_id}
+                if self.bus is not None:
+                    revoked = ApiKeyRevoked(
+                        tenant=row.tenant, key_id=key_id, revoked_at=row.revoked_at, actor=actor
+                    )
+                    add_to_outbox(session, self.bus, revoked)
+                    announced = True
+        self.forget(key_id)
+        if announced and self.outbox is not None:
+            self.outbox.notify()
         return row
+
+    def forget(self, key_id: str) -> None:
+        """Drop what this replica remembers of a key (it was revoked, here or elsewhere)."""
+        self._verified = {k: v for k, v in self._verified.items() if v[0].key_id != key_id}
 
     async def has_admin(self, tenant: str) -> bool:
         statement = select(GatewayApiKey).where(
@@ -111,6 +136,17 @@ class KeyStore:
         caller = Caller(row.id, row.tenant, scopes_of(row))
         self._verified[token] = (caller, time.monotonic() + CACHE_SECONDS)
         return caller
+
+
+_key_stores: dict[int, KeyStore] = {}
+
+
+def key_store_of(context: ServiceContext) -> KeyStore:
+    """The process's key store: the API and the NATS handlers share one, and its cache, and
+    it announces revocations."""
+    if id(context) not in _key_stores:
+        _key_stores[id(context)] = KeyStore(context.database, context.bus, context.outbox)
+    return _key_stores[id(context)]
 
 
 class AuditLog:
@@ -142,4 +178,4 @@ class AuditLog:
             return list((await session.execute(statement)).scalars())
 
 
-__all__ = ["AuditLog", "Caller", "CreatedKey", "KeyRequestError", "KeyStore"]
+__all__ = ["AuditLog", "Caller", "CreatedKey", "KeyRequestError", "KeyStore", "key_store_of"]

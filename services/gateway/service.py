@@ -5,20 +5,26 @@ from typing import Any
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsRouter, PullSub
 
+from contracts.events import ApiKeyRevoked
 from contracts.queries import AuthenticateQuery, AuthenticateReply
-from libs.messaging import query_subscriber
+from libs.messaging import broadcast_subscriber, query_subscriber
 from libs.runtime import ServiceContext, ServiceDefinition
 from services.gateway.api import build_api
-from services.gateway.keystore import KeyStore
+from services.gateway.keystore import key_store_of
 from services.gateway.settings import GatewaySettings
 from services.gateway.webhook_targets import WebhookTargets
 from services.gateway.webhooks import WEBHOOK_CONCERNS, Webhooks, WebhookSender
 
 
 def build_router(context: ServiceContext) -> NatsRouter:
-    """The gateway answers who an API key belongs to (for the router's direct callers)."""
+    """The gateway answers who an API key belongs to (for the router's direct callers) and
+    forgets a key another replica revoked."""
     router = NatsRouter()
-    keys = KeyStore(context.database)
+    keys = key_store_of(context)
+
+    @broadcast_subscriber(router, context.bus.subjects, "gateway", ApiKeyRevoked)
+    async def forget_revoked(event: ApiKeyRevoked) -> None:
+        keys.forget(event.key_id)
 
     @query_subscriber(router, context.bus.subjects, "gateway", "authenticate")
     async def authenticate(query: AuthenticateQuery) -> AuthenticateReply:
@@ -66,6 +72,7 @@ DEFINITION = ServiceDefinition(
     settings=GatewaySettings,
     build_router=build_router,
     build_api=build_api,
+    emits=(ApiKeyRevoked,),
 )
 
 __all__ = ["DEFINITION"]

@@ -5,7 +5,9 @@
   does not verify is a 401. The router's port belongs on the internal network all the same.
 - A bearer key (``tl_...``) is checked with the gateway over NATS
   (``queries.gateway.authenticate``), remembered for a short time, and must have the
-  ``infer`` scope (or ``admin``); its tenant is the request's, whatever headers say.
+  ``infer`` scope (or ``admin``); its tenant is the request's, whatever headers say. Every
+  replica forgets a key as soon as ``api_key.revoked`` is published; the time limit only
+  bounds how long a replica that missed the event (disconnected from NATS) trusts it.
 - Neither: refused when ``TUNELOOP_ROUTER_REQUIRE_KEY`` is on (``tuneloop up`` turns it on
   with the gateway's auth), else the ``default`` tenant (a router run on its own).
 """
@@ -52,6 +54,14 @@ class KeyChecker:
         self._cache[key] = (reply, time.monotonic() + CACHE_SECONDS)
         return reply
 
+    def forget(self, key_id: str) -> None:
+        """Drop every remembered answer for the key ``key_id`` (it was revoked)."""
+        self._cache = {
+            token: entry
+            for token, entry in self._cache.items()
+            if entry[0].key_id != key_id and key_id_of(token) != key_id
+        }
+
     async def tenant_of(self, authorization: str | None) -> str:
         """The tenant a request without a signed identity acts for; raises
         :class:`AccessDenied`."""
@@ -80,6 +90,13 @@ class KeyChecker:
         return reply.tenant
 
 
+def key_id_of(token: str) -> str | None:
+    """The public id in a ``tl_<id>_<secret>`` key, if it has that shape."""
+    prefix, _, rest = token.partition("_")
+    key_id, _, secret = rest.partition("_")
+    return key_id if prefix == "tl" and key_id and secret else None
+
+
 def bearer_key(authorization: str | None) -> str | None:
     """The bearer token of an ``Authorization`` header, if any."""
     if not authorization:
@@ -91,4 +108,4 @@ def bearer_key(authorization: str | None) -> str | None:
     return token
 
 
-__all__ = ["AccessDenied", "AskGateway", "KeyChecker", "bearer_key"]
+__all__ = ["AccessDenied", "AskGateway", "KeyChecker", "bearer_key", "key_id_of"]

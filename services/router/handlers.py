@@ -1,10 +1,12 @@
 """The router's message handlers: registry events decide what it serves; experiments can be
-started by command, and other services ask which versions it can serve."""
+started by command, other services ask which versions it can serve, and a revoked API key is
+forgotten by every replica at once."""
 
 from faststream.nats import NatsRouter
 
 from contracts.commands import StartExperiment
 from contracts.events import (
+    ApiKeyRevoked,
     BudgetExceeded,
     ExperimentConcluded,
     ModelArchived,
@@ -13,7 +15,14 @@ from contracts.events import (
     ModelRolledBack,
 )
 from contracts.queries import ServableQuery, ServableReply
-from libs.messaging import Subjects, command_subscriber, event_subscriber, query_subscriber
+from libs.messaging import (
+    Subjects,
+    broadcast_subscriber,
+    command_subscriber,
+    event_subscriber,
+    query_subscriber,
+)
+from services.router.access import KeyChecker
 from services.router.budgets import BudgetGuard
 from services.router.deployments import Deployments
 from services.router.experiments import Experiments
@@ -22,9 +31,17 @@ SERVICE = "router"
 
 
 def router_handlers(
-    deployments: Deployments, experiments: Experiments, budgets: BudgetGuard, subjects: Subjects
+    deployments: Deployments,
+    experiments: Experiments,
+    budgets: BudgetGuard,
+    keys: KeyChecker,
+    subjects: Subjects,
 ) -> NatsRouter:
     router = NatsRouter()
+
+    @broadcast_subscriber(router, subjects, SERVICE, ApiKeyRevoked)
+    async def on_key_revoked(event: ApiKeyRevoked) -> None:
+        keys.forget(event.key_id)
 
     @event_subscriber(router, subjects, SERVICE, BudgetExceeded)
     async def on_budget_exceeded(event: BudgetExceeded) -> None:

@@ -67,6 +67,7 @@ class RouterComponents:
             context.database, self.pool, self.adapters, self.catalog.invalidate
         )
         self.experiments = Experiments(context.database, context.bus, self._changed(context))
+        self.keys = key_checker(context, settings.require_key)
         context.startup_hooks.append(self.start)
         context.shutdown_hooks.append(self.stop)
 
@@ -113,7 +114,7 @@ def components_of(context: ServiceContext) -> RouterComponents:
 def build_router(context: ServiceContext) -> NatsRouter:
     parts = components_of(context)
     return router_handlers(
-        parts.deployments, parts.experiments, parts.budgets, context.bus.subjects
+        parts.deployments, parts.experiments, parts.budgets, parts.keys, context.bus.subjects
     )
 
 
@@ -144,7 +145,7 @@ def build_api(context: ServiceContext) -> FastAPI:
         context.bus,
         parts.settings.max_request_bytes,
         parts.settings.max_tokens_limit,
-        key_checker(context, parts.settings.require_key),
+        parts.keys,
     )
 
 

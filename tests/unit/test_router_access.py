@@ -7,7 +7,7 @@ from fastapi import Depends, FastAPI
 
 from contracts.queries import AuthenticateReply
 from libs.tenancy import Identity, IdentitySigner, SignedAs, protect
-from services.router.access import AccessDenied, KeyChecker
+from services.router.access import AccessDenied, KeyChecker, key_id_of
 from services.router.api import access_denied, request_tenant
 
 pytestmark = pytest.mark.unit
@@ -119,3 +119,22 @@ async def test_only_a_signed_identity_or_a_key_names_the_tenant(require_key: boo
         401,
         "bad_identity_signature",
     )
+
+
+async def test_a_revoked_key_is_forgotten_and_asked_about_again() -> None:
+    gateway = FakeGateway()
+    checker = KeyChecker(gateway, require_key=True)
+    await checker.tenant_of("Bearer tl_acme0001_secret")
+    await denial(checker, "Bearer tl_read0001_secret")  # remembered too (a 403)
+    checker.forget("acme0001")
+    for _ in range(2):
+        await checker.tenant_of("Bearer tl_acme0001_secret")
+        await denial(checker, "Bearer tl_read0001_secret")
+    assert gateway.asked.count("tl_acme0001_secret") == 2  # asked again once, then remembered
+    assert gateway.asked.count("tl_read0001_secret") == 1  # another key: still remembered
+
+
+def test_the_key_id_is_read_from_a_key_of_the_gateways_shape() -> None:
+    assert key_id_of("tl_abcd1234_se_cr-et") == "abcd1234"
+    assert key_id_of("sk-placeholder") is None
+    assert key_id_of("tl_abcd1234") is None

@@ -3,14 +3,17 @@ over NATS; a tenant reaches only its own models."""
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 from libs.messaging import Subjects
-from libs.runtime.assembly import assemble
+from libs.runtime.assembly import AssembledService, assemble
 from libs.runtime.process import start_messaging, stop_messaging
 from services.gateway import DEFINITION as GATEWAY
+from services.gateway import keystore as gateway_keystore
 from services.gateway.bootstrap import create_key
 from services.gateway.settings import GatewaySettings
+from services.router import access as router_access
 from tests.integration.router.conftest import BASE, Stack
 from tests.integration.router.test_router import chat, register_and_deploy
 from tests.polling import eventually
@@ -23,19 +26,25 @@ def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-async def test_direct_calls_are_checked_with_the_gateways_key_store(
-    stack: Stack, nats_url: str, subjects: Subjects, migrated_database_url: str, tmp_path: Path
-) -> None:
-    gateway = assemble(
+def gateway_for(
+    nats_url: str, subjects: Subjects, database_url: str, home: Path
+) -> AssembledService:
+    return assemble(
         GATEWAY,
         GatewaySettings(
-            home=tmp_path,
+            home=home,
             nats_url=nats_url,
             subject_prefix=subjects.prefix,
-            database_url=migrated_database_url,
+            database_url=database_url,
             internal_secret=TEST_SECRET,
         ),
     )
+
+
+async def test_direct_calls_are_checked_with_the_gateways_key_store(
+    stack: Stack, nats_url: str, subjects: Subjects, migrated_database_url: str, tmp_path: Path
+) -> None:
+    gateway = gateway_for(nats_url, subjects, migrated_database_url, tmp_path)
     await start_messaging(gateway)
     try:
         stack.router.api.state.key_checker.require_key = True  # as `tuneloop up` runs it
@@ -87,3 +96,56 @@ async def test_direct_calls_are_checked_with_the_gateways_key_store(
     assert "support-bot" not in globex_ids
     assert serving_name not in globex_ids
     assert "support-bot" in {m["id"] for m in acme_models["data"]}
+
+
+async def test_a_revoked_key_is_refused_at_once_by_a_router_that_had_accepted_it(
+    stack: Stack,
+    nats_url: str,
+    subjects: Subjects,
+    migrated_database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Revoking goes out as ``api_key.revoked``: the router forgets the key it remembered,
+    and so does a second gateway replica that had verified it. Both would otherwise trust it
+    for as long as they remember keys, made an hour here so only the event can explain a 401."""
+    monkeypatch.setattr(router_access, "CACHE_SECONDS", 3600.0)
+    monkeypatch.setattr(gateway_keystore, "CACHE_SECONDS", 3600.0)
+    replicas = [
+        gateway_for(nats_url, subjects, migrated_database_url, tmp_path / name)
+        for name in ("gw-a", "gw-b")
+    ]
+    for replica in replicas:
+        await start_messaging(replica)
+    try:
+        stack.router.api.state.key_checker.require_key = True
+        admin = (await create_key(migrated_database_url, "acme", "ops", ["admin"])).token
+        app = await create_key(migrated_database_url, "acme", "app", ["infer", "read"])
+        accepted = await stack.client.post(
+            "/v1/chat/completions", json=chat(BASE), headers=bearer(app.token)
+        )
+        b_api = httpx.ASGITransport(app=replicas[1].api)
+        async with httpx.AsyncClient(transport=b_api, base_url="http://gw-b") as gw_b:
+            b_before = await gw_b.get("/v1/keys", headers=bearer(app.token))
+            a_api = httpx.ASGITransport(app=replicas[0].api)
+            async with httpx.AsyncClient(transport=a_api, base_url="http://gw-a") as gw_a:
+                revoked = await gw_a.delete(f"/v1/keys/{app.row.id}", headers=bearer(admin))
+
+            async def router_refuses() -> bool:
+                response = await stack.client.post(
+                    "/v1/chat/completions", json=chat(BASE), headers=bearer(app.token)
+                )
+                return response.status_code == 401
+
+            async def replica_b_refuses() -> bool:
+                response = await gw_b.get("/v1/keys", headers=bearer(app.token))
+                return response.status_code == 401
+
+            await eventually(router_refuses, what="the router refusing the revoked key")
+            await eventually(replica_b_refuses, what="gateway B refusing the revoked key")
+    finally:
+        for replica in replicas:
+            await stop_messaging(replica)
+    assert accepted.status_code == 200
+    assert b_before.status_code == 403  # verified (and remembered): the key is no admin
+    assert revoked.status_code == 204
