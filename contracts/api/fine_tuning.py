@@ -95,6 +95,11 @@ class FineTuningJob(BaseModel):
     backend: str = "auto"
     dataset: str | None = None
     dataset_version: int | None = None
+    owner: str | None = Field(
+        default=None,
+        description="tuneloop's addition: id of the API key that created the job (None for "
+        "jobs automatic retraining started); list one owner's jobs with `?owner=`.",
+    )
 
 
 class FineTuningJobEvent(BaseModel):

@@ -36,6 +36,12 @@ class CreateJob(Command):
     export_merged: bool = Field(
         default=False, description="Also store the base model with the adapter merged in."
     )
+    owner: str | None = Field(
+        default=None,
+        max_length=128,
+        description="Id of the API key that asked for the job; None for jobs tuneloop started "
+        "itself (automatic retraining).",
+    )
 
     @model_validator(mode="after")
     def one_source_of_rows(self) -> "CreateJob":

@@ -32,6 +32,9 @@ class JobCreated(JobEvent):
     model_name: str | None = None
     suffix: str | None = None
     export_merged: bool = False
+    owner: str | None = Field(
+        default=None, description="Id of the API key that created the job, if one did."
+    )
 
 
 class JobQueued(JobEvent):

@@ -24,6 +24,7 @@ from libs.tenancy.identity import (
 from libs.tenancy.requests import (
     DEFAULT_TENANT,
     SignedAs,
+    SignedIdentity,
     Tenant,
     carries_identity,
     protect,
@@ -42,6 +43,7 @@ __all__ = [
     "IdentityRejected",
     "IdentitySigner",
     "SignedAs",
+    "SignedIdentity",
     "Tenant",
     "carries_identity",
     "protect",

@@ -58,8 +58,14 @@ def carries_identity(request: Request) -> bool:
 
 
 def verified_identity(request: Request) -> Identity:
-    """The identity the gateway signed for this request; raises :class:`IdentityRejected`."""
-    return signer_of(request).verify(request.headers, request.method, request.url.path)
+    """The identity the gateway signed for this request; raises :class:`IdentityRejected`.
+    Verified once per request (several dependencies may ask)."""
+    known = getattr(request.state, "tuneloop_identity", None)
+    if isinstance(known, Identity):
+        return known
+    identity = signer_of(request).verify(request.headers, request.method, request.url.path)
+    request.state.tuneloop_identity = identity
+    return identity
 
 
 async def request_tenant(
@@ -90,6 +96,14 @@ Tenant = Annotated[str, Depends(request_tenant)]
 keeps call sites readable; a request without a valid signature is a 401)."""
 
 
+async def request_identity(request: Request, _tenant: Tenant = DEFAULT_TENANT) -> Identity:
+    return verified_identity(request)
+
+
+SignedIdentity = Annotated[Identity, Depends(request_identity)]
+"""The whole verified identity of a route's caller: tenant, API key id and scopes."""
+
+
 class SignedAs(httpx.Auth):
     """Signs every request of an ``httpx`` client: a service calling another as a tenant, or a
     test calling a service as the gateway would. Without ``identity`` the request's own
@@ -110,10 +124,12 @@ class SignedAs(httpx.Auth):
 __all__ = [
     "DEFAULT_TENANT",
     "SignedAs",
+    "SignedIdentity",
     "Tenant",
     "carries_identity",
     "protect",
     "rejected",
+    "request_identity",
     "request_tenant",
     "signer_of",
     "verified_identity",

@@ -23,7 +23,7 @@ from contracts.commands import CancelJob, CreateJob
 from contracts.training import Hyperparameters, JobStatus
 from libs.runtime import ServiceContext
 from libs.runtime.health import VERSION
-from libs.tenancy import DEFAULT_TENANT, Tenant
+from libs.tenancy import DEFAULT_TENANT, SignedIdentity, Tenant
 from services.trainer.axolotl import axolotl_yaml
 from services.trainer.datasets import find_dataset
 from services.trainer.files_api import file_routes, resolve_file
@@ -100,10 +100,14 @@ async def job_of(session: AsyncSession, job_id: str, tenant: str) -> TrainerJob 
     return job if job is not None and job.tenant == tenant else None
 
 
-def page_of_jobs(tenant: str, statuses: list[JobStatus] | None) -> Select[TrainerJob]:
-    """The tenant's jobs (of ``statuses`` if given), newest first; ties broken by id so that
-    pages never skip or repeat a job."""
+def page_of_jobs(
+    tenant: str, statuses: list[JobStatus] | None, owner: str | None = None
+) -> Select[TrainerJob]:
+    """The tenant's jobs (of ``statuses`` and ``owner`` if given), newest first; ties broken
+    by id so that pages never skip or repeat a job."""
     statement = select(TrainerJob).where(col(TrainerJob.tenant) == tenant)
+    if owner is not None:
+        statement = statement.where(col(TrainerJob.owner) == owner)
     if statuses:
         statement = statement.where(col(TrainerJob.status).in_(sorted(set(statuses))))
     return statement.order_by(col(TrainerJob.created_at).desc(), col(TrainerJob.id).desc())
@@ -123,6 +127,7 @@ def command_of(
     training_file: str | None,
     tenant: str = DEFAULT_TENANT,
     validation_file: str | None = None,
+    owner: str | None = None,
 ) -> CreateJob:
     hyperparameters = (
         request.hyperparameters
@@ -146,7 +151,15 @@ def command_of(
         model_name=request.model_name,
         suffix=request.suffix,
         export_merged=request.export_merged,
+        owner=owner,
     )
+
+
+def owner_filter(owner: str | None, caller: str) -> str | None:
+    """The owner to list: ``me`` is the calling key; ``None`` lists everybody's jobs."""
+    if owner is None or owner == "":
+        return None
+    return caller if owner == "me" else owner
 
 
 def job_routes(context: ServiceContext) -> APIRouter:
@@ -160,9 +173,10 @@ def job_routes(context: ServiceContext) -> APIRouter:
         responses={400: {"model": ErrorBody}, 404: {"model": ErrorBody}},
     )
     async def create(
-        request: CreateFineTuningJob, session: Session, tenant: Tenant = DEFAULT_TENANT
+        request: CreateFineTuningJob, session: Session, caller: SignedIdentity
     ) -> FineTuningJob | JSONResponse:
-        """Queue a job; it starts in ``validating_files``."""
+        """Queue a job; it starts in ``validating_files``, owned by the calling API key."""
+        tenant = caller.tenant
         training_file = await training_file_of(request, session, tenant)
         if isinstance(training_file, JSONResponse):
             return training_file
@@ -172,7 +186,8 @@ def job_routes(context: ServiceContext) -> APIRouter:
             if validation_file is None:
                 return bad_request("file_not_found", f"no file {request.validation_file!r}", 404)
         job_id = f"ftjob-{uuid.uuid4().hex[:24]}"
-        command = command_of(request, job_id, training_file, tenant, validation_file)
+        owner = caller.key_id or None
+        command = command_of(request, job_id, training_file, tenant, validation_file, owner)
         async with context.database.transaction() as recording:
             await insert_job(recording, context, command)  # retrievable at once
         context.outbox.notify()
@@ -182,7 +197,7 @@ def job_routes(context: ServiceContext) -> APIRouter:
     @router.get("/jobs", response_model=FineTuningJobList)
     async def list_jobs(
         session: Session,
-        tenant: Tenant = DEFAULT_TENANT,
+        caller: SignedIdentity,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
         after: Annotated[
             str | None, Query(description="The last job id of the previous page.")
@@ -194,10 +209,18 @@ def job_routes(context: ServiceContext) -> APIRouter:
                 "e.g. `status=queued&status=running`)."
             ),
         ] = None,
+        owner: Annotated[
+            str | None,
+            Query(
+                max_length=128,
+                description="Only jobs created with this API key id (`me`: the calling key).",
+            ),
+        ] = None,
     ) -> FineTuningJobList:
         """The tenant's jobs, newest first, a page at a time (`after` the previous page's last
         id; `has_more` says whether there is another page)."""
-        statement = page_of_jobs(tenant, status)
+        tenant = caller.tenant
+        statement = page_of_jobs(tenant, status, owner_filter(owner, caller.key_id))
         if after:
             anchor = await job_of(session, after, tenant)
             if anchor is not None:

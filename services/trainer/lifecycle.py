@@ -54,6 +54,7 @@ def new_job(command: CreateJob) -> TrainerJob:
     return TrainerJob(
         id=command.job_id,
         tenant=command.tenant,
+        owner=command.owner,
         status="validating_files",
         base_model=command.base_model,
         training_file=command.training_file or "",
@@ -107,6 +108,7 @@ def command_from_job(job: TrainerJob) -> CreateJob:
         model_name=job.model_name,
         suffix=job.suffix,
         export_merged=job.export_merged,
+        owner=job.owner,
     )
 
 

@@ -59,6 +59,7 @@ def as_job(job: TrainerJob) -> FineTuningJob:
         backend=job.backend,
         dataset=job.dataset,
         dataset_version=job.dataset_version,
+        owner=job.owner,
     )
 
 
@@ -78,6 +79,7 @@ def pending_job(command: CreateJob) -> FineTuningJob:
         backend=command.backend,
         dataset=command.dataset,
         dataset_version=command.dataset_version,
+        owner=command.owner,
     )
 
 

@@ -16,6 +16,9 @@ class TrainerJob(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=64)
     tenant: str = Field(max_length=64, index=True)
+    owner: str | None = Field(
+        default=None, max_length=128, index=True, description="API key id that created it."
+    )
     status: str = Field(max_length=32, index=True)
     base_model: str = Field(max_length=512)
     training_file: str = Field(max_length=64, description="Empty while the job's export runs.")

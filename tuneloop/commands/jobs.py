@@ -234,23 +234,39 @@ def list_jobs(
     after: Annotated[
         str | None, typer.Option(help="Continue after this job id (the last of a page).")
     ] = None,
+    owner: Annotated[
+        str | None,
+        typer.Option(
+            "--owner",
+            "-o",
+            help="Only jobs created with this API key id; `me` for the key this CLI uses.",
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Jobs, newest first, filtered by the gateway."""
     statuses = statuses_of(status)
     with gateway(as_json) as client:
-        body = client.get("/v1/fine_tuning/jobs", limit=limit, status=statuses, after=after)
+        body = client.get(
+            "/v1/fine_tuning/jobs", limit=limit, status=statuses, owner=owner, after=after
+        )
     if as_json:
         emit_json(body["data"])
     elif not body["data"]:
-        if statuses or after:
-            show("no jobs" + (f" in status {' or '.join(statuses)}" if statuses else ""))
+        if statuses or after or owner:
+            show(
+                "no jobs"
+                + (f" in status {' or '.join(statuses)}" if statuses else "")
+                + (f" of owner {owner}" if owner else "")
+            )
         else:
             show("no jobs yet: start one with `tuneloop jobs create`")
     else:
         show(table(None, JOB_COLUMNS, (job_row(job) for job in body["data"])))
         if body.get("has_more"):
-            again = " ".join(f"--status {s}" for s in status or [])
+            again = " ".join(
+                [f"--status {s}" for s in status or []] + ([f"--owner {owner}"] if owner else [])
+            )
             stderr.print(
                 f"more jobs: `tuneloop jobs list {again + ' ' if again else ''}"
                 f"--after {body['data'][-1]['id']}`",
@@ -261,6 +277,7 @@ def list_jobs(
 def show_job(job: dict[str, Any]) -> None:
     values = dict(zip(JOB_COLUMNS, job_row(job), strict=True))
     values.update(
+        owner=job.get("owner"),
         backend=job.get("backend"),
         hyperparameters={k: v for k, v in job["hyperparameters"].items() if v != "auto"},
         trained_tokens=job.get("trained_tokens"),

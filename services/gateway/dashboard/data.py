@@ -77,12 +77,20 @@ async def jobs(v1: V1, limit: int = 100) -> list[dict[str, Any]]:
 
 
 async def job_page(
-    v1: V1, statuses: tuple[str, ...] | None, after: str | None, limit: int
+    v1: V1,
+    statuses: tuple[str, ...] | None,
+    after: str | None,
+    limit: int,
+    owner: str | None = None,
 ) -> tuple[list[dict[str, Any]], bool]:
-    """One page of jobs (of ``statuses`` when given), filtered by the API; and whether
-    there is a next one."""
+    """One page of jobs (of ``statuses`` and ``owner`` when given), filtered by the API; and
+    whether there is a next one."""
     body = await v1.get(
-        "/v1/fine_tuning/jobs", limit=limit, after=after, status=list(statuses or []) or None
+        "/v1/fine_tuning/jobs",
+        limit=limit,
+        after=after,
+        status=list(statuses or []) or None,
+        owner=owner,
     )
     return list(body["data"]), bool(body.get("has_more"))
 

@@ -95,7 +95,9 @@ def job_routes(pages: Pages) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/jobs")
-    async def jobs(request: Request, status: str = "all", after: str | None = None) -> Response:
+    async def jobs(
+        request: Request, status: str = "all", owner: str = "", after: str | None = None
+    ) -> Response:
         async def load(v1: V1) -> dict[str, Any]:
             if status not in JOB_FILTERS:
                 raise ApiError(
@@ -103,10 +105,18 @@ def job_routes(pages: Pages) -> APIRouter:
                     "unknown_status",
                     f"there is no job status {status[:40]!r}; choose one in the list",
                 )
-            rows, more = await data.job_page(v1, JOB_FILTERS[status], after, JOBS_PER_PAGE)
+            rows, more = await data.job_page(
+                v1, JOB_FILTERS[status], after, JOBS_PER_PAGE, owner.strip() or None
+            )
             shown = [await data.job_with_progress(v1, job) for job in rows]
             older = rows[-1]["id"] if more and rows else None
-            return {"jobs": shown, "status": status, "after": after, "older": older}
+            return {
+                "jobs": shown,
+                "status": status,
+                "owner": owner.strip(),
+                "after": after,
+                "older": older,
+            }
 
         return await pages.page(request, "jobs.html", load, "listing training jobs")
 

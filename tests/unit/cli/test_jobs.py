@@ -296,6 +296,22 @@ def test_list_asks_the_gateway_for_the_statuses_and_the_next_page(
     ]
 
 
+def test_list_asks_for_one_owners_jobs(fake: FakeGateway, runner: CliRunner) -> None:
+    page = {"data": [job("running", id="ftjob-7", owner="k_abc")], "has_more": True}
+    fake.on("GET", "/v1/fine_tuning/jobs", reply(200, page))
+    result = runner.invoke(app, ["jobs", "list", "--owner", "me", "-s", "running"])
+    assert result.exit_code == 0, result.output
+    [sent] = fake.sent("GET", "/v1/fine_tuning/jobs")
+    assert sent.url.params.get("owner") == "me"
+    assert sent.url.params.get_list("status") == ["running"]
+    assert "--status running --owner me --after ftjob-7" in result.stderr
+    fake.on("GET", "/v1/fine_tuning/jobs", reply(200, {"data": [], "has_more": False}))
+    empty = runner.invoke(app, ["jobs", "list", "-o", "k_nobody"])
+    assert "no jobs of owner k_nobody" in empty.stdout
+    fake.on("GET", "/v1/fine_tuning/jobs/ftjob-7", reply(200, job("running", owner="k_abc")))
+    assert "k_abc" in runner.invoke(app, ["jobs", "show", "ftjob-7"]).stdout
+
+
 def test_list_refuses_an_unknown_status_before_asking(fake: FakeGateway, runner: CliRunner) -> None:
     result = runner.invoke(app, ["jobs", "list", "--status", "done"])
     assert result.exit_code != 0

@@ -46,8 +46,13 @@ def export_status(status: str, **extra: Any) -> dict[str, Any]:
     return {"id": "ds1", "dataset": "gold", "status": status, "created_at": NOW, **extra}
 
 
-def job(job_id: str, status: str) -> dict[str, Any]:
+CALLER_KEY_ID = "k_signedin"
+"""The key id of the signed-in user, as the trainer reads it from the signed identity."""
+
+
+def job(job_id: str, status: str, owner: str | None = None) -> dict[str, Any]:
     return {
+        "owner": owner,
         "object": "fine_tuning.job",
         "id": job_id,
         "created_at": 1_763_776_000,
@@ -158,6 +163,7 @@ class FakeV1:
     stopped_meanwhile: bool = False
     """Whether the experiment ends (the evaluator concluded it) before the dashboard stops it."""
     job_queries: list[list[str] | None] = field(default_factory=list)
+    owner_queries: list[str | None] = field(default_factory=list)
     """The ``status`` parameters each job listing was asked with."""
 
     def bodies(self, method: str, path: str) -> list[Any]:
@@ -209,10 +215,14 @@ class FakeV1:
             status: Annotated[list[str] | None, Query()] = None,
             after: str | None = None,
             limit: int = 20,
+            owner: str | None = None,
         ) -> Any:
             """Filters and pages like the trainer: newest first, ``after`` an id."""
             fake.job_queries.append(status)
+            fake.owner_queries.append(owner)
+            wanted = CALLER_KEY_ID if owner == "me" else owner
             rows = [j for j in fake.jobs if not status or j["status"] in status]
+            rows = [j for j in rows if wanted is None or j.get("owner") == wanted]
             if after:
                 rows = rows[[j["id"] for j in rows].index(after) + 1 :]
             return {"object": "list", "data": rows[:limit], "has_more": len(rows) > limit}

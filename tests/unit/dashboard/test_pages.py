@@ -7,7 +7,7 @@ import pytest
 from fastapi import FastAPI
 
 from services.gateway.dashboard import mount_dashboard
-from tests.unit.dashboard.fake_v1 import FakeV1, job
+from tests.unit.dashboard.fake_v1 import CALLER_KEY_ID, FakeV1, job
 
 pytestmark = pytest.mark.unit
 KEY = "tl_abcd1234_secretsecret"
@@ -160,6 +160,40 @@ async def test_the_jobs_page_pages_through_the_filtered_jobs(
     assert "ftjob-001" in third.text
     assert "after=" not in third.text.split("Newest jobs")[1]
     assert fake.job_queries == [["failed"]] * 3
+
+
+async def test_the_jobs_page_filters_by_owner(browser: httpx.AsyncClient, fake: FakeV1) -> None:
+    fake.jobs = [
+        job("ftjob-mine", "running", owner=CALLER_KEY_ID),
+        job("ftjob-theirs", "failed", owner="k_other"),
+        job("ftjob-auto", "succeeded"),
+    ]
+    everything = await browser.get("/jobs")
+    assert all(j in everything.text for j in ("ftjob-mine", "ftjob-theirs", "ftjob-auto"))
+    assert 'href="/jobs?status=all&amp;owner=k_other"' in everything.text
+    mine = await browser.get("/jobs?owner=me")
+    assert "ftjob-mine" in mine.text
+    assert "ftjob-theirs" not in mine.text
+    assert '<option value="me" selected>' in mine.text
+    theirs = await browser.get("/jobs?status=failed&owner=k_other")
+    assert "ftjob-theirs" in theirs.text
+    assert "ftjob-mine" not in theirs.text
+    assert '<option value="k_other" selected>key k_other</option>' in theirs.text
+    nobody = await browser.get("/jobs?owner=k_nobody")
+    assert "No job started by key k_nobody" in nobody.text
+    assert fake.owner_queries == [None, "me", "k_other", "k_nobody"]
+
+
+async def test_the_owner_filter_is_kept_across_pages(
+    browser: httpx.AsyncClient, fake: FakeV1
+) -> None:
+    fake.jobs = [job(f"ftjob-{n:03d}", "failed", owner=CALLER_KEY_ID) for n in range(30, 0, -1)]
+    first = await browser.get("/jobs?owner=me")
+    assert 'href="/jobs?status=all&amp;owner=me&amp;after=ftjob-006"' in first.text
+    second = await browser.get("/jobs?owner=me&after=ftjob-006")
+    assert "ftjob-005" in second.text
+    assert 'href="/jobs?status=all&amp;owner=me">Newest jobs' in second.text
+    assert fake.owner_queries == ["me", "me"]
 
 
 async def test_an_unknown_job_status_is_explained(browser: httpx.AsyncClient) -> None:
