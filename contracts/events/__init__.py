@@ -33,6 +33,7 @@ from contracts.events.models import (
     ModelDeployed,
     ModelRegistered,
     ModelRolledBack,
+    ModelRouted,
 )
 from contracts.events.retraining import (
     RetrainingCompleted,
@@ -56,6 +57,7 @@ ALL_EVENTS = (
     ModelRegistered,
     ModelDeployed,
     ModelRolledBack,
+    ModelRouted,
     ModelArchived,
     InferenceCompleted,
     InteractionCaptured,
@@ -112,6 +114,7 @@ __all__ = [
     "ModelDeployed",
     "ModelRegistered",
     "ModelRolledBack",
+    "ModelRouted",
     "RetrainingCompleted",
     "RetrainingPolicyChanged",
     "RetrainingTriggered",

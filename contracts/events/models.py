@@ -53,6 +53,15 @@ class ModelRolledBack(ServableModelEvent):
     notes: str = ""
 
 
+class ModelRouted(ModelEvent):
+    """The router sends ``model_name:alias`` traffic to ``serving_name`` now (after a deploy
+    or a rollback), its adapter loaded on the upstreams it could reach: the version answers."""
+
+    type: Literal["model.routed"] = "model.routed"
+    alias: str
+    alias_revision: int = Field(ge=1)
+
+
 class ModelArchived(ModelEvent):
     type: Literal["model.archived"] = "model.archived"
     actor: str = "system"

@@ -7,9 +7,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from contracts.events import ModelArchived, ModelDeployed, ModelRegistered, ModelRolledBack
+from contracts.events import (
+    ModelArchived,
+    ModelDeployed,
+    ModelRegistered,
+    ModelRolledBack,
+    ModelRouted,
+)
 from contracts.events.models import ServableModelEvent
-from libs.messaging import claim_message
+from libs.messaging import Bus, add_to_outbox, claim_message
 from libs.storage import Database
 from services.router.adapters import AdapterManager
 from services.router.catalog import Target
@@ -98,6 +104,18 @@ async def still_used(session: AsyncSession, tenant: str, serving_name: str) -> b
     return any(v["serving_name"] == serving_name for e in running for v in e.variants)
 
 
+def routed(event: ModelDeployed | ModelRolledBack) -> ModelRouted:
+    """What the router tells once ``event``'s alias routes to its version."""
+    return ModelRouted(
+        tenant=event.tenant,
+        model_name=event.model_name,
+        version=event.version,
+        serving_name=event.serving_name,
+        alias=event.alias,
+        alias_revision=event.alias_revision,
+    )
+
+
 class Deployments:
     def __init__(
         self,
@@ -105,11 +123,14 @@ class Deployments:
         pool: UpstreamPool,
         adapters: AdapterManager,
         changed: Callable[[], None],
+        bus: Bus | None = None,
     ) -> None:
         self.database = database
         self.pool = pool
         self.adapters = adapters
         self.changed = changed
+        self.bus = bus
+        """Publishes ``model.routed`` (through the outbox) once an alias's route moved."""
 
     async def preload(self, event: ServableModelEvent) -> None:
         """Make the adapter serve on every upstream of its base model before routing to it."""
@@ -151,6 +172,8 @@ class Deployments:
                 event.serving_name,
                 event.alias_revision,
             )
+            if self.bus is not None:
+                add_to_outbox(session, self.bus, routed(event))
             retire = (
                 replaced is not None
                 and replaced != event.serving_name

@@ -12,6 +12,7 @@ from contracts.events import (
     FeedbackRecorded,
     InferenceCompleted,
     InteractionCaptured,
+    ModelRouted,
 )
 from contracts.queries import (
     AuthenticateQuery,
@@ -64,7 +65,7 @@ class RouterComponents:
             budgets=self.budgets,
         )
         self.deployments = Deployments(
-            context.database, self.pool, self.adapters, self.catalog.invalidate
+            context.database, self.pool, self.adapters, self._changed(context), context.bus
         )
         self.experiments = Experiments(context.database, context.bus, self._changed(context))
         self.keys = key_checker(context, settings.require_key)
@@ -162,6 +163,7 @@ DEFINITION = ServiceDefinition(
         ExperimentStartFailed,
         ExperimentRamped,
         ExperimentStopped,
+        ModelRouted,
     ),
 )
 

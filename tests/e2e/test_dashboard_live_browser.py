@@ -180,3 +180,52 @@ def test_an_ab_test_page_shows_its_verdict_when_it_streams_in(
     expect(page.locator("svg.interval-chart line.interval")).to_have_count(3)
     expect(page.get_by_label("Note").first).to_have_value("typed before the verdict")
     assert page.evaluate(SAME_PAGE) is True
+
+
+def test_a_comparison_shows_new_answers_as_the_evaluation_streams_in(
+    page: Any, dashboard_url: str, fake: FakeV1, live: FedLive
+) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{dashboard_url}/compare?model=support-bot&a=1&b=2&evaluation=ev_1")
+    follower = page.locator("[data-live-stream]")
+    expect(follower).to_have_attribute("data-live-mode", "stream")
+    expect(page.get_by_text("1 of 2 prompt(s) answered")).to_be_visible()
+    mark_this_page(page)
+    page.get_by_label("Prompts, one per line").fill("typed while it runs")
+
+    fake.evaluation_done = 2
+    live.push(3, {"type": "evaluation.progressed", "tenant": "default", "evaluation_id": "ev_1"})
+    expect(page.get_by_text("2 of 2 prompt(s) answered")).to_be_visible()
+    expect(page.get_by_text("new answer 2")).to_be_visible()
+    expect(follower).to_have_attribute("data-live-events", "1")
+    expect(follower).to_have_attribute("data-live-done", "")  # nothing more to wait for
+    expect(follower).to_have_attribute("data-live-mode", "stream")
+    expect(page.get_by_label("Prompts, one per line")).to_have_value("typed while it runs")
+    assert page.evaluate(SAME_PAGE) is True
+
+
+def test_the_wizard_moves_on_when_the_registry_and_the_router_announce_the_version(
+    page: Any, dashboard_url: str, fake: FakeV1, live: FedLive
+) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{dashboard_url}/fine-tune/jobs/ftjob-3?model_name=support-bot")
+    waiting = page.locator('[data-live-stream="/models/support-bot/stream"]')
+    expect(waiting).to_have_attribute("data-live-mode", "stream")
+    expect(page.get_by_text("Waiting for the registry")).to_be_visible()
+    fake.later_versions.append(3)
+    live.push(5, {"type": "model.registered", "tenant": "default", "model_name": "other"})
+    live.push(6, {"type": "model.registered", "tenant": "default", "model_name": "support-bot"})
+    expect(page.get_by_role("button", name="Deploy as candidate")).to_be_visible()
+    expect(page.locator("[data-live-stream]")).to_have_count(0)
+
+    fake.served.remove("support-bot@1-abcd1")  # the router does not serve the control yet
+    page.goto(f"{dashboard_url}/fine-tune/jobs/ftjob-2/test?model_name=support-bot")
+    waiting = page.locator('[data-live-stream="/models/support-bot/stream"]')
+    expect(waiting).to_have_attribute("data-live-mode", "stream")
+    expect(page.get_by_text("The router is getting version 2 ready")).to_be_visible()
+    fake.served.extend(["support-bot@1-abcd1", "support-bot@2-abcd2"])
+    live.push(7, {"type": "model.routed", "tenant": "default", "model_name": "support-bot"})
+    expect(page.get_by_role("button", name="Start the A/B test")).to_be_visible()
+    expect(page.locator('input[type="range"]')).to_be_visible()

@@ -1,5 +1,7 @@
-"""Server-sent events for the pages: a job's or an A/B test's events, read from JetStream for
-the signed-in user, so a page refreshes its parts when something happened instead of polling.
+"""Server-sent events for the pages: a job's, an A/B test's, an evaluation's or a model's
+events, read from JetStream for the signed-in user, so a page refreshes its parts when
+something happened instead of polling (a model's: registered, deployed, and routed by the
+router, which is when a new version answers).
 
 A browser's ``EventSource`` cannot send ``Authorization``, so these routes take the session's
 key (its cookie) and check it exactly as ``/v1/.../stream`` checks a bearer key (same tenant,
@@ -49,6 +51,18 @@ def live_page_routes(gatekeeper: Gatekeeper, live: LiveEvents) -> APIRouter:
         return await stream(
             request, path, "experiment", lambda e: e.get("experiment_id") == experiment_id
         )
+
+    @router.get("/evaluations/{evaluation_id}/stream")
+    async def evaluation_stream(request: Request, evaluation_id: str) -> Response:
+        path = f"/v1/evaluations/{evaluation_id}"
+        return await stream(
+            request, path, "evaluation", lambda e: e.get("evaluation_id") == evaluation_id
+        )
+
+    @router.get("/models/{model_name}/stream")
+    async def model_stream(request: Request, model_name: str) -> Response:
+        path = f"/v1/registry/models/{model_name}"
+        return await stream(request, path, "model", lambda e: e.get("model_name") == model_name)
 
     return router
 

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from faststream.nats import NatsRouter
 
 from contracts.api.registry import DeployRequest, RegisterRequest
-from contracts.events import FeedbackRecorded, InferenceCompleted
+from contracts.events import FeedbackRecorded, InferenceCompleted, ModelRouted
 from libs.messaging import event_subscriber
 from services.registry.service import registry_of
 from tests.integration.harness import running_bus
@@ -143,6 +143,10 @@ async def test_events_are_published_for_requests_and_feedback(stack: Stack, nats
     async def on_feedback(event: FeedbackRecorded) -> None:
         received.append(event)
 
+    @event_subscriber(listener, subjects, "observer", ModelRouted)
+    async def on_routed(event: ModelRouted) -> None:
+        received.append(event)
+
     async with running_bus(nats_url, subjects, listener):
         serving_name = await register_and_deploy(stack, "gamma ray")
         await eventually(lambda: answer_is(stack, "support-bot", "gamma ray"), what="deployed")
@@ -169,6 +173,9 @@ async def test_events_are_published_for_requests_and_feedback(stack: Stack, nats
         await eventually(
             lambda: any(isinstance(e, FeedbackRecorded) for e in received), what="feedback.recorded"
         )
+        await eventually(
+            lambda: any(isinstance(e, ModelRouted) for e in received), what="model.routed"
+        )
     [event] = streamed_event()
     assert event.tenant == "acme"
     assert event.serving_name == serving_name
@@ -180,6 +187,13 @@ async def test_events_are_published_for_requests_and_feedback(stack: Stack, nats
     [feedback_event] = [e for e in received if isinstance(e, FeedbackRecorded)]
     assert feedback_event.request_id == request_id
     assert feedback_event.gold_star
+    [routed] = [e for e in received if isinstance(e, ModelRouted)]
+    assert (routed.tenant, routed.model_name, routed.serving_name) == (
+        "acme",
+        "support-bot",
+        serving_name,
+    )
+    assert routed.alias == "production"
 
 
 async def test_openai_sdk_works_unchanged(stack: Stack) -> None:

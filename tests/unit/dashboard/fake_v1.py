@@ -163,8 +163,13 @@ class FakeV1:
     stopped_meanwhile: bool = False
     """Whether the experiment ends (the evaluator concluded it) before the dashboard stops it."""
     job_queries: list[list[str] | None] = field(default_factory=list)
-    owner_queries: list[str | None] = field(default_factory=list)
     """The ``status`` parameters each job listing was asked with."""
+    owner_queries: list[str | None] = field(default_factory=list)
+    """The ``owner`` parameter of each job listing."""
+    later_versions: list[int] = field(default_factory=list)
+    """Versions registered after 1 and 2 (version n is job ftjob-n's)."""
+    evaluation_done: int = 1
+    """Answers the evaluation ``ev_1`` (two prompts) has; it is complete at 2."""
 
     def bodies(self, method: str, path: str) -> list[Any]:
         return [body for m, p, _, body in self.calls if (m, p) == (method, path)]
@@ -318,7 +323,35 @@ class FakeV1:
 
         @api.get("/v1/registry/models/{name}/versions")
         async def versions(name: str) -> Any:
-            return [version(1), version(2)]
+            return [version(n) for n in (1, 2, *fake.later_versions)]
+
+        @api.get("/v1/evaluations/ev_1")
+        async def evaluation() -> Any:
+            complete = fake.evaluation_done >= 2
+            return {
+                "evaluation_id": "ev_1",
+                "status": "completed" if complete else "running",
+                "models": ["support-bot@1-abcd1", "support-bot@2-abcd2"],
+                "total": 2,
+                "done": fake.evaluation_done,
+                "summary": "v2 answers better." if complete else "",
+                "created_at": NOW,
+            }
+
+        @api.get("/v1/evaluations/ev_1/outputs")
+        async def evaluation_outputs(limit: int = 50) -> Any:
+            rows = [
+                {
+                    "prompt": f"prompt {n}",
+                    "reference": None,
+                    "outputs": [
+                        {"model": "support-bot@1-abcd1", "response": f"old answer {n}"},
+                        {"model": "support-bot@2-abcd2", "response": f"new answer {n}"},
+                    ],
+                }
+                for n in range(1, fake.evaluation_done + 1)
+            ]
+            return {"rows": rows}
 
         @api.get("/v1/registry/models/{name}/history")
         async def history(name: str) -> Any:

@@ -52,6 +52,13 @@ ENTRIES: list[tuple[int, dict[str, Any]]] = [
     (7, {"type": "job.progress", "tenant": "acme", "job_id": "ftjob-2", "step": 9}),
     (8, {"type": "job.completed", "tenant": "acme", "job_id": "ftjob-1"}),
     (9, {"type": "experiment.updated", "tenant": "acme", "experiment_id": "exp_1"}),
+    (10, {"type": "evaluation.progressed", "tenant": "acme", "evaluation_id": "ev_1", "done": 1}),
+    (11, {"type": "evaluation.progressed", "tenant": "acme", "evaluation_id": "ev_2", "done": 1}),
+    (12, {"type": "model.registered", "tenant": "acme", "model_name": "bot", "version": 3}),
+    (13, {"type": "model.registered", "tenant": "globex", "model_name": "bot", "version": 1}),
+    (14, {"type": "model.routed", "tenant": "acme", "model_name": "other", "version": 1}),
+    (15, {"type": "model.routed", "tenant": "acme", "model_name": "bot", "version": 3}),
+    (16, {"type": "evaluation.completed", "tenant": "acme", "evaluation_id": "ev_1"}),
 ]
 
 
@@ -106,6 +113,23 @@ async def test_a_reconnection_resumes_after_the_last_event_id(
     assert live.starts == [6, None]
 
 
+async def test_an_evaluations_and_a_models_pages_get_their_own_events(
+    site: httpx.AsyncClient, live: FakeLive
+) -> None:
+    site.cookies.set("tuneloop_key", READER)
+    evaluation = parsed((await site.get("/evaluations/ev_1/stream")).text)
+    model = parsed((await site.get("/models/bot/stream")).text)
+    assert [(m["id"], json.loads(m["data"])["type"]) for m in evaluation[1:]] == [
+        ("10", "evaluation.progressed"),
+        ("16", "evaluation.completed"),
+    ]
+    assert [(m["id"], json.loads(m["data"])["type"]) for m in model[1:]] == [
+        ("12", "model.registered"),
+        ("15", "model.routed"),
+    ]
+    assert evaluation[0]["event"] == model[0]["event"] == "ready"
+
+
 @pytest.mark.parametrize(
     ("key", "status", "code"),
     [
@@ -119,7 +143,8 @@ async def test_no_events_without_a_key_that_may_read(
 ) -> None:
     if key:
         site.cookies.set("tuneloop_key", key)
-    response = await site.get("/experiments/exp_1/stream")
-    assert response.status_code == status
-    assert response.json()["error"]["code"] == code
+    for path in ("/experiments/exp_1/stream", "/evaluations/ev_1/stream", "/models/bot/stream"):
+        response = await site.get(path)
+        assert response.status_code == status
+        assert response.json()["error"]["code"] == code
     assert live.starts == []

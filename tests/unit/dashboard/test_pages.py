@@ -392,12 +392,41 @@ async def test_the_roi_calculator_answers_or_says_what_is_wrong(
     assert "Accuracy after: &#39;lots&#39; is not a number" in typo.text
 
 
+async def test_the_deploy_step_follows_the_models_events_until_the_version_is_registered(
+    browser: httpx.AsyncClient, fake: FakeV1
+) -> None:
+    waiting = await browser.get("/fine-tune/jobs/ftjob-3?model_name=support-bot")
+    assert "Waiting for the registry to register the new version" in waiting.text
+    assert 'data-live-stream="/models/support-bot/stream"' in waiting.text
+    assert "data-reload-when-done" in waiting.text
+    assert "data-live-reload" not in waiting.text
+    fake.later_versions.append(3)
+    registered = await browser.get("/fine-tune/jobs/ftjob-3?model_name=support-bot")
+    assert "Version 3 (<code>support-bot@3-abcd3</code>) is registered." in registered.text
+    assert "data-live-stream" not in registered.text
+
+
+async def test_a_running_comparison_follows_the_evaluations_events(
+    browser: httpx.AsyncClient, fake: FakeV1
+) -> None:
+    running = await browser.get("/compare?model=support-bot&a=1&b=2&evaluation=ev_1")
+    assert "1 of 2 prompt(s) answered" in running.text
+    assert 'data-live-stream="/evaluations/ev_1/stream" data-live-page' in running.text
+    assert 'data-fragment="evaluation"' in running.text
+    assert "data-live-reload" not in running.text
+    fake.evaluation_done = 2
+    complete = await browser.get("/compare?model=support-bot&a=1&b=2&evaluation=ev_1")
+    assert "2 of 2 prompt(s) answered" in complete.text
+    assert "data-live-stream" not in complete.text
+
+
 async def test_the_ab_step_waits_until_the_router_can_serve_the_new_version(
     browser: httpx.AsyncClient, fake: FakeV1
 ) -> None:
     waiting = await browser.get("/fine-tune/jobs/ftjob-2/test?model_name=support-bot")
     assert "The router is getting version 2 ready to serve" in waiting.text
-    assert "data-live-reload" in waiting.text
+    assert 'data-live-stream="/models/support-bot/stream" data-live-page' in waiting.text
+    assert "data-live-reload" not in waiting.text
     assert "Start the A/B test" not in waiting.text
     fake.served.append("support-bot@2-abcd2")
     ready = await browser.get("/fine-tune/jobs/ftjob-2/test?model_name=support-bot")

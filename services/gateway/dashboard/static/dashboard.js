@@ -42,13 +42,14 @@
   // when the stream is (re)connected, so the page catches up; onEvent(event) for each event.
   // When the stream cannot be used (no EventSource, an error answer, nothing within 10 s),
   // fallback() runs once instead. Lost connections are resumed by the browser, which sends
-  // Last-Event-ID so no event is missed. data-live-mode says which is in use.
+  // Last-Event-ID so no event is missed. data-live-mode says which is in use ("stream" or
+  // "poll"). Returns stop().
   function followStream(node, onEvent, fallback) {
     var url = node.getAttribute("data-live-stream");
     if (!url || typeof window.EventSource !== "function") {
       node.setAttribute("data-live-mode", "poll");
       fallback();
-      return;
+      return function () {};
     }
     var source = new EventSource(url);
     var opened = false;
@@ -77,6 +78,23 @@
       if (source.readyState === EventSource.CLOSED) { giveUp(); }
     });
     window.addEventListener("pagehide", function () { source.close(); });
+    return function () {
+      gaveUp = true;
+      clearTimeout(patience);
+      source.close();
+    };
+  }
+
+  function withoutNotice() {
+    var url = new URL(window.location.href);
+    url.searchParams.delete("notice");  // a one-time message, not to repeat on refresh
+    return url.toString();
+  }
+
+  function streamsOf(root) {
+    return Array.prototype.map.call(root.querySelectorAll("[data-live-stream]"), function (n) {
+      return n.getAttribute("data-live-stream");
+    });
   }
 
   // Ask `refresh` again every `every` ms (twice that after a failure): the fallback.
@@ -114,9 +132,16 @@
 
   // <div data-live-stream="/experiments/x/stream" data-live-page>: on news, render this page
   // again in the background and swap every [data-fragment] of it (forms are left alone).
+  // Once the fresh page no longer follows this stream (what it waited for happened), stop
+  // and mark the node data-live-done; with data-reload-when-done, load the page again
+  // instead (its forms are new ones).
   function followPage(node) {
     var every = parseInt(node.getAttribute("data-interval") || "5000", 10);
+    var url = node.getAttribute("data-live-stream");
+    var stop = function () {};
+    var finished = false;
     function refresh() {
+      if (finished) { return Promise.resolve("stop"); }
       return fetch(window.location.href, {
         credentials: "same-origin",
         headers: { Accept: "text/html" },
@@ -132,11 +157,21 @@
             }
           });
           bump(node, "data-live-refreshes");
+          if (streamsOf(fresh).indexOf(url) === -1) {
+            finished = true;
+            stop();
+            if (node.hasAttribute("data-reload-when-done")) {
+              window.location.replace(withoutNotice());
+            } else {
+              node.setAttribute("data-live-done", "");
+            }
+            return "stop";
+          }
           return true;
         });
       });
     }
-    followStream(node, coalesced(refresh), function () { poll(refresh, every); });
+    stop = followStream(node, coalesced(refresh), function () { poll(refresh, every); });
   }
 
   // <form data-preview-url="/fine-tune/counts">: re-ask the server as the user changes the form.
@@ -187,9 +222,7 @@
       };
       var later = function () {
         if (busy()) { setTimeout(later, wait); return; }
-        var url = new URL(window.location.href);
-        url.searchParams.delete("notice");  // a one-time message, not to repeat on refresh
-        window.location.replace(url.toString());
+        window.location.replace(withoutNotice());
       };
       setTimeout(later, wait);
     }
