@@ -8,6 +8,7 @@ A distributed store (NATS object store, S3-compatible) implements the same proto
 
 import asyncio
 import hashlib
+import io
 import os
 import re
 import shutil
@@ -112,6 +113,34 @@ class StagedArtifact:
             self.path.unlink(missing_ok=True)
 
 
+class VerifiedReader(io.RawIOBase):
+    """A blob read in pieces, hashed on the way: reading to the end raises
+    :class:`IntegrityError` when the bytes do not match their address."""
+
+    def __init__(self, handle: BinaryIO, sha256: str) -> None:
+        self._handle = handle
+        self._sha256 = sha256
+        self._digest = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: "memoryview | bytearray") -> int:  # type: ignore[override]
+        count = self._handle.readinto(buffer)  # type: ignore[attr-defined]
+        if not count:
+            if self._digest.hexdigest() != self._sha256:
+                raise IntegrityError(
+                    f"artifact {self._sha256} is corrupt: its bytes hash differently"
+                )
+            return 0
+        self._digest.update(memoryview(buffer)[:count])
+        return int(count)
+
+    def close(self) -> None:
+        self._handle.close()
+        super().close()
+
+
 class LocalArtifactStore:
     """Blobs under ``<root>/sha256/<first two hex>/<digest>``."""
 
@@ -169,6 +198,14 @@ class LocalArtifactStore:
 
     async def get_bytes(self, sha256: str) -> bytes:
         return await asyncio.to_thread(self._read_verified, sha256)
+
+    def open_text(self, sha256: str, chunk_bytes: int = CHUNK) -> io.TextIOWrapper:
+        """The blob as UTF-8 text (undecodable bytes replaced), read ``chunk_bytes`` at a time
+        and verified once read to the end: never whole in memory. Blocking: use it in a
+        worker thread."""
+        raw = VerifiedReader(self._existing(sha256).open("rb"), sha256)
+        buffered = io.BufferedReader(raw, buffer_size=chunk_bytes)
+        return io.TextIOWrapper(buffered, encoding="utf-8", errors="replace", newline=None)
 
     def _copy_verified(self, sha256: str, destination: Path) -> Path:
         source = self._existing(sha256)

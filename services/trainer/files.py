@@ -1,4 +1,8 @@
-"""Check a job's files before it is queued: present in the artifact store, OpenAI chat JSONL."""
+"""Check a job's files before it is queued: present in the artifact store, OpenAI chat JSONL.
+
+Files are read line by line, a chunk at a time (:data:`READ_CHUNK_BYTES`), so a large training
+file never sits whole in the trainer's memory; the blob's hash is checked as it is read.
+"""
 
 import asyncio
 import json
@@ -7,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from libs.artifacts import ArtifactNotFound, LocalArtifactStore
+from libs.artifacts import ArtifactNotFound, IntegrityError, LocalArtifactStore
 
 CHARS_PER_TOKEN = 4
+READ_CHUNK_BYTES = 1024 * 1024
 
 
 class FileProblem(Exception):
@@ -76,9 +81,13 @@ def preference_characters(row: Any) -> int:
 
 
 def summarize_preference_jsonl(data: bytes, param: str) -> FileSummary:
+    return summarize_preference_lines(data.decode("utf-8", errors="replace").splitlines(), param)
+
+
+def summarize_preference_lines(lines: Iterable[str], param: str) -> FileSummary:
     rows = 0
     characters = 0
-    for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
@@ -98,11 +107,24 @@ def summarize_preference_jsonl(data: bytes, param: str) -> FileSummary:
     return FileSummary(rows, characters // CHARS_PER_TOKEN)
 
 
+def summarize_stored(
+    store: LocalArtifactStore, sha256: str, param: str, method: str, chunk_bytes: int
+) -> FileSummary:
+    """Check a stored file line by line, ``chunk_bytes`` read at a time."""
+    summarize = summarize_preference_lines if method == "dpo" else summarize_chat_lines
+    with store.open_text(sha256, chunk_bytes) as lines:
+        return summarize(lines, param)  # read to the end, which checks the hash
+
+
 async def check_file(
-    store: LocalArtifactStore, sha256: str, param: str, method: str = "supervised"
+    store: LocalArtifactStore,
+    sha256: str,
+    param: str,
+    method: str = "supervised",
+    chunk_bytes: int = READ_CHUNK_BYTES,
 ) -> FileSummary:
     try:
-        data = await store.get_bytes(sha256)
+        return await asyncio.to_thread(summarize_stored, store, sha256, param, method, chunk_bytes)
     except ArtifactNotFound:
         raise FileProblem(
             "file_not_found",
@@ -110,8 +132,8 @@ async def check_file(
             "upload the file",
             param,
         ) from None
-    summarize = summarize_preference_jsonl if method == "dpo" else summarize_chat_jsonl
-    return await asyncio.to_thread(summarize, data, param)
+    except IntegrityError as exc:
+        raise FileProblem("corrupt_file", f"{param}: {exc}", param) from None
 
 
 __all__ = [
@@ -121,4 +143,5 @@ __all__ = [
     "summarize_chat_file",
     "summarize_chat_jsonl",
     "summarize_chat_lines",
+    "summarize_preference_lines",
 ]

@@ -76,17 +76,21 @@ def read_rows(path: Path, method: str) -> list[dict[str, list[dict[str, str]]]]:
 def read_chat_rows(
     path: Path, parse: Callable[[int, Any], dict[str, list[dict[str, str]]]] = as_prompt_completion
 ) -> list[dict[str, list[dict[str, str]]]]:
+    """The file's rows, read line by line (the file's text is never whole in memory)."""
     rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise TrainingError(
-                "invalid_training_file", f"line {number}: not JSON ({exc.msg})", "training_file"
-            ) from None
-        rows.append(parse(number, row))
+    with path.open(encoding="utf-8", newline=None) as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise TrainingError(
+                    "invalid_training_file",
+                    f"line {number}: not JSON ({exc.msg})",
+                    "training_file",
+                ) from None
+            rows.append(parse(number, row))
     if not rows:
         raise TrainingError(
             "invalid_training_file", "the training file has no rows", "training_file"
