@@ -62,6 +62,15 @@ class TuneloopSettings(BaseSettings):
         f"sign. Empty reads <home>/{INTERNAL_SECRET_FILE}, which `tuneloop up` generates.",
     )
 
+    identity_max_skew_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="How far a signed identity's time may be from this service's clock; each "
+        "signature's nonce is remembered (in memory, per process) for twice as long, so a "
+        "request played again is refused.",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _known_driver(cls, url: str | None) -> str | None:

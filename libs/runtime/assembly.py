@@ -54,7 +54,7 @@ def assemble(
     bus = Bus(broker, subjects)
     database = Database(settings.resolved_database_url())
     secret = settings.resolved_internal_secret()
-    signer = IdentitySigner(secret) if secret else None
+    signer = IdentitySigner(secret, settings.identity_max_skew_seconds) if secret else None
     context = ServiceContext(
         name=definition.name,
         settings=settings,

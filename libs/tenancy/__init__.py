@@ -28,6 +28,7 @@ from libs.tenancy.requests import (
     Tenant,
     carries_identity,
     protect,
+    verified_body,
     verified_identity,
 )
 
@@ -47,5 +48,6 @@ __all__ = [
     "Tenant",
     "carries_identity",
     "protect",
+    "verified_body",
     "verified_identity",
 ]

@@ -10,13 +10,18 @@ from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 
 from libs.tenancy.identity import (
+    BODY_DIGEST_LIMIT,
     IDENTITY_HEADERS,
     SIGNATURE_HEADER,
     TENANT_HEADER,
     Identity,
     IdentityRejected,
     IdentitySigner,
+    check_body,
+    claimed_body,
     header,
+    streamed_body,
+    target_of,
 )
 
 DEFAULT_TENANT = "default"
@@ -57,15 +62,32 @@ def carries_identity(request: Request) -> bool:
     return any(name in request.headers for name in IDENTITY_HEADERS)
 
 
+def request_target(request: Request) -> str:
+    """The path (as sent, percent-encoded) and query the request arrived with."""
+    raw = request.scope.get("raw_path")
+    path = raw.decode("latin-1") if isinstance(raw, bytes) else request.url.path
+    query = request.scope.get("query_string", b"")
+    return target_of(path, query.decode("latin-1") if isinstance(query, bytes) else "")
+
+
 def verified_identity(request: Request) -> Identity:
-    """The identity the gateway signed for this request; raises :class:`IdentityRejected`.
-    Verified once per request (several dependencies may ask)."""
+    """The identity the gateway signed for this request (its method, path, query, time and
+    nonce); raises :class:`IdentityRejected`. Verified once per request (several dependencies
+    may ask, and a nonce counts once). The body is checked by :func:`verified_body`."""
     known = getattr(request.state, "tuneloop_identity", None)
     if isinstance(known, Identity):
         return known
-    identity = signer_of(request).verify(request.headers, request.method, request.url.path)
+    identity = signer_of(request).verify(request.headers, request.method, request_target(request))
     request.state.tuneloop_identity = identity
     return identity
+
+
+async def verified_body(request: Request) -> None:
+    """Check the body against the signed claim: its sha256 (read now, and kept for the route),
+    or the declared length of a body streamed through."""
+    claim = claimed_body(request.headers)
+    body = await request.body() if claim.startswith("sha256=") else None
+    check_body(claim, body, request.headers.get("content-length"))
 
 
 async def request_tenant(
@@ -88,7 +110,11 @@ async def request_tenant(
         ),
     ] = None,
 ) -> str:
-    return verified_identity(request).tenant
+    identity = verified_identity(request)
+    if not getattr(request.state, "tuneloop_body_checked", False):
+        await verified_body(request)
+        request.state.tuneloop_body_checked = True
+    return identity.tenant
 
 
 Tenant = Annotated[str, Depends(request_tenant)]
@@ -107,7 +133,9 @@ SignedIdentity = Annotated[Identity, Depends(request_identity)]
 class SignedAs(httpx.Auth):
     """Signs every request of an ``httpx`` client: a service calling another as a tenant, or a
     test calling a service as the gateway would. Without ``identity`` the request's own
-    ``X-Tuneloop-Tenant`` (or ``default``) is signed."""
+    ``X-Tuneloop-Tenant`` (or ``default``) is signed. A body built whole (JSON, bytes) is
+    hashed; one streamed (a multipart upload, an iterator) is signed by its length, never read
+    ahead."""
 
     def __init__(self, signer: IdentitySigner, identity: Identity | None = None) -> None:
         self.signer = signer
@@ -117,8 +145,28 @@ class SignedAs(httpx.Auth):
         identity = self.identity or Identity(
             header(request.headers, TENANT_HEADER) or DEFAULT_TENANT
         )
-        request.headers.update(self.signer.headers(identity, request.method, request.url.path))
+        request.headers.update(
+            self.signer.headers(identity, request.method, signed_target(request), body_of(request))
+        )
         yield request
+
+
+def signed_target(request: httpx.Request) -> str:
+    """The path and query an ``httpx`` request is sent with."""
+    path, _, query = request.url.raw_path.decode("ascii").partition("?")
+    return target_of(path, query)
+
+
+def body_of(request: httpx.Request) -> str | bytes:
+    """The body to sign: its bytes when read and within the limit, else the length it is
+    sent with (``unsigned`` when it is sent in chunks, without one)."""
+    length = request.headers.get("content-length")
+    declared = int(length) if length and length.isdigit() else None
+    try:
+        content = request.content
+    except httpx.RequestNotRead:
+        return streamed_body(declared)
+    return content if len(content) <= BODY_DIGEST_LIMIT else streamed_body(declared)
 
 
 __all__ = [
@@ -130,7 +178,10 @@ __all__ = [
     "protect",
     "rejected",
     "request_identity",
+    "request_target",
     "request_tenant",
+    "signed_target",
     "signer_of",
+    "verified_body",
     "verified_identity",
 ]

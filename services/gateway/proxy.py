@@ -13,6 +13,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from libs.tenancy import IdentitySigner
+from libs.tenancy.identity import BODY_DIGEST_LIMIT, streamed_body
+from libs.tenancy.requests import signed_target
 from services.gateway.auth import Denied, Gatekeeper, error_response, identity_of
 from services.gateway.directory import ServiceDirectory, ServiceUnavailable
 from services.gateway.keystore import Caller
@@ -96,14 +98,42 @@ def raw_path_of(request: Request) -> str:
     return raw.decode("ascii", "replace") if isinstance(raw, bytes) else request.url.path
 
 
-def forwarded_headers(request: Request, caller: Caller, signer: IdentitySigner) -> dict[str, str]:
-    headers = {
+def forwarded_headers(request: Request) -> dict[str, str]:
+    """The client's headers the service gets (the identity is signed onto the request later)."""
+    return {
         k: v
         for k, v in request.headers.items()
         if k.lower() not in NOT_FORWARDED and not k.lower().startswith("x-tuneloop-")
     }
-    signed = signer.headers(identity_of(caller), request.method, request.url.path)
-    return {**headers, **signed}
+
+
+def sign(
+    upstream: httpx.Request, caller: Caller, signer: IdentitySigner, body: str | bytes
+) -> None:
+    """Sign the caller's identity for this exact request: method, path and query as sent,
+    and the body (or, for one streamed through, its length)."""
+    identity = identity_of(caller)
+    upstream.headers.update(
+        signer.headers(identity, upstream.method, signed_target(upstream), body)
+    )
+
+
+async def body_to_forward(
+    request: Request, limit: int
+) -> tuple[bytes | AsyncIterator[bytes], str | bytes, dict[str, str]]:
+    """The body to send on, what is signed of it, and the length header it goes with: bodies
+    up to :data:`BODY_DIGEST_LIMIT` are read whole and hashed; longer ones (uploads) are
+    streamed through, signed by their declared length (or ``unsigned`` without one)."""
+    declared = request.headers.get("content-length", "")
+    chunked = "transfer-encoding" in request.headers
+    if (declared.isdigit() and int(declared) <= BODY_DIGEST_LIMIT) or (
+        not declared and not chunked
+    ):
+        body = await request.body()
+        return body, body, {}
+    if declared.isdigit():
+        return limited(request, limit), streamed_body(int(declared)), {"content-length": declared}
+    return limited(request, limit), streamed_body(None), {}
 
 
 async def limited(request: Request, limit: int) -> AsyncIterator[bytes]:
@@ -166,13 +196,15 @@ def proxy_routes(
             base = await directory.url_of(service)
         except ServiceUnavailable as exc:
             return error_response(path, 503, "service_unavailable", str(exc))
+        content, signed_body, length = await body_to_forward(request, front.max_body_bytes)
         upstream = client.build_request(
             request.method,
             base + raw_path_of(request),
             params=tuple(request.query_params.multi_items()),  # repeated parameters kept
-            headers=forwarded_headers(request, caller, front.signer),
-            content=limited(request, front.max_body_bytes),
+            headers={**forwarded_headers(request), **length},
+            content=content,
         )
+        sign(upstream, caller, front.signer, signed_body)
         try:
             response = await client.send(upstream, stream=True)
         except BodyTooLarge:

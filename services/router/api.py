@@ -20,7 +20,7 @@ from contracts.events import FeedbackRecorded
 from contracts.queries import AuthenticateReply
 from libs.messaging import Bus
 from libs.runtime.health import VERSION
-from libs.tenancy import TENANT_HEADER, carries_identity, verified_identity
+from libs.tenancy import TENANT_HEADER, carries_identity, verified_body, verified_identity
 from services.router.access import AccessDenied, KeyChecker, bearer_key
 from services.router.catalog import Catalog
 from services.router.completions import CompletionsEndpoint
@@ -42,7 +42,9 @@ async def request_tenant(request: Request, tenant: SignedTenantHeader = None) ->
     authorization = request.headers.get("authorization")
     key = bearer_key(authorization)
     if carries_identity(request) and not (key and key.startswith("tl_")):
-        return verified_identity(request).tenant
+        identity = verified_identity(request)
+        await verified_body(request)
+        return identity.tenant
     checker: KeyChecker = request.app.state.key_checker
     return await checker.tenant_of(authorization)
 

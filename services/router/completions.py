@@ -22,6 +22,7 @@ from opentelemetry.propagate import extract
 from contracts.api.router import OpenAIError, OpenAIErrorInfo
 from libs.config.settings import TelemetrySettings
 from libs.tenancy import IDENTITY_HEADERS, IdentityRejected, IdentitySigner
+from libs.tenancy.identity import check_body, claimed_body, target_of
 from services.router.access import AccessDenied, KeyChecker, bearer_key
 from services.router.budgets import refusal_message
 from services.router.catalog import UnknownModel
@@ -64,6 +65,13 @@ def tuneloop_headers(served: Served) -> list[tuple[bytes, bytes]]:
     if served.fallback:
         headers.append((b"x-tuneloop-fallback", b"true"))
     return headers
+
+
+def target_in(scope: Scope) -> str:
+    """The path (as sent) and query of an ASGI request, as the gateway signed them."""
+    raw = scope.get("raw_path")
+    path = raw.decode("latin-1") if isinstance(raw, bytes) else str(scope["path"])
+    return target_of(path, bytes(scope.get("query_string", b"")).decode("latin-1"))
 
 
 async def read_body(receive: Receive, limit: int, declared: bytes | None) -> bytes:
@@ -170,13 +178,19 @@ class CompletionsEndpoint:
         ):
             await self.handle(path, scope, receive, send)
 
+    @staticmethod
+    def signed(authorization: str | None, identity: dict[str, str]) -> bool:
+        """Whether the request is to be taken by its signed identity (not an API key)."""
+        key = bearer_key(authorization)
+        return bool(identity) and not (key and key.startswith("tl_"))
+
     async def tenant_of(
-        self, authorization: str | None, identity: dict[str, str], path: str
+        self, authorization: str | None, identity: dict[str, str], target: str
     ) -> str:
         """A direct caller's API key (whatever else it sends), else the identity the gateway
-        signed; an identity that does not verify raises :class:`IdentityRejected`."""
-        key = bearer_key(authorization)
-        if identity and not (key and key.startswith("tl_")):
+        signed (for this path and query); one that does not verify raises
+        :class:`IdentityRejected`."""
+        if self.signed(authorization, identity):
             signer = self.signer()
             if signer is None:
                 raise IdentityRejected(
@@ -184,7 +198,7 @@ class CompletionsEndpoint:
                     "this service cannot check who is calling: it has no internal secret; set "
                     "TUNELOOP_INTERNAL_SECRET to the gateway's (`tuneloop up` does it)",
                 )
-            return signer.verify(identity, "POST", path).tenant
+            return signer.verify(identity, "POST", target).tenant
         return await self.checker.tenant_of(authorization)
 
     async def handle(self, path: str, scope: Scope, receive: Receive, send: Send) -> None:
@@ -200,10 +214,12 @@ class CompletionsEndpoint:
             elif name == b"content-length":
                 declared = value
         try:
-            tenant = await self.tenant_of(authorization, identity, scope["path"])
-            request = parse_request(
-                await read_body(receive, self.max_bytes, declared), self.max_tokens
-            )
+            tenant = await self.tenant_of(authorization, identity, target_in(scope))
+            body = await read_body(receive, self.max_bytes, declared)
+            if self.signed(authorization, identity):
+                length = declared.decode("latin-1") if declared else None
+                check_body(claimed_body(identity), body, length)
+            request = parse_request(body, self.max_tokens)
             served = await self.service.serve(tenant, unit, path, request)
         except ClientGone:
             return

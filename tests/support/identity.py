@@ -7,6 +7,7 @@ import httpx
 from fastapi import FastAPI
 
 from libs.tenancy import TENANT_HEADER, Identity, IdentitySigner, SignedAs, protect
+from libs.tenancy.requests import body_of, signed_target
 
 TEST_SECRET = "tuneloop-tests-internal-secret-0123456789"
 SIGNER = IdentitySigner(TEST_SECRET)
@@ -25,7 +26,9 @@ class ClaimedTenantsSigned(httpx.Auth):
         tenant = request.headers.get(TENANT_HEADER)
         if tenant:
             request.headers.update(
-                SIGNER.headers(Identity(tenant), request.method, request.url.path)
+                SIGNER.headers(
+                    Identity(tenant), request.method, signed_target(request), body_of(request)
+                )
             )
         yield request
 

@@ -8,7 +8,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from contracts.queries import HealthReply
-from libs.tenancy import Identity, IdentitySigner
+from libs.tenancy import Identity, IdentitySigner, verified_body
+from libs.tenancy.identity import BODY_DIGEST_LIMIT
+from libs.tenancy.requests import request_target
 from services.gateway.auth import Gatekeeper
 from services.gateway.directory import ServiceDirectory
 from services.gateway.keystore import Caller
@@ -93,9 +95,12 @@ def fake_registry() -> FastAPI:
         assert request.headers["x-tuneloop-tenant"] == "acme"
         assert request.headers["x-tuneloop-key-id"] == "acme0001"
         assert request.headers["x-tuneloop-scopes"] == "deploy read"
-        assert SIGNER.verify(request.headers, request.method, request.url.path) == Identity(
+        target = request_target(request)
+        assert target == f"/v1/registry/models/{name}/deployments?status=ready"
+        assert SIGNER.verify(request.headers, request.method, target) == Identity(
             "acme", "acme0001", ("deploy", "read")
         )
+        await verified_body(request)  # the body is the signed one
         assert "x-tuneloop-unit" not in request.headers
         assert "authorization" not in request.headers
         assert request.query_params["status"] == "ready"
@@ -259,3 +264,31 @@ async def test_without_an_internal_secret_nothing_is_forwarded() -> None:
     assert response.status_code == 503
     assert "TUNELOOP_INTERNAL_SECRET" in response.json()["error"]["message"]
     assert reached == []
+
+
+async def test_a_large_body_streams_through_signed_by_its_length() -> None:
+    """Bodies over the digest limit are not held to be hashed: the service gets them with
+    their declared length, which is what the signature covers."""
+    seen: list[tuple[str, str, int]] = []
+    registry = FastAPI()
+
+    @registry.post("/v1/registry/import")
+    async def upload(request: Request) -> JSONResponse:
+        target = request_target(request)
+        assert SIGNER.verify(request.headers, "POST", target).tenant == "acme"
+        await verified_body(request)
+        claim = request.headers["x-tuneloop-body-digest"]
+        seen.append((claim, request.headers["content-length"], len(await request.body())))
+        return JSONResponse({"ok": True})
+
+    size = BODY_DIGEST_LIMIT + 10
+    app = gateway(httpx.ASGITransport(app=registry), {"registry"}, max_body_bytes=4 * size)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://gw"
+    ) as client:
+        large = await client.post("/v1/registry/import", headers=AUTH, content=b"x" * size)
+        small = await client.post("/v1/registry/import", headers=AUTH, content=b"y" * 10)
+    assert large.status_code == small.status_code == 200
+    assert seen[0] == (f"length={size}", str(size), size)
+    assert seen[1][0].startswith("sha256=")
+    assert seen[1][1:] == ("10", 10)
