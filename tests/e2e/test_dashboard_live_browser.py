@@ -229,3 +229,53 @@ def test_the_wizard_moves_on_when_the_registry_and_the_router_announce_the_versi
     live.push(7, {"type": "model.routed", "tenant": "default", "model_name": "support-bot"})
     expect(page.get_by_role("button", name="Start the A/B test")).to_be_visible()
     expect(page.locator('input[type="range"]')).to_be_visible()
+
+
+def retraining_event(sequence: int, kind: str, run_id: str, live: FedLive) -> None:
+    event = {"type": f"retraining.{kind}", "tenant": "default", "run_id": run_id}
+    live.push(sequence, {**event, "model_name": "support-bot"})
+
+
+def test_a_retraining_run_page_moves_on_as_the_runs_events_stream_in(
+    page: Any, dashboard_url: str, fake: FakeV1, live: FedLive
+) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{dashboard_url}/retraining/runs/rtr_1")
+    follower = page.locator('[data-live-stream="/retraining/runs/rtr_1/stream"]')
+    status = page.locator("[data-run-status]")
+    expect(follower).to_have_attribute("data-live-mode", "stream")
+    expect(status).to_have_attribute("data-run-status", "exporting")
+    mark_this_page(page)
+
+    fake.retraining_steps.append("training")
+    retraining_event(8, "updated", "rtr_2", live)  # another run's: never arrives
+    retraining_event(9, "updated", "rtr_1", live)
+    expect(status).to_have_attribute("data-run-status", "training")
+    expect(page.get_by_role("link", name="ftjob-2")).to_be_visible()
+    expect(follower).to_have_attribute("data-live-events", "1")
+    assert page.evaluate(SAME_PAGE) is True
+
+    fake.retraining_steps.extend(["evaluating", "skipped"])
+    retraining_event(10, "completed", "rtr_1", live)
+    expect(status).to_have_attribute("data-run-status", "skipped")
+    expect(page.get_by_text("step skipped")).to_be_visible()
+    expect(follower).to_have_attribute("data-live-done", "")  # nothing more to wait for
+    expect(follower).to_have_attribute("data-live-mode", "stream")
+    assert page.evaluate(SAME_PAGE) is True
+
+
+def test_without_a_usable_stream_the_retraining_run_page_asks_again(
+    page: Any, dashboard_url: str, fake: FakeV1
+) -> None:
+    from playwright.sync_api import expect
+
+    page.route("**/retraining/runs/rtr_1/stream", lambda route: route.fulfill(status=503))
+    page.goto(f"{dashboard_url}/retraining/runs/rtr_1")
+    expect(page.locator("[data-live-stream]")).to_have_attribute("data-live-mode", "poll")
+    mark_this_page(page)
+    fake.retraining_steps.append("training")
+    status = page.locator("[data-run-status]")
+    # the next ask comes after the page's interval (5 s), longer than expect's usual wait
+    expect(status).to_have_attribute("data-run-status", "training", timeout=20_000)
+    assert page.evaluate(SAME_PAGE) is True

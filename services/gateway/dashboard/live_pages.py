@@ -1,7 +1,7 @@
-"""Server-sent events for the pages: a job's, an A/B test's, an evaluation's or a model's
-events, read from JetStream for the signed-in user, so a page refreshes its parts when
-something happened instead of polling (a model's: registered, deployed, and routed by the
-router, which is when a new version answers).
+"""Server-sent events for the pages: a job's, an A/B test's, an evaluation's, a model's or a
+retraining run's events, read from JetStream for the signed-in user, so a page refreshes its
+parts when something happened instead of polling (a model's: registered, deployed, and routed
+by the router, which is when a new version answers; a run's: triggered, each step, the end).
 
 A browser's ``EventSource`` cannot send ``Authorization``, so these routes take the session's
 key (its cookie) and check it exactly as ``/v1/.../stream`` checks a bearer key (same tenant,
@@ -63,6 +63,11 @@ def live_page_routes(gatekeeper: Gatekeeper, live: LiveEvents) -> APIRouter:
     async def model_stream(request: Request, model_name: str) -> Response:
         path = f"/v1/registry/models/{model_name}"
         return await stream(request, path, "model", lambda e: e.get("model_name") == model_name)
+
+    @router.get("/retraining/runs/{run_id}/stream")
+    async def retraining_run_stream(request: Request, run_id: str) -> Response:
+        path = f"/v1/retraining/runs/{run_id}"
+        return await stream(request, path, "retraining", lambda e: e.get("run_id") == run_id)
 
     return router
 

@@ -46,6 +46,39 @@ def export_status(status: str, **extra: Any) -> dict[str, Any]:
     return {"id": "ds1", "dataset": "gold", "status": status, "created_at": NOW, **extra}
 
 
+FINAL_RUN_STATUSES = {"completed", "skipped", "failed", "cancelled"}
+
+
+def retraining_run(steps: list[str]) -> dict[str, Any]:
+    """The run ``rtr_1`` of support-bot, having gone through ``steps`` (the last is now)."""
+    status = steps[-1]
+    return {
+        "id": "rtr_1",
+        "model_name": "support-bot",
+        "status": status,
+        "trigger": "gold_stars",
+        "reason": "50 new gold-star examples since the last run (the policy retrains every 50)",
+        "summary": f"run is {status}",
+        "decision": None,
+        "dataset": "support-bot-retraining",
+        "dataset_version": 2,
+        "train_rows": 45,
+        "test_rows": 5,
+        "job_id": "ftjob-2" if "training" in steps else None,
+        "base_model": "tiny-llama",
+        "training_metrics": {},
+        "candidate_serving_name": None,
+        "serving_name": "support-bot@1-abcd1",
+        "experiment_id": None,
+        "verdict": None,
+        "error": None,
+        "history": [{"status": s, "at": NOW, "summary": f"step {s}"} for s in steps],
+        "created_at": NOW,
+        "updated_at": NOW,
+        "finished_at": NOW if status in FINAL_RUN_STATUSES else None,
+    }
+
+
 CALLER_KEY_ID = "k_signedin"
 """The key id of the signed-in user, as the trainer reads it from the signed identity."""
 
@@ -170,6 +203,8 @@ class FakeV1:
     """Versions registered after 1 and 2 (version n is job ftjob-n's)."""
     evaluation_done: int = 1
     """Answers the evaluation ``ev_1`` (two prompts) has; it is complete at 2."""
+    retraining_steps: list[str] = field(default_factory=lambda: ["triggered", "exporting"])
+    """The steps the retraining run ``rtr_1`` went through so far (the last is its status)."""
 
     def bodies(self, method: str, path: str) -> list[Any]:
         return [body for m, p, _, body in self.calls if (m, p) == (method, path)]
@@ -502,6 +537,10 @@ class FakeV1:
                 "roi_percent": "29999900",
                 "verdict": "Fine-tuning pays for itself within a day.",
             }
+
+        @api.get("/v1/retraining/runs/rtr_1")
+        async def retraining() -> Any:
+            return retraining_run(fake.retraining_steps)
 
         @api.get("/v1/registry/models/{name}/compare")
         async def compare(name: str, a: int, b: int) -> Any:

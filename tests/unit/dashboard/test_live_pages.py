@@ -26,7 +26,8 @@ class FakeKeys:
 
 
 class FakeLive:
-    """Replays fixed stream entries (sequence, event) through the real rendering."""
+    """Replays fixed stream entries (sequence, event) of the selection's concern through the
+    real rendering."""
 
     def __init__(self, entries: list[tuple[int, dict[str, Any]]]) -> None:
         self.entries = entries
@@ -38,7 +39,8 @@ class FakeLive:
         self.starts.append(start)
         yield greeting
         for sequence, event in self.entries:
-            if start is None or sequence >= start:
+            on_subject = event["type"].split(".")[0] == selection.concern  # as JetStream filters
+            if on_subject and (start is None or sequence >= start):
                 chunk = LiveEvents.render(
                     json.dumps(event).encode(), sequence, selection, event_name
                 )
@@ -59,6 +61,21 @@ ENTRIES: list[tuple[int, dict[str, Any]]] = [
     (14, {"type": "model.routed", "tenant": "acme", "model_name": "other", "version": 1}),
     (15, {"type": "model.routed", "tenant": "acme", "model_name": "bot", "version": 3}),
     (16, {"type": "evaluation.completed", "tenant": "acme", "evaluation_id": "ev_1"}),
+    (
+        17,
+        {"type": "retraining.triggered", "tenant": "acme", "run_id": "rtr_1", "model_name": "bot"},
+    ),
+    (
+        18,
+        {"type": "retraining.triggered", "tenant": "acme", "run_id": "rtr_2", "model_name": "bot"},
+    ),
+    (19, {"type": "retraining.updated", "tenant": "globex", "run_id": "rtr_1", "model_name": "b"}),
+    (20, {"type": "retraining.updated", "tenant": "acme", "run_id": "rtr_1", "model_name": "bot"}),
+    (21, {"type": "retraining.policy_changed", "tenant": "acme", "model_name": "bot"}),
+    (
+        22,
+        {"type": "retraining.completed", "tenant": "acme", "run_id": "rtr_1", "model_name": "bot"},
+    ),
 ]
 
 
@@ -130,6 +147,22 @@ async def test_an_evaluations_and_a_models_pages_get_their_own_events(
     assert evaluation[0]["event"] == model[0]["event"] == "ready"
 
 
+async def test_a_retraining_runs_page_gets_that_runs_events_only(
+    site: httpx.AsyncClient, live: FakeLive
+) -> None:
+    site.cookies.set("tuneloop_key", READER)
+    response = await site.get("/retraining/runs/rtr_1/stream", headers={"Last-Event-ID": "16"})
+    assert response.status_code == 200
+    messages = parsed(response.text)
+    assert messages[0] == {"event": "ready", "data": "{}"}
+    assert [(m["id"], m["event"], json.loads(m["data"])["type"]) for m in messages[1:]] == [
+        ("17", "update", "retraining.triggered"),
+        ("20", "update", "retraining.updated"),
+        ("22", "update", "retraining.completed"),
+    ]
+    assert live.starts == [17]
+
+
 @pytest.mark.parametrize(
     ("key", "status", "code"),
     [
@@ -143,7 +176,12 @@ async def test_no_events_without_a_key_that_may_read(
 ) -> None:
     if key:
         site.cookies.set("tuneloop_key", key)
-    for path in ("/experiments/exp_1/stream", "/evaluations/ev_1/stream", "/models/bot/stream"):
+    for path in (
+        "/experiments/exp_1/stream",
+        "/evaluations/ev_1/stream",
+        "/models/bot/stream",
+        "/retraining/runs/rtr_1/stream",
+    ):
         response = await site.get(path)
         assert response.status_code == status
         assert response.json()["error"]["code"] == code

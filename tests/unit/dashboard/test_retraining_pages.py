@@ -57,6 +57,16 @@ RUN: dict[str, Any] = {
     "updated_at": NOW,
     "finished_at": NOW,
 }
+ACTIVE_RUN: dict[str, Any] = {
+    **RUN,
+    "id": "rtr_2",
+    "status": "training",
+    "summary": "training ftjob-abc",
+    "decision": None,
+    "candidate_serving_name": None,
+    "history": RUN["history"][:3],
+    "finished_at": None,
+}
 
 
 class FakeRetraining:
@@ -76,9 +86,10 @@ class FakeRetraining:
 
         @api.get("/v1/retraining/runs/{run_id}")
         async def run(run_id: str) -> Any:
-            if run_id != "rtr_1":
+            runs = {"rtr_1": RUN, "rtr_2": ACTIVE_RUN}
+            if run_id not in runs:
                 return JSONResponse({"error": {"code": "not_found", "message": "no run"}}, 404)
-            return RUN
+            return runs[run_id]
 
         @api.post("/v1/retraining/policies")
         async def create(request: Request) -> Any:
@@ -179,6 +190,17 @@ async def test_a_run_page_tells_each_step_and_the_decision(browser: httpx.AsyncC
     assert 'href="/jobs/ftjob-abc"' in text
     assert "final loss 0.2500" in text
     assert text.count('<li><span class="muted">') == len(RUN["history"])
-    assert "data-live-reload" not in text  # a finished run stays still
+    assert "data-live-reload" not in text
+    assert "data-live-stream" not in text  # a finished run stays still
     missing = await browser.get("/retraining/runs/rtr_9")
     assert missing.status_code == 404
+
+
+async def test_a_running_runs_page_follows_the_runs_events(browser: httpx.AsyncClient) -> None:
+    page = await browser.get("/retraining/runs/rtr_2")
+    assert page.status_code == 200, page.text
+    text = page.text
+    assert 'data-live-stream="/retraining/runs/rtr_2/stream" data-live-page' in text
+    assert 'data-fragment="run"' in text
+    assert "data-live-reload" not in text  # no polling unless the stream cannot be opened
+    assert '<li aria-current="step">training</li>' in text
