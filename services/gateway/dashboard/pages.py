@@ -1,5 +1,6 @@
 """Pages of data and training: overview, datasets (with uploads) and jobs."""
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, UploadFile
@@ -8,6 +9,7 @@ from fastapi.responses import JSONResponse, Response
 
 from services.gateway.dashboard import charts, data, explain
 from services.gateway.dashboard.client import V1, ApiError
+from services.gateway.dashboard.owners import owners
 from services.gateway.dashboard.rendering import Pages, with_notice
 from services.gateway.dashboard.session import key_of, to_login
 
@@ -105,8 +107,9 @@ def job_routes(pages: Pages) -> APIRouter:
                     "unknown_status",
                     f"there is no job status {status[:40]!r}; choose one in the list",
                 )
-            rows, more = await data.job_page(
-                v1, JOB_FILTERS[status], after, JOBS_PER_PAGE, owner.strip() or None
+            (rows, more), started_by = await asyncio.gather(
+                data.job_page(v1, JOB_FILTERS[status], after, JOBS_PER_PAGE, owner.strip() or None),
+                owners(v1, key_of(request)),
             )
             shown = [await data.job_with_progress(v1, job) for job in rows]
             older = rows[-1]["id"] if more and rows else None
@@ -114,6 +117,7 @@ def job_routes(pages: Pages) -> APIRouter:
                 "jobs": shown,
                 "status": status,
                 "owner": owner.strip(),
+                "owners": started_by,
                 "after": after,
                 "older": older,
             }

@@ -79,8 +79,21 @@ def retraining_run(steps: list[str]) -> dict[str, Any]:
     }
 
 
-CALLER_KEY_ID = "k_signedin"
-"""The key id of the signed-in user, as the trainer reads it from the signed identity."""
+CALLER_KEY_ID = "abcd1234"
+"""The key id of the signed-in user (``tl_abcd1234_…``), as the trainer reads it from the
+signed identity."""
+
+
+def api_key(key_id: str, name: str, tenant: str = "default", **extra: Any) -> dict[str, Any]:
+    return {
+        "id": key_id,
+        "tenant": tenant,
+        "name": name,
+        "scopes": ["train", "read"],
+        "created_at": NOW,
+        "revoked_at": None,
+        **extra,
+    }
 
 
 def job(job_id: str, status: str, owner: str | None = None) -> dict[str, Any]:
@@ -203,6 +216,16 @@ class FakeV1:
     """Versions registered after 1 and 2 (version n is job ftjob-n's)."""
     evaluation_done: int = 1
     """Answers the evaluation ``ev_1`` (two prompts) has; it is complete at 2."""
+    keys: list[dict[str, Any]] | None = field(
+        default_factory=lambda: [
+            api_key(CALLER_KEY_ID, "admin laptop"),
+            api_key("k_other", "ci pipeline"),
+            api_key("k_gone", "old notebook", revoked_at=NOW),
+            api_key("k_globex", "globex importer", tenant="globex"),
+        ]
+    )
+    """What ``GET /v1/keys`` lists (an operator admin sees every tenant's keys); ``None``: the
+    signed-in key is not an admin's (403)."""
     retraining_steps: list[str] = field(default_factory=lambda: ["triggered", "exporting"])
     """The steps the retraining run ``rtr_1`` went through so far (the last is its status)."""
 
@@ -538,6 +561,15 @@ class FakeV1:
                 "verdict": "Fine-tuning pays for itself within a day.",
             }
 
+        @api.get("/v1/keys")
+        async def keys() -> Any:
+            if fake.keys is None:
+                message = "GET /v1/keys needs a key with scope admin (this key has read)"
+                return JSONResponse(
+                    {"error": {"code": "insufficient_scope", "message": message}}, 403
+                )
+            return {"object": "list", "data": fake.keys}
+
         @api.get("/v1/retraining/runs/rtr_1")
         async def retraining() -> Any:
             return retraining_run(fake.retraining_steps)
@@ -554,4 +586,4 @@ class FakeV1:
         return api
 
 
-__all__ = ["EXPERIMENT", "VIEW", "FakeV1"]
+__all__ = ["CALLER_KEY_ID", "EXPERIMENT", "VIEW", "FakeV1", "api_key", "job", "retraining_run"]

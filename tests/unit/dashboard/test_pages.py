@@ -1,5 +1,7 @@
 """Dashboard pages rendered against a fake ``/v1`` API: what people see, what the API gets."""
 
+import html
+import re
 from collections.abc import AsyncIterator
 
 import httpx
@@ -10,7 +12,7 @@ from services.gateway.dashboard import mount_dashboard
 from tests.unit.dashboard.fake_v1 import CALLER_KEY_ID, FakeV1, job
 
 pytestmark = pytest.mark.unit
-KEY = "tl_abcd1234_secretsecret"
+KEY = "tl_abcd1234_secretsecretsecretsecret"  # well formed: its id is CALLER_KEY_ID
 
 
 @pytest.fixture
@@ -178,10 +180,59 @@ async def test_the_jobs_page_filters_by_owner(browser: httpx.AsyncClient, fake: 
     theirs = await browser.get("/jobs?status=failed&owner=k_other")
     assert "ftjob-theirs" in theirs.text
     assert "ftjob-mine" not in theirs.text
-    assert '<option value="k_other" selected>key k_other</option>' in theirs.text
+    assert '<option value="k_other" selected>ci pipeline</option>' in theirs.text
     nobody = await browser.get("/jobs?owner=k_nobody")
     assert "No job started by key k_nobody" in nobody.text
     assert fake.owner_queries == [None, "me", "k_other", "k_nobody"]
+
+
+def started_by(page: str) -> list[str]:
+    """The "Started by" column, as read."""
+    cells = re.findall(r'title="Jobs of API key [^"]+">([^<]+)</a>', page)
+    return [html.unescape(cell) for cell in cells]
+
+
+async def test_an_admin_reads_who_started_each_job_by_key_name(
+    browser: httpx.AsyncClient, fake: FakeV1
+) -> None:
+    fake.jobs = [
+        job("ftjob-mine", "running", owner=CALLER_KEY_ID),
+        job("ftjob-theirs", "failed", owner="k_other"),
+        job("ftjob-old", "failed", owner="k_gone"),
+        job("ftjob-lost", "failed", owner="k_deleted"),
+    ]
+    page = (await browser.get("/jobs")).text
+    assert started_by(page) == [
+        "admin laptop (you)",
+        "ci pipeline",
+        "old notebook (revoked)",
+        "key k_deleted",
+    ]
+    assert ">key k_other<" not in page
+    select = page.split('<select id="owner"')[1].split("</select>")[0]
+    options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]+)</option>', select)
+    assert options[:2] == [("", "anyone"), ("me", "me (this API key)")]
+    # the tenant's other keys by name; not the caller's own (that is "me"), nor another tenant's
+    assert options[2:] == [("k_other", "ci pipeline"), ("k_gone", "old notebook (revoked)")]
+    picked = (await browser.get(f"/jobs?owner={CALLER_KEY_ID}")).text
+    assert f'<option value="{CALLER_KEY_ID}" selected>admin laptop (you)</option>' in picked
+
+
+async def test_without_the_admin_scope_jobs_show_key_ids_and_you(
+    browser: httpx.AsyncClient, fake: FakeV1
+) -> None:
+    fake.keys = None  # GET /v1/keys answers 403
+    fake.jobs = [
+        job("ftjob-mine", "running", owner=CALLER_KEY_ID),
+        job("ftjob-theirs", "failed", owner="k_other"),
+    ]
+    listed = await browser.get("/jobs")
+    assert listed.status_code == 200, listed.text
+    assert started_by(listed.text) == ["you", "key k_other"]
+    assert "ci pipeline" not in listed.text
+    theirs = await browser.get("/jobs?owner=k_other")
+    assert '<option value="k_other" selected>key k_other</option>' in theirs.text
+    assert [p for m, p, *_ in fake.calls if p == "/v1/keys"] == ["/v1/keys", "/v1/keys"]
 
 
 async def test_the_owner_filter_is_kept_across_pages(
