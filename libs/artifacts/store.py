@@ -141,6 +141,37 @@ class VerifiedReader(io.RawIOBase):
         super().close()
 
 
+class VerifiedFile(VerifiedReader):
+    """A blob as a binary file to upload: read in pieces, its size known to the reader (its
+    ``fileno``), and verified each time it is read from the start to the end, however often
+    it is rewound (a retried upload reads it again). Reads after seeking elsewhere than the
+    start are not verified."""
+
+    def __init__(self, handle: BinaryIO, sha256: str) -> None:
+        super().__init__(handle, sha256)
+        self._from_start = True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        position = self._handle.seek(offset, whence)
+        self._digest = hashlib.sha256()
+        self._from_start = position == 0
+        return position
+
+    def tell(self) -> int:
+        return self._handle.tell()
+
+    def fileno(self) -> int:
+        return self._handle.fileno()
+
+    def readinto(self, buffer: "memoryview | bytearray") -> int:  # type: ignore[override]
+        if self._from_start:
+            return super().readinto(buffer)
+        return int(self._handle.readinto(buffer) or 0)  # type: ignore[attr-defined]
+
+
 class LocalArtifactStore:
     """Blobs under ``<root>/sha256/<first two hex>/<digest>``."""
 
@@ -206,6 +237,11 @@ class LocalArtifactStore:
         raw = VerifiedReader(self._existing(sha256).open("rb"), sha256)
         buffered = io.BufferedReader(raw, buffer_size=chunk_bytes)
         return io.TextIOWrapper(buffered, encoding="utf-8", errors="replace", newline=None)
+
+    def open_binary(self, sha256: str) -> VerifiedFile:
+        """The blob as a binary file, verified once read to the end (see :class:`VerifiedFile`):
+        never whole in memory. Blocking: open and read it in a worker thread, or in pieces."""
+        return VerifiedFile(self._existing(sha256).open("rb"), sha256)
 
     def _copy_verified(self, sha256: str, destination: Path) -> Path:
         source = self._existing(sha256)

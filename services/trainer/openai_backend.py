@@ -8,6 +8,7 @@ from typing import Any
 
 from contracts.envelope import utc_now
 from contracts.events.jobs import JobEvent, JobProgressed, JobStarted
+from libs.artifacts import IntegrityError, LocalArtifactStore
 from services.trainer.lifecycle import completed_event
 from services.trainer.runner import JobRun
 from services.trainer.tables import TrainerJob
@@ -58,12 +59,11 @@ class OpenAIJobRun(JobRun):
         await self.settle_exit()
 
     async def create_remote(self, client: Any) -> str:
-        data = await self.context.artifacts.get_bytes(self.job.training_file)
-        upload = await client.files.create(file=("train.jsonl", data), purpose="fine-tune")
+        file_id = await upload_training_file(client, self.context.artifacts, self.job.training_file)
         hp = {k: v for k, v in self.job.hyperparameters.items() if k in OPENAI_HYPERPARAMETERS}
         remote = await client.fine_tuning.jobs.create(
             model=self.job.base_model,
-            training_file=upload.id,
+            training_file=file_id,
             hyperparameters=hp,
             suffix=self.job.suffix,
             seed=int(self.job.hyperparameters.get("seed", 0)),
@@ -159,6 +159,34 @@ class OpenAIJobRun(JobRun):
         return None
 
 
+async def upload_training_file(client: Any, store: LocalArtifactStore, sha256: str) -> str:
+    """Upload a stored training file to OpenAI as it is read, in pieces (never whole in
+    memory), with its length (not a chunked upload); a retry reads it again from the start.
+    A stored file whose bytes no longer match their hash fails with ``corrupt_file``."""
+    training_file = await asyncio.to_thread(store.open_binary, sha256)
+    with training_file:
+        try:
+            upload = await client.files.create(
+                file=("train.jsonl", training_file), purpose="fine-tune"
+            )
+        except Exception as exc:
+            corruption = integrity_error_in(exc)
+            if corruption is None:
+                raise
+            raise RemoteProblem("corrupt_file", f"training_file: {corruption}") from None
+    return str(upload.id)
+
+
+def integrity_error_in(exc: BaseException) -> IntegrityError | None:
+    """The corrupt blob behind an SDK error (it reports a failed body as a connection error)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, IntegrityError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 class RemoteProblem(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -166,4 +194,4 @@ class RemoteProblem(Exception):
         self.message = message
 
 
-__all__ = ["OpenAIJobRun"]
+__all__ = ["OpenAIJobRun", "RemoteProblem", "upload_training_file"]
