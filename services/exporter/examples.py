@@ -10,10 +10,12 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from operator import itemgetter
 from typing import Any
 
+import orjson
 from sqlalchemy import Dialect, Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -24,6 +26,7 @@ from services.exporter.tables import ExporterExample, ExporterFeedback
 from services.exporter.validation import content_text
 
 INSERT_BATCH = 2000
+_UNSET = object()
 EXAMPLES: Table = ExporterExample.__table__  # type: ignore[attr-defined]
 
 
@@ -47,14 +50,71 @@ def canonical_json(value: Any) -> str:
     return _ENCODE(value)
 
 
+def _all_text(messages: Any) -> bool:
+    """Whether ``messages`` is a list of dicts whose values are all ``str``."""
+    if type(messages) is not list:
+        return False
+    for message in messages:
+        if type(message) is not dict:
+            return False
+        for value in message.values():
+            if type(value) is not str:
+                return False
+    return True
+
+
+def messages_json(messages: Any) -> tuple[str, bytes]:
+    """:func:`canonical_json` of ``messages``, as text and as UTF-8 bytes.
+
+    Messages made only of text (nearly all) are encoded by orjson, whose output for strings,
+    lists and dicts of string keys is byte for byte that of ``canonical_json``; anything
+    else (numbers, whose exponents the two write differently, lone surrogates, keys that are
+    not strings) goes through ``canonical_json`` itself.
+    """
+    if _all_text(messages):
+        try:
+            data = orjson.dumps(messages)
+        except orjson.JSONEncodeError:
+            pass
+        else:
+            return data.decode(), data
+    text = _ENCODE(messages)
+    return text, text.encode("utf-8", "surrogatepass")
+
+
 def example_id() -> str:
     """A new example id: 32 hex digits, the time first, so new rows extend the index at its
     end instead of landing all over it."""
     return f"{time.time_ns():016x}{os.urandom(8).hex()}"
 
 
+def example_ids(count: int) -> list[str]:
+    """``count`` new example ids (see :func:`example_id`), with one read of random bytes."""
+    noise = os.urandom(8 * count).hex()
+    clock = time.time_ns
+    return [f"{clock():016x}{noise[i : i + 16]}" for i in range(0, 16 * count, 16)]
+
+
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _folded(messages: Sequence[dict[str, Any]]) -> str:
+    """The conversation with whitespace collapsed and case folded, as the normalised hash
+    reads it."""
+    folded = []
+    for m in messages:
+        content = m.get("content")
+        text = content if type(content) is str else (content_text(content) or "")
+        folded.append(f"{m.get('role')}\x1f{' '.join(text.lower().split())}")
+    return "\x1e".join(folded)
+
+
+def _hashes(messages: Sequence[dict[str, Any]], data: bytes, tools_text: str) -> tuple[str, str]:
+    """(exact, normalised) hashes of messages whose canonical JSON is ``data``."""
+    exact = hashlib.sha256(data)
+    exact.update(("\x1d" + tools_text).encode("utf-8", "surrogatepass"))
+    return exact.hexdigest()[:32], _digest(_folded(messages) + "\x1d" + tools_text)
 
 
 def content_hashes(
@@ -62,13 +122,44 @@ def content_hashes(
 ) -> tuple[str, str]:
     """(exact, normalised) hashes of a conversation and its tools."""
     tools_text = canonical_json(tools) if tools else ""
-    exact = _digest((messages_json or canonical_json(messages)) + "\x1d" + tools_text)
-    folded = []
-    for m in messages:
-        content = m.get("content")
-        text = content if type(content) is str else (content_text(content) or "")
-        folded.append(f"{m.get('role')}\x1f{' '.join(text.lower().split())}")
-    return exact, _digest("\x1e".join(folded) + "\x1d" + tools_text)
+    text = messages_json if messages_json is not None else canonical_json(messages)
+    return _hashes(messages, text.encode("utf-8", "surrogatepass"), tools_text)
+
+
+def _row(
+    record: dict[str, Any],
+    provenance: Provenance,
+    counter: str | None,
+    count: int | None,
+    row_id: str,
+    now: datetime,
+) -> dict[str, Any]:
+    messages = record["messages"]
+    tools = record.get("tools")
+    text, data = messages_json(messages)
+    tools_text = canonical_json(tools) if tools else ""
+    exact, normalised = _hashes(messages, data, tools_text)
+    return {
+        "id": row_id,
+        "tenant": provenance.tenant,
+        "messages": text,
+        "tools": tools_text or None,
+        "rating": record.get("rating"),
+        "gold_star": bool(record.get("gold_star", False)),
+        "domain": record.get("domain") or provenance.domain,
+        "task_type": record.get("task_type") or provenance.task_type,
+        "owner": record.get("owner") or provenance.owner,
+        "source": record.get("source") or provenance.source,
+        "request_id": record.get("request_id"),
+        "external_key": record.get("external_key"),
+        "extra": record.get("metadata") or {},
+        "token_count": count if counter is not None else None,
+        "token_counter": counter if count is not None else None,
+        "content_hash": exact,
+        "normalized_hash": normalised,
+        "created_at": record.get("created_at") or now,
+        "deleted_at": None,
+    }
 
 
 def example_row(
@@ -80,39 +171,23 @@ def example_row(
     with the same tokenizer need not count it again.
     """
     counter, count = tokens if tokens and tokens[1] is not None else (None, None)
-    messages = record["messages"]
-    tools = record.get("tools")
-    messages_json = canonical_json(messages)
-    exact, normalised = content_hashes(messages, tools, messages_json)
-    return {
-        "id": example_id(),
-        "tenant": provenance.tenant,
-        "messages": messages_json,
-        "tools": canonical_json(tools) if tools else None,
-        "rating": record.get("rating"),
-        "gold_star": bool(record.get("gold_star", False)),
-        "domain": record.get("domain") or provenance.domain,
-        "task_type": record.get("task_type") or provenance.task_type,
-        "owner": record.get("owner") or provenance.owner,
-        "source": record.get("source") or provenance.source,
-        "request_id": record.get("request_id"),
-        "external_key": record.get("external_key"),
-        "extra": record.get("metadata") or {},
-        "token_count": count,
-        "token_counter": counter,
-        "content_hash": exact,
-        "normalized_hash": normalised,
-        "created_at": record.get("created_at") or utc_now(),
-        "deleted_at": None,
-    }
+    return _row(record, provenance, counter, count, example_id(), utc_now())
 
 
 def example_rows(
     records: Iterable[tuple[dict[str, Any], int | None]], provenance: Provenance, counter: str
 ) -> list[dict[str, Any]]:
-    """The rows of a batch of validated records, each with its token count by ``counter``."""
+    """The rows of a batch of validated records, each with its token count by ``counter``.
+
+    The batch is one arrival: its rows share their ``created_at`` unless a record has its own.
+    """
     with collector_paused():
-        return [example_row(record, provenance, (counter, tokens)) for record, tokens in records]
+        batch = list(records)
+        now = utc_now()
+        return [
+            _row(record, provenance, counter, tokens, row_id, now)
+            for (record, tokens), row_id in zip(batch, example_ids(len(batch)), strict=True)
+        ]
 
 
 async def apply_waiting_feedback(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -155,10 +230,18 @@ def sqlite_rows(
 
     def parameters(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
         out = []
+        # the last value of each processed column and what it became: a batch's rows share
+        # their timestamp, their empty ``deleted_at``, often their ``gold_star``
+        last: list[tuple[Any, Any]] = [(_UNSET, None)] * len(processed)
         for row in rows:
             params = list(values(row))
-            for index, processor in processed:
-                params[index] = processor(params[index])
+            for slot, (index, processor) in enumerate(processed):
+                value = params[index]
+                seen, result = last[slot]
+                if value is not seen:
+                    result = processor(value)
+                    last[slot] = (value, result)
+                params[index] = result
             out.append(tuple(params))
         return out
 
@@ -209,8 +292,10 @@ __all__ = [
     "canonical_json",
     "content_hashes",
     "example_id",
+    "example_ids",
     "example_row",
     "example_rows",
     "insert_examples",
+    "messages_json",
     "rate_captured_example",
 ]

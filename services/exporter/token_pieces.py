@@ -53,6 +53,11 @@ class Frame:
     open_left: bool = False
     """Whether an added token could start in the wrapper and go on into the message."""
 
+    apart: int | None = None
+    """Tokens of ``tail`` when it is cut from a message the same way whatever the message
+    starts with (besides whitespace): nothing, or one whitespace character after a word, and
+    no ``head``; else ``None``."""
+
     def splits_alone(self, added: re.Pattern[str], text: str) -> bool:
         """Whether the only added tokens around the message are the wrapper's own: none in
         the text, none made of the text and the wrapper together."""
@@ -60,6 +65,41 @@ class Frame:
         ends = [(0, len(self.left))] if self.left else []
         ends += [(len(framed) - len(self.right), len(framed))] if self.right else []
         return [m.span() for m in added.finditer(framed)] == ends
+
+
+def single_spaced(text: str) -> bool:
+    """Whether ``text`` is words separated by single spaces: no other whitespace, none at
+    either end, no two spaces in a row.
+
+    The GPT-2 regex then cuts before every space (each space starts the word after it), so the
+    text's count is the sum of its first word's and of every `` word``'s (a "word" here is
+    what lies between spaces, like ``order,``): each is counted once and then looked up.
+    """
+    return (
+        text[:1] != " "
+        and text[-1:] != " "
+        and "  " not in text
+        and "\n" not in text
+        and "\t" not in text
+        and "\r" not in text
+        and "\x0b" not in text
+        and "\x0c" not in text
+    )
+
+
+class ChunkCounts(dict[str, int]):
+    """Tokens of ``prefix`` + a space-free piece of text; a piece not seen yet is counted
+    word by word and kept."""
+
+    def __init__(self, segment: Callable[[str], int], prefix: str) -> None:
+        super().__init__()
+        self.segment = segment
+        self.prefix = prefix
+
+    def __missing__(self, chunk: str) -> int:
+        count = self.segment(self.prefix + chunk)
+        self[chunk] = count
+        return count
 
 
 class WordCounts(dict[str, int]):
@@ -111,6 +151,8 @@ class PieceCounter:
         byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
         byte_map = {i: byte_level.pre_tokenize_str(chr(i))[0][0] for i in range(128)}
         self.words = WordCounts(backend.model.tokenize, byte_map)
+        self.first = ChunkCounts(self.segment, "")
+        self.spaced = ChunkCounts(self.segment, " ")
         ordered = sorted(added, key=len, reverse=True)
         self.tokens = ordered
         self.starts = frozenset(token[0] for token in ordered)
@@ -147,7 +189,13 @@ class PieceCounter:
             for token in self.tokens
             for i in range(len(start))
         )
-        return Frame(wrapper - self.segment(tail + head), left, tail, head, right, open_left)
+        apart = None
+        if not head and (
+            not tail or (tail[-1] in WHITESPACE and (len(tail) == 1 or tail[-2] not in WHITESPACE))
+        ):
+            apart = self.segment(tail)
+        fixed = wrapper - self.segment(tail + head)
+        return Frame(fixed, left, tail, head, right, open_left, apart)
 
     def segment(self, text: str) -> int:
         """Tokens of ASCII text that holds no added token."""
@@ -164,12 +212,17 @@ class PieceCounter:
             and not frame.splits_alone(self.added, text)
         ):
             return None
+        if frame.apart is not None and text and single_spaced(text):
+            chunks = text.split(" ")
+            rest = sum(map(self.spaced.__getitem__, chunks[1:])) if len(chunks) > 1 else 0
+            return frame.fixed + frame.apart + self.first[chunks[0]] + rest
         return frame.fixed + self.segment(frame.tail + text + frame.head)
 
     def trim(self) -> None:
         """Forget the words if there are too many (memory stays bounded)."""
-        if len(self.words) > CACHE_LIMIT:
-            self.words.clear()
+        for counts in (self.words, self.first, self.spaced):
+            if len(counts) > CACHE_LIMIT:
+                counts.clear()
 
     def agrees(self, wrapped: Callable[[str, str], str]) -> bool:
         """Whether every probe's count equals the tokenizer's own."""
@@ -201,4 +254,4 @@ class PieceCounter:
         return counter if counter.frames and counter.agrees(wrapped) else None
 
 
-__all__ = ["GPT2_ASCII", "PieceCounter"]
+__all__ = ["GPT2_ASCII", "PieceCounter", "single_spaced"]

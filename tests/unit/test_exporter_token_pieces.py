@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.exporter.token_pieces import GPT2_ASCII, PieceCounter
+from services.exporter.token_pieces import GPT2_ASCII, PieceCounter, single_spaced
 from services.exporter.tokens import HuggingFaceTokenCounter
 
 pytestmark = pytest.mark.unit
@@ -55,6 +55,35 @@ def test_counts_equal_the_tokenizer_on_random_conversations(exporter_tokenizer_d
         for _ in range(400)
     ]
     assert counter.count(conversations) == [real_count(counter, c) for c in conversations]
+
+
+def test_single_spaced_text_counted_space_by_space_equals_the_tokenizer(
+    exporter_tokenizer_dir: Path,
+) -> None:
+    counter = HuggingFaceTokenCounter(exporter_tokenizer_dir)
+    assert counter.pieces is not None
+    assert all(frame.apart is not None for frame in counter.pieces.frames.values())
+    rng = random.Random(5)
+    pieces = string.ascii_letters + string.digits + string.punctuation
+    conversations = []
+    for _ in range(300):
+        texts = [
+            " ".join(
+                rng.choice(WORDS[:4] + WORDS[6:8] + ("".join(rng.choices(pieces, k=5)),))
+                for _ in range(rng.randint(1, 15))
+            )
+            for _ in range(3)
+        ]
+        assert all(single_spaced(text) for text in texts)
+        conversations.append(
+            [
+                {"role": r, "content": t}
+                for r, t in zip(("system", "user", "assistant"), texts, strict=True)
+            ]
+        )
+    assert counter.count(conversations) == [real_count(counter, c) for c in conversations]
+    for text in (" lead", "two  spaces", "new\nline", "tail "):
+        assert not single_spaced(text)
 
 
 def test_text_with_an_added_token_or_beyond_ascii_is_left_to_the_tokenizer(
