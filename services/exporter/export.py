@@ -6,6 +6,8 @@ serving. The dataset version row and its ``dataset.exported`` event are committe
 """
 
 import asyncio
+import json
+import sqlite3
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +23,7 @@ from contracts.events import DatasetExported, SplitArtifact
 from libs.artifacts import ArtifactInfo, LocalArtifactStore
 from libs.messaging import Bus, OutboxRelay, add_to_outbox, claim_message
 from libs.storage import Database
+from libs.storage.database import SQLITE_BUSY_TIMEOUT_MS, SQLITE_CACHE_KIB
 from services.exporter.external import (
     ExternalImportFailed,
     ImportSummary,
@@ -106,12 +109,65 @@ def candidates(tenant: str, filters: ExportFilters, extra: bool = True) -> Selec
     return statement.order_by(col(e.normalized_hash), col(e.id))
 
 
+def sqlite_file(database: Database) -> str | None:
+    """The file of a SQLite database, ``None`` for other databases and in-memory ones."""
+    url = database.engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return url.database
+
+
+def driver_query(database: Database, statement: Select[*tuple[Any, ...]]) -> tuple[str, list[Any]]:
+    """The SQL of ``statement`` for the database's driver and its parameters, each passed
+    through its type's bind processor as SQLAlchemy would (timestamps become text)."""
+    dialect = database.engine.dialect
+    compiled = statement.compile(dialect=dialect)
+    params = compiled.construct_params()
+    values = []
+    for name in compiled.positiontup or []:
+        value = params[name]
+        processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        values.append(processor(value) if processor is not None else value)
+    return compiled.string, values
+
+
+def read_sqlite_into(writer: DatasetWriter, path: str, sql: str, params: list[Any]) -> None:
+    """Read rows with the driver and hand them to the writer batch by batch, in this thread.
+
+    One thread both reads and writes: SQLite gives up Python's lock at every row it steps
+    to, and a reader thread next to a busy writer thread would wait for it at each one."""
+    connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+    try:
+        connection.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+        cursor = connection.execute(sql, params)
+        while rows := cursor.fetchmany(READ_BATCH):
+            writer.consume(stored_examples(rows))
+    finally:
+        connection.close()
+
+
+def stored_examples(rows: list[tuple[Any, ...]]) -> list[StoredExample]:
+    """Rows of :func:`candidates` as the SQLite driver returns them (``gold_star`` as 0 or
+    1, ``extra`` as JSON text)."""
+    return [
+        StoredExample(a, b, c, d, e == 1, f, g, h, i, j, k, m, n, json.loads(o) if o else None)
+        for a, b, c, d, e, f, g, h, i, j, k, m, n, o in rows
+    ]
+
+
 async def stream_into(
     writer: DatasetWriter, database: Database, statement: Select[*tuple[Any, ...]]
 ) -> None:
-    """Fetch the next batch while the writer works on the current one (in a thread).
+    """Stream the rows of ``statement`` into ``writer``, off the event loop.
 
-    Rows are read through a Core connection: plain tuples, none of the ORM's per-row work."""
+    From a SQLite file, one worker thread reads them with the driver and writes them. From
+    another database, the next batch is fetched while the writer works on the current one
+    (in a thread); rows are read through a Core connection, plain tuples."""
+    path = sqlite_file(database)
+    if path is not None:
+        sql, params = driver_query(database, statement)
+        await asyncio.to_thread(read_sqlite_into, writer, path, sql, params)
+        return
     async with database.engine.connect() as connection:
         result = await connection.stream(statement.execution_options(yield_per=READ_BATCH))
         writing: asyncio.Task[None] | None = None

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
+import orjson
+
 from services.exporter.collector import collector_paused
 from services.exporter.render import PREFERENCE_FORMATS, RENDERERS
 from services.exporter.stats import SplitAccumulator
@@ -19,6 +21,15 @@ from services.exporter.tokens import TokenCounter
 from services.exporter.validation import Rules, check_record, check_tokens, content_text
 
 HASH_SPACE = 16**15
+
+
+def loads(text: str) -> Any:
+    """The value of stored JSON: orjson reads it, or ``json`` if orjson refuses it (``NaN``,
+    lone surrogates, integers beyond 64 bits), so every row reads as it was written."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def is_test(normalized_hash: str, test_fraction: float) -> bool:
@@ -144,9 +155,9 @@ class DatasetWriter:
         if self.preferences and row.rejected is None:
             self._exclude(row, "no_rejected_answer")
             return None
-        record: dict[str, Any] = {"messages": json.loads(row.messages)}
+        record: dict[str, Any] = {"messages": loads(row.messages)}
         if row.tools:
-            record["tools"] = json.loads(row.tools)
+            record["tools"] = loads(row.tools)
         verdict = check_record(record, self.rules)
         if not verdict.ok:
             self._exclude(row, verdict.errors[0].code)
