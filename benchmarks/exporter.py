@@ -14,6 +14,7 @@ Figures are examples/s (load + export for tuneloop, read + write for the peer) a
 
 import asyncio
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -60,34 +61,28 @@ def tokenizer_corpus() -> list[str]:
 
 
 async def load(database_url: str, size: int, tokenizer: Path) -> dict[str, float]:
-    """Store ``size`` examples through the intake path of the API: check, count, insert.
+    """Store ``size`` examples as ``POST /v1/examples`` does: check, count, prepare, insert.
 
-    Each batch is what one ``POST /v1/examples`` may carry (10,000 examples) and is stored
-    in one transaction; generating the examples is not timed (it is not the exporter's work).
+    Each batch is what one request may carry (10,000 examples) and is stored in one
+    transaction; generating the examples is not timed (it is not the exporter's work).
     """
     from libs.storage import Database, migrate_to_head
-    from services.exporter.examples import Provenance, example_rows, insert_examples
-    from services.exporter.ingest import check_records
-    from services.exporter.tokens import HuggingFaceTokenCounter
+    from services.exporter.examples import Provenance
+    from services.exporter.intake import store_batch
+    from services.exporter.tokens import load_token_counter
     from services.exporter.validation import Rules
 
     await migrate_to_head(database_url)
     database = Database(database_url)
-    counter = HuggingFaceTokenCounter(tokenizer)
+    counter = load_token_counter(tokenizer)
     rules = Rules(min_prompt_chars=0, min_response_chars=0)
     provenance = Provenance(tenant="bench", source="bench")
     elapsed = cpu = 0.0
     for start in range(0, size, LOAD_BATCH):
         batch = [(i, record(i)) for i in range(start, start + LOAD_BATCH)]
         started, cpu_started = time.perf_counter(), time.process_time()
-        checked = check_records(batch, rules, counter)  # type: ignore[arg-type]
-        rows = example_rows(
-            ((c.record, c.tokens) for c in checked if c.record is not None),
-            provenance,
-            counter.name,
-        )
-        async with database.transaction() as session:
-            await insert_examples(session, rows)
+        stored = await store_batch(database, batch, rules, counter, provenance)  # type: ignore[arg-type]
+        assert len(stored.ids) == LOAD_BATCH
         elapsed += time.perf_counter() - started
         cpu += time.process_time() - cpu_started
     await database.dispose()
@@ -100,7 +95,7 @@ async def export(database_url: str, artifacts: Path, tokenizer: Path) -> dict[st
     from libs.messaging import Bus, Subjects, create_broker
     from libs.storage import Database
     from services.exporter.export import ExportPlan, ExportTools, run_export
-    from services.exporter.tokens import HuggingFaceTokenCounter
+    from services.exporter.tokens import load_token_counter
 
     subjects = Subjects("bench")
     database = Database(database_url)
@@ -109,7 +104,7 @@ async def export(database_url: str, artifacts: Path, tokenizer: Path) -> dict[st
         artifacts=LocalArtifactStore(artifacts),
         bus=Bus(create_broker("nats://127.0.0.1:1", subjects, max_attempts=1), subjects),
         outbox=None,
-        counter=HuggingFaceTokenCounter(tokenizer),
+        counter=load_token_counter(tokenizer),
     )
     plan = ExportPlan(
         tenant="bench",
@@ -203,6 +198,9 @@ def measure(size: int) -> dict[str, Any]:
         "export_peak_rss_mb": round(exported["peak_rss_mb"], 1),
         "load_peak_rss_mb": round(loaded["peak_rss_mb"], 1),
         "load_cpu_seconds": round(loaded["cpu_seconds"], 1),
+        "load_cpu_us_per_example": round(loaded["cpu_seconds"] / size * 1e6, 1),
+        "export_cpu_us_per_example": round(exported["cpu_seconds"] / size * 1e6, 1),
+        "load_average": os.getloadavg(),
         "export_cpu_seconds": round(exported["cpu_seconds"], 1),
         "examples_per_cpu_second": size / (loaded["cpu_seconds"] + exported["cpu_seconds"]),
         "kept": exported["train"] + exported["test"],

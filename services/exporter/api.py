@@ -28,10 +28,10 @@ from libs.runtime import ServiceContext
 from libs.runtime.health import VERSION
 from libs.tenancy import Tenant
 from services.exporter import catalog
-from services.exporter.examples import Provenance, example_rows, insert_examples
+from services.exporter.examples import Provenance
 from services.exporter.export import ExternalImportFailed, external_url
 from services.exporter.export_runs import error_of, find_export, submit_export, wait_for_export
-from services.exporter.ingest import check_records
+from services.exporter.intake import store_batch
 from services.exporter.runtime import Exporter
 from services.exporter.summary import summarize
 from services.exporter.upload_flow import (
@@ -101,7 +101,14 @@ def example_routes(exporter: Exporter) -> APIRouter:
         """Store one rated example or a batch (all or none)."""
         examples = body.examples if isinstance(body, ExampleBatch) else [body]
         records = [example_record(example) for example in examples]
-        checked = check_records(list(enumerate(records, 1)), exporter.rules, exporter.tools.counter)
+        stored = await store_batch(
+            exporter.tools.database,
+            list(enumerate(records, 1)),
+            exporter.rules,
+            exporter.tools.counter,
+            Provenance(tenant=tenant),
+        )
+        checked = stored.checked
         prefix = "examples[{}]." if isinstance(body, ExampleBatch) else ""
         errors = [
             FieldError(
@@ -120,15 +127,8 @@ def example_routes(exporter: Exporter) -> APIRouter:
                 errors,
                 len(errors),
             )
-        rows = example_rows(
-            ((c.record, c.tokens) for c in checked if c.record is not None),
-            Provenance(tenant=tenant),
-            exporter.tools.counter.name,
-        )
-        async with exporter.tools.database.transaction() as session:
-            await insert_examples(session, rows)
         warnings = field_errors([w for c in checked for w in c.verdict.warnings])
-        return ExamplesCreated(ids=[row["id"] for row in rows], warnings=warnings)
+        return ExamplesCreated(ids=stored.ids, warnings=warnings)
 
     @router.get("/v1/examples/summary", response_model=ExampleSummary)
     async def example_summary(
