@@ -35,7 +35,11 @@ def _number(body: dict[str, Any], key: str, default: float) -> float:
 
 def parse_sampling(body: dict[str, Any], limit: int) -> SamplingParams:
     """The sampling parameters of an OpenAI request body, checked; ``limit`` caps max_tokens."""
-    raw_max = body.get("max_completion_tokens") or body.get("max_tokens") or 128
+    raw_max = body.get("max_completion_tokens")
+    if raw_max is None:
+        raw_max = body.get("max_tokens")
+    if raw_max is None:
+        raw_max = 128
     if isinstance(raw_max, bool) or not isinstance(raw_max, int) or raw_max < 1:
         raise BadParameters("`max_tokens` must be a positive integer")
     temperature = _number(body, "temperature", 0.0)
