@@ -7,6 +7,7 @@ to its own client as soon as it is decoded.
 """
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections import deque
@@ -76,7 +77,8 @@ class Handle:
 
     def emit(self, event: Event) -> None:
         """Called from the scheduler's thread."""
-        self._loop.call_soon_threadsafe(self._queue.put_nowait, event)
+        with contextlib.suppress(RuntimeError):  # a closed event loop: nobody reads any more
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, event)
 
     async def events(self) -> AsyncIterator[Event]:
         while True:
@@ -234,7 +236,11 @@ class Scheduler:
                 if self._running:
                     self._step()
         for row in [*self._running, *self._waiting]:
-            row.emit(Failed("The engine is shutting down."))
+            if not row.done:
+                row.emit(Failed("The engine is shutting down."))
+        for control in self._controls:
+            control.error = AdapterProblem("The engine is shutting down.")
+            control.done.set()
 
     def _ready_controls(self) -> bool:
         return any(c.kind == "load" or not self._in_use(c.name) for c in self._controls)
