@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.cost import run_cost_benchmark
+from benchmarks.engine import run_engine_benchmark
 from benchmarks.evaluator import run_evaluator_benchmarks
 from benchmarks.exporter import run_exporter_benchmark
 from benchmarks.hot_load import run_hot_load_benchmark
@@ -27,6 +28,7 @@ BENCHMARKS: dict[str, Callable[[], list[Comparison]]] = {
     "cost": lambda: [asyncio.run(run_cost_benchmark())],
     "evaluator": run_evaluator_benchmarks,
     "training": lambda: [asyncio.run(run_training_benchmark())],
+    "engine": run_engine_benchmark,
 }
 
 

@@ -81,12 +81,17 @@ async def drive_until_verdict(
         view = await verdict_of(gateway, experiment_id)
         if view is not None and view["status"] == "concluded":
             return view
-        batch = [(users.user_id(100_000 + sent + i), generator.next()) for i in range(4)]
+        batch = [
+            (users.user_id(100_000 + sent + i), generator.next()) for i in range(plan.concurrency)
+        ]
         sent += len(batch)
-        for user, ticket in batch:
-            exchange = await ask(
-                gateway, plan.model_name, ticket, user, plan.max_tokens, plan.system_prompt
+        exchanges = await asyncio.gather(
+            *(
+                ask(gateway, plan.model_name, ticket, user, plan.max_tokens, plan.system_prompt)
+                for user, ticket in batch
             )
+        )
+        for (_, ticket), exchange in zip(batch, exchanges, strict=True):
             feedback = users.judge(ticket, exchange.request_id, exchange.answer)
             # live users rate, they do not write corrections here
             await give_feedback(gateway, type(feedback)(feedback.request_id, feedback.score, None))

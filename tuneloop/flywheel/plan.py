@@ -23,7 +23,8 @@ class Plan:
     model_name: str = "support-triage"
     dataset_name: str = "support-triage-gold"
     seed: int = 7
-    concurrency: int = 2
+    concurrency: int = 8
+    """Requests in flight at once (live traffic and the A/B test): the engine batches them."""
     calls_per_month: int = 10_000
     """ROI assumption: tickets a month."""
     value_per_error_usd: float = 1.0

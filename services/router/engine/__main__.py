@@ -10,6 +10,7 @@ from libs.runtime.process import bind_socket
 from libs.telemetry import configure_logging
 from services.router.engine.app import create_engine_app
 from services.router.engine.model import AdapterModel
+from services.router.engine.scheduler import Scheduler
 from services.router.engine.settings import EngineSettings
 
 logger = logging.getLogger("tuneloop.engine")
@@ -26,14 +27,19 @@ def main() -> None:
 
     model_dir = resolve_base_model(settings.base_model, settings.resolved_models_dir())
     model = AdapterModel(model_dir, settings.threads)
-    app = create_engine_app(model, settings.base_model, settings.max_new_tokens_limit)
+    scheduler = Scheduler(model, settings.max_batch).start()
+    app = create_engine_app(scheduler, settings.base_model, settings.max_new_tokens_limit)
     sock = bind_socket(settings.http_host, settings.http_port)
     logger.info(
-        "engine serving %s",
+        "engine serving %s (up to %d requests per batch)",
         settings.base_model,
+        settings.max_batch,
         extra={"http_url": f"http://{settings.http_host}:{sock.getsockname()[1]}"},
     )
-    uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False)).run(sockets=[sock])
+    try:
+        uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False)).run(sockets=[sock])
+    finally:
+        scheduler.stop()
 
 
 if __name__ == "__main__":

@@ -10,9 +10,17 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
-from starlette.concurrency import iterate_in_threadpool
 
-from services.router.engine.model import AdapterModel, AdapterProblem
+from services.router.engine.model import AdapterProblem
+from services.router.engine.sampling import BadParameters, parse_sampling
+from services.router.engine.scheduler import (
+    Delta,
+    Failed,
+    Finished,
+    Handle,
+    PromptTooLong,
+    Scheduler,
+)
 
 
 def vllm_error(status: int, message: str, kind: str = "BadRequestError") -> JSONResponse:
@@ -22,28 +30,22 @@ def vllm_error(status: int, message: str, kind: str = "BadRequestError") -> JSON
     )
 
 
-def sampling(body: dict[str, Any], limit: int) -> dict[str, Any]:
-    max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or 128
+def usage(finished: Finished) -> dict[str, int]:
     return {
-        "max_tokens": min(int(max_tokens), limit),
-        "temperature": float(body.get("temperature", 0.0) or 0.0),
-        "top_p": float(body.get("top_p", 1.0) or 1.0),
+        "prompt_tokens": finished.prompt_tokens,
+        "completion_tokens": finished.completion_tokens,
+        "total_tokens": finished.prompt_tokens + finished.completion_tokens,
     }
 
 
-def create_engine_app(model: AdapterModel, base_model: str, limit: int) -> FastAPI:
+def create_engine_app(scheduler: Scheduler, base_model: str, limit: int) -> FastAPI:
+    """``scheduler`` must be started; the app does not stop it."""
     app = FastAPI(title="tuneloop engine")
-
-    def adapter_of(name: str) -> str | None:
-        if name == base_model:
-            return None
-        if name not in model.adapters:
-            raise AdapterProblem(f"The model `{name}` does not exist.")
-        return name
+    model = scheduler.model
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
-        names = [base_model, *sorted(model.adapters)]
+        names = [base_model, *scheduler.adapters]
         return {
             "object": "list",
             "data": [
@@ -54,7 +56,7 @@ def create_engine_app(model: AdapterModel, base_model: str, limit: int) -> FastA
     @app.post("/v1/load_lora_adapter")
     async def load(body: dict[str, str]) -> Response:
         try:
-            await asyncio.to_thread(model.load, body["lora_name"], Path(body["lora_path"]))
+            await asyncio.to_thread(scheduler.load, body["lora_name"], Path(body["lora_path"]))
         except AdapterProblem as exc:
             return vllm_error(400, str(exc))
         return PlainTextResponse(f"Success: LoRA adapter '{body['lora_name']}' added successfully.")
@@ -62,7 +64,7 @@ def create_engine_app(model: AdapterModel, base_model: str, limit: int) -> FastA
     @app.post("/v1/unload_lora_adapter")
     async def unload(body: dict[str, str]) -> Response:
         try:
-            await asyncio.to_thread(model.unload, body["lora_name"])
+            await asyncio.to_thread(scheduler.unload, body["lora_name"])
         except AdapterProblem as exc:
             return vllm_error(404, str(exc), "NotFoundError")
         return PlainTextResponse(
@@ -70,27 +72,49 @@ def create_engine_app(model: AdapterModel, base_model: str, limit: int) -> FastA
         )
 
     async def complete(request: Request, chat: bool) -> Response:
-        body = await request.json()
         try:
-            adapter = adapter_of(str(body.get("model")))
+            body = await request.json()
+        except ValueError:
+            return vllm_error(400, "The request body is not valid JSON.")
+        if not isinstance(body, dict):
+            return vllm_error(400, "The request body must be a JSON object.")
+        name = str(body.get("model"))
+        try:
+            options = parse_sampling(body, limit)
+            messages = body.get("messages") if chat else None
+            if chat and not isinstance(messages, list):
+                raise BadParameters("`messages` must be a list")
+            prompt_ids = model.prompt_ids(messages, None if chat else str(body.get("prompt", "")))
+            handle = scheduler.submit(None if name == base_model else name, prompt_ids, options)
         except AdapterProblem as exc:
             return vllm_error(404, str(exc), "NotFoundError")
-        input_ids = model.prompt_ids(
-            body.get("messages") if chat else None, None if chat else str(body.get("prompt", ""))
-        )
-        options = sampling(body, limit)
+        except (BadParameters, PromptTooLong) as exc:
+            return vllm_error(400, str(exc))
+        except Exception as exc:  # e.g. messages the chat template cannot render
+            return vllm_error(400, f"The request could not be read: {exc}")
         completion_id = f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex}"
         if body.get("stream"):
             return StreamingResponse(
-                stream(model, adapter, input_ids, options, body, completion_id, chat),
-                media_type="text/event-stream",
+                stream(handle, body, completion_id, chat), media_type="text/event-stream"
             )
-        result = await asyncio.to_thread(model.generate, adapter, input_ids, options)
-        choice: dict[str, Any] = {"index": 0, "finish_reason": result.finish_reason}
+        pieces: list[str] = []
+        try:
+            async for event in handle.events():
+                if isinstance(event, Delta):
+                    pieces.append(event.text)
+                elif isinstance(event, Failed):
+                    return vllm_error(500, event.message, "InternalServerError")
+                else:
+                    finished = event
+        except asyncio.CancelledError:
+            handle.cancel()
+            raise
+        text = "".join(pieces)
+        choice: dict[str, Any] = {"index": 0, "finish_reason": finished.finish_reason}
         if chat:
-            choice["message"] = {"role": "assistant", "content": result.text}
+            choice["message"] = {"role": "assistant", "content": text}
         else:
-            choice["text"] = result.text
+            choice["text"] = text
         return JSONResponse(
             {
                 "id": completion_id,
@@ -98,11 +122,7 @@ def create_engine_app(model: AdapterModel, base_model: str, limit: int) -> FastA
                 "created": int(time.time()),
                 "model": body["model"],
                 "choices": [choice],
-                "usage": {
-                    "prompt_tokens": result.prompt_tokens,
-                    "completion_tokens": result.completion_tokens,
-                    "total_tokens": result.prompt_tokens + result.completion_tokens,
-                },
+                "usage": usage(finished),
             }
         )
 
@@ -118,17 +138,10 @@ def create_engine_app(model: AdapterModel, base_model: str, limit: int) -> FastA
 
 
 async def stream(
-    model: AdapterModel,
-    adapter: str | None,
-    input_ids: Any,
-    options: dict[str, Any],
-    body: dict[str, Any],
-    completion_id: str,
-    chat: bool,
+    handle: Handle, body: dict[str, Any], completion_id: str, chat: bool
 ) -> AsyncIterator[bytes]:
     created = int(time.time())
     kind = "chat.completion.chunk" if chat else "text_completion"
-    pieces: list[str] = []
 
     def chunk(choices: list[dict[str, Any]], **extra: Any) -> bytes:
         document = {
@@ -141,39 +154,34 @@ async def stream(
         }
         return f"data: {json.dumps(document)}\n\n".encode()
 
-    if chat:
-        yield chunk(
-            [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]
-        )
-    async for piece in iterate_in_threadpool(model.stream(adapter, input_ids, options)):
-        if piece:
-            pieces.append(piece)
-            delta = {"content": piece} if chat else None
+    def choice(text: str, finish_reason: str | None) -> dict[str, Any]:
+        if chat:
+            return {
+                "index": 0,
+                "delta": {"content": text} if text else {},
+                "finish_reason": finish_reason,
+            }
+        return {"index": 0, "text": text, "finish_reason": finish_reason}
+
+    try:
+        if chat:
             yield chunk(
-                [
-                    {
-                        "index": 0,
-                        "finish_reason": None,
-                        **({"delta": delta} if chat else {"text": piece}),
-                    }
-                ]
+                [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]
             )
-    completion_tokens = model.count_tokens("".join(pieces)) if pieces else 0
-    finish = "length" if completion_tokens >= options["max_tokens"] else "stop"
-    yield chunk(
-        [{"index": 0, "finish_reason": finish, **({"delta": {}} if chat else {"text": ""})}]
-    )
-    if (body.get("stream_options") or {}).get("include_usage"):
-        prompt_tokens = int(input_ids.shape[1])
-        yield chunk(
-            [],
-            usage={
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            },
-        )
-    yield b"data: [DONE]\n\n"
+        async for event in handle.events():
+            if isinstance(event, Delta):
+                yield chunk([choice(event.text, None)])
+            elif isinstance(event, Failed):
+                error = {"message": event.message, "type": "InternalServerError", "code": 500}
+                yield f"data: {json.dumps({'error': error})}\n\n".encode()
+                break
+            else:
+                yield chunk([choice("", event.finish_reason)])
+                if (body.get("stream_options") or {}).get("include_usage"):
+                    yield chunk([], usage=usage(event))
+        yield b"data: [DONE]\n\n"
+    finally:
+        handle.cancel()  # no-op once finished; stops the row when the client went away
 
 
 __all__ = ["create_engine_app"]

@@ -1,10 +1,15 @@
-"""A base model with LoRA adapters that can be added and removed while serving."""
+"""A base model with LoRA adapters that can be added and removed while serving.
 
-import threading
-from collections.abc import Iterator
+Only the scheduler's thread calls ``load``, ``unload`` and ``forward``: PEFT changes the
+model's modules in place when an adapter comes or goes, so that happens between two steps.
+"""
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+BASE = "__base__"
+"""PEFT's name for a row of a mixed batch that uses no adapter."""
 
 
 class AdapterProblem(Exception):
@@ -20,8 +25,6 @@ class Generation:
 
 
 class AdapterModel:
-    """Generation is serialised: PEFT's active adapter is process-wide state."""
-
     def __init__(self, model_dir: Path, threads: int) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -32,101 +35,81 @@ class AdapterModel:
         self.base.eval()  # type: ignore[no-untyped-call]
         self.model: Any = self.base
         self.adapters: set[str] = set()
-        self.lock = threading.Lock()
+        config = self.base.config
+        self.max_positions: int = int(getattr(config, "max_position_embeddings", 0) or 1 << 30)
+        self.eos_ids: frozenset[int] = self._eos_ids()
+
+    def _eos_ids(self) -> frozenset[int]:
+        ids: set[int] = set()
+        for value in (self.base.generation_config.eos_token_id, self.tokenizer.eos_token_id):
+            if isinstance(value, int):
+                ids.add(value)
+            elif isinstance(value, list):
+                ids.update(int(v) for v in value)
+        return frozenset(ids)
 
     def load(self, name: str, path: Path) -> None:
         from peft import PeftModel
 
         if not (path / "adapter_config.json").exists():
             raise AdapterProblem(f"No adapter found at {path} (adapter_config.json missing)")
-        with self.lock:
-            if name in self.adapters:
-                raise AdapterProblem(f"The lora adapter '{name}' has already been loaded.")
-            if not self.adapters:
-                self.model = PeftModel.from_pretrained(self.base, str(path), adapter_name=name)
-            else:
-                self.model.load_adapter(str(path), adapter_name=name)
-            self.model.eval()
-            self.adapters.add(name)
+        if name in self.adapters:
+            raise AdapterProblem(f"The lora adapter '{name}' has already been loaded.")
+        if not self.adapters:
+            self.model = PeftModel.from_pretrained(self.base, str(path), adapter_name=name)
+        else:
+            self.model.load_adapter(str(path), adapter_name=name)
+        self.model.eval()
+        self.adapters.add(name)
 
     def unload(self, name: str) -> None:
-        with self.lock:
-            if name not in self.adapters:
-                raise AdapterProblem(f"The lora adapter '{name}' cannot be found.")
-            others = sorted(self.adapters - {name})
-            if others:
-                self.model.set_adapter(others[0])
-                self.model.delete_adapter(name)
-            else:
-                self.base = self.model.unload()
-                self.model = self.base
-            self.adapters.discard(name)
+        if name not in self.adapters:
+            raise AdapterProblem(f"The lora adapter '{name}' cannot be found.")
+        others = sorted(self.adapters - {name})
+        if others:
+            self.model.set_adapter(others[0])
+            self.model.delete_adapter(name)
+        else:
+            self.base = self.model.unload()
+            self.model = self.base
+        self.adapters.discard(name)
 
-    def prompt_ids(self, messages: list[dict[str, Any]] | None, prompt: str | None) -> Any:
+    def prompt_ids(self, messages: list[dict[str, Any]] | None, prompt: str | None) -> list[int]:
         if messages is not None:
-            return self.tokenizer.apply_chat_template(
-                messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
-            )["input_ids"]
-        return self.tokenizer(prompt or "", return_tensors="pt")["input_ids"]
+            encoded = self.tokenizer.apply_chat_template(
+                messages, add_generation_prompt=True, return_dict=True
+            )
+            return list(encoded["input_ids"])
+        return list(self.tokenizer(prompt or "")["input_ids"])
 
-    def _generate(
-        self, adapter: str | None, input_ids: Any, options: dict[str, Any], streamer: Any = None
+    def decode(self, tokens: Any) -> str:
+        return str(self.tokenizer.decode(list(tokens), skip_special_tokens=True))
+
+    def forward(
+        self,
+        input_ids: Any,
+        attention_mask: Any,
+        position_ids: Any,
+        cache: Any,
+        adapters: list[str | None],
     ) -> Any:
-        import torch
+        """Next-token logits ``[rows, vocab]`` of one step; ``cache`` grows by the new tokens.
 
-        kwargs = {
-            "max_new_tokens": options["max_tokens"],
-            "do_sample": options["temperature"] > 0,
-            "pad_token_id": self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
-            "streamer": streamer,
-        }
-        if options["temperature"] > 0:
-            kwargs |= {"temperature": options["temperature"], "top_p": options["top_p"]}
-        with torch.inference_mode():
-            if adapter is None:
-                if self.adapters:
-                    with self.model.disable_adapter():
-                        return self.model.generate(input_ids=input_ids, **kwargs)
-                return self.model.generate(input_ids=input_ids, **kwargs)
-            if adapter not in self.adapters:
-                raise AdapterProblem(f"The model `{adapter}` does not exist.")
-            self.model.set_adapter(adapter)
-            return self.model.generate(input_ids=input_ids, **kwargs)
-
-    def generate(self, adapter: str | None, input_ids: Any, options: dict[str, Any]) -> Generation:
-        with self.lock:
-            output = self._generate(adapter, input_ids, options)
-        new_tokens = output[0][input_ids.shape[1] :]
-        text = self.tokenizer.decode(new_tokens, skip_special_tokens=True)
-        finish = "length" if len(new_tokens) >= options["max_tokens"] else "stop"
-        return Generation(text, int(input_ids.shape[1]), len(new_tokens), finish)
-
-    def stream(self, adapter: str | None, input_ids: Any, options: dict[str, Any]) -> Iterator[str]:
-        """Text pieces as they are generated (generation runs in a worker thread)."""
-        from transformers import TextIteratorStreamer
-
-        streamer: Any = TextIteratorStreamer(
-            self.tokenizer, skip_prompt=True, skip_special_tokens=True
+        Each row uses its own adapter (``None``: the base model) in the same pass.
+        """
+        kwargs: dict[str, Any] = {}
+        if self.adapters:
+            kwargs["adapter_names"] = [a or BASE for a in adapters]
+        output = self.model(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
+            **kwargs,
         )
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                with self.lock:
-                    self._generate(adapter, input_ids, options, streamer)
-            except BaseException as exc:  # reported to the reader below
-                failure.append(exc)
-                streamer.end()
-
-        worker = threading.Thread(target=run, daemon=True)
-        worker.start()
-        yield from streamer
-        worker.join()
-        if failure:
-            raise failure[0]
-
-    def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer(text)["input_ids"])
+        return output.logits[:, -1, :]
 
 
-__all__ = ["AdapterModel", "AdapterProblem", "Generation"]
+__all__ = ["BASE", "AdapterModel", "AdapterProblem", "Generation"]

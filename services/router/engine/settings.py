@@ -21,6 +21,16 @@ class EngineSettings(ServiceSettings):
     )
     max_new_tokens_limit: int = Field(default=512, ge=1)
     threads: int = Field(default=2, ge=1, validation_alias="TUNELOOP_ENGINE_THREADS")
+    max_batch: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        validation_alias="TUNELOOP_ENGINE_MAX_BATCH",
+        description=(
+            "Requests decoded together in one forward pass (continuous batching across "
+            "requests and adapters); 1 serves one request at a time."
+        ),
+    )
 
     def resolved_models_dir(self) -> Path:
         return (self.models_dir or self.home / "models").resolve()

@@ -2,6 +2,7 @@
 behind the same API as vLLM (the router cannot tell them apart)."""
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -9,6 +10,7 @@ import pytest
 
 from services.router.engine.app import create_engine_app
 from services.router.engine.model import AdapterModel
+from services.router.engine.scheduler import Scheduler
 
 pytestmark = pytest.mark.integration
 
@@ -20,8 +22,10 @@ CHAT = {
 
 
 @pytest.fixture(scope="module")
-def engine_model(tiny_model_dir: Path) -> AdapterModel:
-    return AdapterModel(tiny_model_dir, threads=1)
+def engine_model(tiny_model_dir: Path) -> Iterator[Scheduler]:
+    scheduler = Scheduler(AdapterModel(tiny_model_dir, threads=1), max_batch=4).start()
+    yield scheduler
+    scheduler.stop()
 
 
 def random_adapter(model_dir: Path, target: Path, seed: int) -> Path:
@@ -44,7 +48,7 @@ async def chat(client: httpx.AsyncClient, model: str, **extra: object) -> httpx.
 
 
 async def test_adapters_load_serve_and_unload(
-    engine_model: AdapterModel, tiny_model_dir: Path, tmp_path: Path
+    engine_model: Scheduler, tiny_model_dir: Path, tmp_path: Path
 ) -> None:
     app = create_engine_app(engine_model, "tiny-llama", limit=64)
     first = random_adapter(tiny_model_dir, tmp_path / "v1", seed=1)
@@ -102,7 +106,7 @@ async def test_adapters_load_serve_and_unload(
 
 
 async def test_a_missing_adapter_directory_is_a_vllm_style_error(
-    engine_model: AdapterModel, tmp_path: Path
+    engine_model: Scheduler, tmp_path: Path
 ) -> None:
     app = create_engine_app(engine_model, "tiny-llama", limit=64)
     async with httpx.AsyncClient(
