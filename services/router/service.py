@@ -1,5 +1,7 @@
 """The router's definition: one set of components per process, shared by handlers and API."""
 
+import asyncio
+
 import httpx
 from fastapi import FastAPI
 from faststream.nats import NatsRouter
@@ -99,6 +101,7 @@ class RouterComponents:
         await self.recorder.stop()
         await self.capture.stop()
         self.pool.close()
+        await asyncio.sleep(0)  # the aborted upstream connections close their sockets
         await self.client.aclose()
 
 

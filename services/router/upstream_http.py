@@ -11,6 +11,7 @@ hosted models keep going through httpx).
 
 import asyncio
 import ssl
+import weakref
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import cast
@@ -268,6 +269,7 @@ class UpstreamHttp:
         self.read_timeout = read_timeout
         self.max_idle = max_idle
         self._idle: list[_Connection] = []
+        self._open: weakref.WeakSet[_Connection] = weakref.WeakSet()
 
     def _request(self, path: str, body: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
         lines = [
@@ -296,6 +298,7 @@ class UpstreamHttp:
             raise UpstreamUnreachable(
                 f"cannot connect to {self.host}:{self.port}: {type(exc).__name__} {exc}"
             ) from exc
+        self._open.add(connection)
         return connection
 
     def _idle_connection(self) -> _Connection | None:
@@ -347,8 +350,11 @@ class UpstreamHttp:
             connection.abort()
 
     def close(self) -> None:
-        for connection in self._idle:
-            connection.abort()
+        """Abort every connection, idle or still answering (the event loop closes their
+        sockets on its next turn)."""
+        for connection in list(self._open):
+            if not connection.closed:
+                connection.abort()
         self._idle.clear()
 
 

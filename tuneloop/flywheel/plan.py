@@ -32,8 +32,9 @@ class Plan:
 
     @property
     def ab_request_limit(self) -> int:
-        """Traffic the A/B step may send before giving up on a verdict (both arms' cap)."""
-        return self.max_units_per_arm * 2 + 20
+        """Traffic the A/B step may send before giving up on a verdict: enough for both arms
+        to reach their cap (where the evaluator must conclude) however the units split."""
+        return self.max_units_per_arm * 3 + 20
 
 
 QUICK = Plan(
