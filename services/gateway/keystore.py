@@ -138,15 +138,17 @@ class KeyStore:
         return caller
 
 
-_key_stores: dict[int, KeyStore] = {}
+_key_stores: dict[int, tuple[ServiceContext, KeyStore]] = {}
 
 
 def key_store_of(context: ServiceContext) -> KeyStore:
     """The process's key store: the API and the NATS handlers share one, and its cache, and
     it announces revocations."""
-    if id(context) not in _key_stores:
-        _key_stores[id(context)] = KeyStore(context.database, context.bus, context.outbox)
-    return _key_stores[id(context)]
+    known = _key_stores.get(id(context))
+    if known is None or known[0] is not context:  # (an id can be reused once freed)
+        known = (context, KeyStore(context.database, context.bus, context.outbox))
+        _key_stores[id(context)] = known
+    return known[1]
 
 
 class AuditLog:

@@ -105,14 +105,16 @@ class RouterComponents:
         await self.client.aclose()
 
 
-_components: dict[int, RouterComponents] = {}
+_components: dict[int, tuple[ServiceContext, RouterComponents]] = {}
 
 
 def components_of(context: ServiceContext) -> RouterComponents:
     """The process's components (the handlers and the API share one set)."""
-    if id(context) not in _components:
-        _components[id(context)] = RouterComponents(context)
-    return _components[id(context)]
+    known = _components.get(id(context))
+    if known is None or known[0] is not context:  # (an id can be reused once freed)
+        known = (context, RouterComponents(context))
+        _components[id(context)] = known
+    return known[1]
 
 
 def build_router(context: ServiceContext) -> NatsRouter:

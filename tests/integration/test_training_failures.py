@@ -128,8 +128,10 @@ async def test_a_job_whose_worker_is_killed_resumes_on_another_worker(
                     job_id=job_id,
                     base_model=str(tiny_model_dir),
                     training_file=training_file,
+                    # long enough that the first worker is still training when the test
+                    # hears of its first checkpoint, even on an idle machine (~30 steps/s)
                     hyperparameters=Hyperparameters(
-                        max_steps=80, batch_size=8, checkpoint_steps=10
+                        max_steps=400, batch_size=8, checkpoint_steps=10
                     ),
                     export_merged=True,
                 )
