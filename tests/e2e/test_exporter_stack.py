@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.test_stack import REPO, TUNELOOP, free_port, stack_env, wait_until_up
+from tests.e2e.test_stack import REPO, TUNELOOP, free_ports, stack_env, wait_until_up
 from tests.polling import eventually_sync
 
 pytestmark = pytest.mark.e2e
@@ -20,7 +20,7 @@ def gateway(
     tmp_path: Path, exporter_tokenizer_dir: Path, tiny_model_dir: Path, models_cache_dir: Path
 ) -> Iterator[tuple[str, str]]:
     """The running stack's gateway URL and its first admin key."""
-    port, exporter_port = free_port(), free_port()
+    port, exporter_port = free_ports(2)
     env = stack_env(  # the tiny base model, built once: the stack need not prepare SmolLM2
         tmp_path,
         TUNELOOP_BASE_MODEL="tiny-llama",
