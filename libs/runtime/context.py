@@ -3,6 +3,7 @@
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar, cast
 
 from prometheus_client import CollectorRegistry
 
@@ -31,6 +32,19 @@ class ServiceContext:
     """Run after the broker starts: background work a service keeps going while it runs."""
     shutdown_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     """Run first when the service stops."""
+    parts: dict[str, object] = field(default_factory=dict)
+    """What the service's handlers and API share, built once (see :func:`shared_part`)."""
 
 
-__all__ = ["ServiceContext"]
+Part = TypeVar("Part")
+
+
+def shared_part(context: ServiceContext, name: str, build: Callable[[], Part]) -> Part:
+    """The context's one ``name``, built on first use: the NATS handlers and the HTTP API
+    of a process share it (and whatever it caches)."""
+    if name not in context.parts:
+        context.parts[name] = build()
+    return cast(Part, context.parts[name])
+
+
+__all__ = ["ServiceContext", "shared_part"]

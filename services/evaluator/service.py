@@ -10,7 +10,7 @@ from contracts.events import (
     ExperimentConcluded,
     ExperimentUpdated,
 )
-from libs.runtime import ServiceContext, ServiceDefinition
+from libs.runtime import ServiceContext, ServiceDefinition, shared_part
 from services.evaluator.api import create_api
 from services.evaluator.evaluations import Evaluations, JudgeEndpoint
 from services.evaluator.experiments import Experiments
@@ -33,17 +33,9 @@ def experiments_of(context: ServiceContext) -> Experiments:
     )
 
 
-_EVALUATIONS: dict[int, tuple[ServiceContext, Evaluations]] = {}
-
-
 def evaluations_of(context: ServiceContext) -> Evaluations:
     """The process's one :class:`Evaluations` (the command handler and the API share it)."""
-    known = _EVALUATIONS.get(id(context))
-    if known is not None and known[0] is context:
-        return known[1]
-    evaluations = new_evaluations(context)
-    _EVALUATIONS[id(context)] = (context, evaluations)
-    return evaluations
+    return shared_part(context, "evaluations", lambda: new_evaluations(context))
 
 
 def new_evaluations(context: ServiceContext) -> Evaluations:

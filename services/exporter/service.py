@@ -3,7 +3,7 @@
 from faststream.nats import NatsRouter
 
 from contracts.events import DatasetExported, DatasetExportFailed
-from libs.runtime import ServiceContext, ServiceDefinition
+from libs.runtime import ServiceContext, ServiceDefinition, shared_part
 from services.exporter.api import build_api
 from services.exporter.export import ExportTools
 from services.exporter.handlers import register_handlers
@@ -15,14 +15,13 @@ from services.exporter.tokens import (
     model_context_length,
 )
 
-_EXPORTERS: dict[int, tuple[ServiceContext, Exporter]] = {}
-
 
 def exporter_of(context: ServiceContext) -> Exporter:
     """The one :class:`Exporter` of a service context (the tokenizer is loaded once)."""
-    known = _EXPORTERS.get(id(context))
-    if known is not None and known[0] is context:
-        return known[1]
+    return shared_part(context, "exporter", lambda: new_exporter(context))
+
+
+def new_exporter(context: ServiceContext) -> Exporter:
     settings = context.settings
     if not isinstance(settings, ExporterSettings):
         settings = ExporterSettings.model_validate(settings.model_dump())
@@ -42,7 +41,6 @@ def exporter_of(context: ServiceContext) -> Exporter:
         external_timeout_seconds=settings.exporter_external_timeout_seconds,
     )
     exporter = exporter_from_settings(settings, tools)
-    _EXPORTERS[id(context)] = (context, exporter)
 
     async def start() -> None:
         exporter.runner.start_sweeping(exporter)

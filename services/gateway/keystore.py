@@ -10,7 +10,7 @@ from sqlmodel import col
 from contracts.envelope import utc_now
 from contracts.events import ApiKeyRevoked
 from libs.messaging import Bus, OutboxRelay, add_to_outbox
-from libs.runtime import ServiceContext
+from libs.runtime import ServiceContext, shared_part
 from libs.storage import Database
 from services.gateway.keys import TENANT_PATTERN, new_key, parse_key, secret_hash, secret_matches
 from services.gateway.tables import GatewayApiKey, GatewayAuditEntry
@@ -138,17 +138,12 @@ class KeyStore:
         return caller
 
 
-_key_stores: dict[int, tuple[ServiceContext, KeyStore]] = {}
-
-
 def key_store_of(context: ServiceContext) -> KeyStore:
     """The process's key store: the API and the NATS handlers share one, and its cache, and
     it announces revocations."""
-    known = _key_stores.get(id(context))
-    if known is None or known[0] is not context:  # (an id can be reused once freed)
-        known = (context, KeyStore(context.database, context.bus, context.outbox))
-        _key_stores[id(context)] = known
-    return known[1]
+    return shared_part(
+        context, "key_store", lambda: KeyStore(context.database, context.bus, context.outbox)
+    )
 
 
 class AuditLog:

@@ -10,7 +10,7 @@ from contracts.events import (
     RetrainingTriggered,
     RetrainingUpdated,
 )
-from libs.runtime import ServiceContext, ServiceDefinition
+from libs.runtime import ServiceContext, ServiceDefinition, shared_part
 from services.retrainer.api import create_api
 from services.retrainer.handlers import retrainer_handlers
 from services.retrainer.questions import BusQuestions
@@ -18,13 +18,13 @@ from services.retrainer.retrainer import Retrainer
 from services.retrainer.settings import RetrainerSettings
 from services.retrainer.ticker import Ticker
 
-_RETRAINERS: dict[int, tuple[ServiceContext, Retrainer]] = {}
-
 
 def retrainer_of(context: ServiceContext) -> Retrainer:
-    known = _RETRAINERS.get(id(context))
-    if known is not None and known[0] is context:
-        return known[1]
+    """The process's one :class:`Retrainer` (the handlers and the API share it)."""
+    return shared_part(context, "retrainer", lambda: new_retrainer(context))
+
+
+def new_retrainer(context: ServiceContext) -> Retrainer:
     settings = context.settings
     if not isinstance(settings, RetrainerSettings):
         settings = RetrainerSettings.model_validate(settings.model_dump())
@@ -40,7 +40,6 @@ def retrainer_of(context: ServiceContext) -> Retrainer:
     retrainer.wake = ticker.wake
     context.startup_hooks.append(ticker.start)
     context.shutdown_hooks.append(ticker.stop)
-    _RETRAINERS[id(context)] = (context, retrainer)
     return retrainer
 
 

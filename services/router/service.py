@@ -22,7 +22,7 @@ from contracts.queries import (
     BudgetCheckQuery,
     BudgetCheckReply,
 )
-from libs.runtime import ServiceContext, ServiceDefinition
+from libs.runtime import ServiceContext, ServiceDefinition, shared_part
 from services.router.access import KeyChecker
 from services.router.adapters import AdapterManager
 from services.router.api import create_api
@@ -105,16 +105,9 @@ class RouterComponents:
         await self.client.aclose()
 
 
-_components: dict[int, tuple[ServiceContext, RouterComponents]] = {}
-
-
 def components_of(context: ServiceContext) -> RouterComponents:
     """The process's components (the handlers and the API share one set)."""
-    known = _components.get(id(context))
-    if known is None or known[0] is not context:  # (an id can be reused once freed)
-        known = (context, RouterComponents(context))
-        _components[id(context)] = known
-    return known[1]
+    return shared_part(context, "router", lambda: RouterComponents(context))
 
 
 def build_router(context: ServiceContext) -> NatsRouter:
