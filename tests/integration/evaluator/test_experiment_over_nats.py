@@ -117,6 +117,10 @@ async def run_experiment(
                     await bus.publish_event(request)
                     await bus.publish_event(rated(request, stars, with_ids=index % 2 == 0))
                     published += 2
+                if index == 0:
+                    # Two units cannot decide anything: this first batch must yield a snapshot,
+                    # whatever batches the rest of the traffic is folded in.
+                    await eventually(lambda: bool(updated), what="experiment.updated")
                 if concluded:
                     break
             await eventually(lambda: bool(concluded), what="experiment.concluded", timeout=30)
