@@ -27,6 +27,7 @@ from benchmarks.report import Comparison
 
 SIZES = (100_000, 1_000_000)
 LOAD_BATCH = 10_000
+LOAD_CLIENTS = 4
 CHILD_TIMEOUT_SECONDS = 900
 TOPICS = ("billing", "shipping", "returns", "account")
 
@@ -64,29 +65,62 @@ async def load(database_url: str, size: int, tokenizer: Path) -> dict[str, float
     """Store ``size`` examples as ``POST /v1/examples`` does: check, count, prepare, insert.
 
     Each batch is what one request may carry (10,000 examples) and is stored in one
-    transaction; generating the examples is not timed (it is not the exporter's work).
+    transaction; ``LOAD_CLIENTS`` clients send batches concurrently, as an application's
+    workers would, so the exporter's intake workers check some while this process inserts
+    others. The intake workers are started before the clock starts (as a running service's
+    are); generating the examples is not timed (it is not the exporter's work).
     """
     from libs.storage import Database, migrate_to_head
     from services.exporter.examples import Provenance
-    from services.exporter.intake import store_batch
+    from services.exporter.intake import Intake, store_batch
     from services.exporter.tokens import load_token_counter
     from services.exporter.validation import Rules
 
     await migrate_to_head(database_url)
     database = Database(database_url)
-    counter = load_token_counter(tokenizer)
     rules = Rules(min_prompt_chars=0, min_response_chars=0)
+    intake = Intake(rules, load_token_counter(tokenizer), tokenizer, workers=os.cpu_count() or 1)
+    await start_workers(database, intake)
+    starts = iter(range(0, size, LOAD_BATCH))
     provenance = Provenance(tenant="bench", source="bench")
-    elapsed = cpu = 0.0
-    for start in range(0, size, LOAD_BATCH):
-        batch = [(i, record(i)) for i in range(start, start + LOAD_BATCH)]
-        started, cpu_started = time.perf_counter(), time.process_time()
-        stored = await store_batch(database, batch, rules, counter, provenance)  # type: ignore[arg-type]
-        assert len(stored.ids) == LOAD_BATCH
-        elapsed += time.perf_counter() - started
-        cpu += time.process_time() - cpu_started
+
+    async def client() -> None:
+        for start in starts:
+            batch = [(i, record(i)) for i in range(start, start + LOAD_BATCH)]
+            stored = await store_batch(database, intake, batch, provenance)  # type: ignore[arg-type]
+            assert len(stored.ids) == LOAD_BATCH
+
+    workers = intake.worker_pids()
+    started, cpu_started = time.perf_counter(), cpu_of(workers)
+    await asyncio.gather(*(client() for _ in range(LOAD_CLIENTS)))
+    elapsed, cpu = time.perf_counter() - started, cpu_of(workers) - cpu_started
+    await intake.close()
     await database.dispose()
     return {"seconds": elapsed, "cpu_seconds": cpu}
+
+
+async def start_workers(database: Any, intake: Any) -> None:
+    """Start the intake's workers with a first batch (stored for another tenant)."""
+    from services.exporter.examples import Provenance
+    from services.exporter.intake import store_batch
+
+    warm = [(i, record(i)) for i in range(intake.min_worker_batch)]
+    await store_batch(database, intake, warm, Provenance(tenant="warm-up"))  # type: ignore[arg-type]
+    deadline = time.monotonic() + 120
+    while not intake.workers_started():
+        if time.monotonic() > deadline:
+            raise RuntimeError("the intake workers did not start within 120 s")
+        await asyncio.sleep(0.2)
+
+
+def cpu_of(workers: list[int]) -> float:
+    """CPU seconds used so far by this process and the given worker processes."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = time.process_time()
+    for pid in workers:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
 
 
 async def export(database_url: str, artifacts: Path, tokenizer: Path) -> dict[str, Any]:

@@ -103,9 +103,8 @@ def example_routes(exporter: Exporter) -> APIRouter:
         records = [example_record(example) for example in examples]
         stored = await store_batch(
             exporter.tools.database,
+            exporter.intake,
             list(enumerate(records, 1)),
-            exporter.rules,
-            exporter.tools.counter,
             Provenance(tenant=tenant),
         )
         checked = stored.checked

@@ -9,7 +9,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from operator import itemgetter
@@ -27,6 +27,9 @@ from services.exporter.validation import content_text
 
 INSERT_BATCH = 2000
 _UNSET = object()
+_NO_EXTRA: dict[str, Any] = {}
+"""The ``extra`` of rows without metadata: one object, never changed, so a batch's rows
+share its JSON (converted once) instead of each converting an empty dict of its own."""
 EXAMPLES: Table = ExporterExample.__table__  # type: ignore[attr-defined]
 
 
@@ -152,7 +155,7 @@ def _row(
         "source": record.get("source") or provenance.source,
         "request_id": record.get("request_id"),
         "external_key": record.get("external_key"),
-        "extra": record.get("metadata") or {},
+        "extra": record.get("metadata") or _NO_EXTRA,
         "token_count": count if counter is not None else None,
         "token_counter": counter if count is not None else None,
         "content_hash": exact,
@@ -248,6 +251,48 @@ def sqlite_rows(
     return statement, parameters
 
 
+@cache
+def sqlite_dialect() -> Dialect:
+    """The dialect of the SQLite driver, for turning rows into its parameters anywhere
+    (in a worker process too) before a connection is at hand."""
+    from sqlalchemy.dialects.sqlite.aiosqlite import dialect
+
+    return dialect()
+
+
+@dataclass
+class ReadyRows:
+    """New rows ready to insert: as SQLite's driver parameters when they can be prepared
+    ahead (SQLite, and no row waits for feedback), else as column dicts."""
+
+    ids: list[str]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    sqlite_parameters: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+def ready_rows(rows: list[dict[str, Any]], dialect_name: str) -> ReadyRows:
+    """``rows`` prepared for a database of ``dialect_name`` as far as they can be."""
+    ids = [row["id"] for row in rows]
+    if dialect_name != "sqlite" or any(row["request_id"] for row in rows):
+        return ReadyRows(ids, rows=rows)
+    _, parameters = sqlite_rows(sqlite_dialect())
+    with collector_paused():
+        return ReadyRows(ids, sqlite_parameters=parameters(rows))
+
+
+async def insert_ready(session: AsyncSession, ready: ReadyRows) -> None:
+    """Insert rows made by :func:`ready_rows` inside the caller's transaction."""
+    if not ready.sqlite_parameters:
+        await insert_examples(session, ready.rows)
+        return
+    statement, _ = sqlite_rows(sqlite_dialect())
+    connection = await session.connection()
+    for start in range(0, len(ready.sqlite_parameters), INSERT_BATCH):
+        await connection.exec_driver_sql(
+            statement, ready.sqlite_parameters[start : start + INSERT_BATCH]
+        )
+
+
 async def insert_examples(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Insert rows in batches inside the caller's transaction."""
     for start in range(0, len(rows), INSERT_BATCH):
@@ -288,6 +333,7 @@ async def rate_captured_example(
 
 __all__ = [
     "Provenance",
+    "ReadyRows",
     "apply_waiting_feedback",
     "canonical_json",
     "content_hashes",
@@ -296,6 +342,9 @@ __all__ = [
     "example_row",
     "example_rows",
     "insert_examples",
+    "insert_ready",
     "messages_json",
     "rate_captured_example",
+    "ready_rows",
+    "sqlite_dialect",
 ]

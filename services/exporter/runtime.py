@@ -1,11 +1,13 @@
 """What the exporter's routes and handlers share, built once from its settings."""
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from contracts.api.datasets import ExportRequest
 from contracts.commands import ExportDataset
 from services.exporter.export import ExportPlan, ExportTools
 from services.exporter.export_runs import ExportRunner
+from services.exporter.intake import Intake
 from services.exporter.settings import ExporterSettings
 from services.exporter.validation import Rules
 
@@ -19,6 +21,12 @@ class Exporter:
     upload_max_bytes: int = 100 * 1024 * 1024
     max_reported_errors: int = 100
     runner: ExportRunner = field(default_factory=ExportRunner, compare=False)
+    intake: Intake = field(default=None, compare=False)  # type: ignore[assignment]
+    """Where batches of examples are checked; by default in this process."""
+
+    def __post_init__(self) -> None:
+        if self.intake is None:
+            object.__setattr__(self, "intake", Intake(self.rules, self.tools.counter))
 
     def plan(self, tenant: str, request: ExportRequest | ExportDataset) -> ExportPlan:
         rules = self.rules
@@ -41,14 +49,26 @@ DEFAULT_CONTEXT_LENGTH = 2048
 """Token limit of rows when neither the settings nor the base model say."""
 
 
-def exporter_from_settings(settings: ExporterSettings, tools: ExportTools) -> Exporter:
+def exporter_from_settings(
+    settings: ExporterSettings, tools: ExportTools, tokenizer: Path | None = None
+) -> Exporter:
+    """The exporter ``settings`` describe; ``tokenizer`` is the directory ``tools.counter``
+    was loaded from, for intake worker processes to load it too."""
+    rules = Rules(
+        min_prompt_chars=settings.exporter_min_prompt_chars,
+        min_response_chars=settings.exporter_min_response_chars,
+        context_length=settings.exporter_context_length or DEFAULT_CONTEXT_LENGTH,
+        near_limit_fraction=settings.exporter_near_limit_fraction,
+    )
     return Exporter(
         tools=tools,
-        rules=Rules(
-            min_prompt_chars=settings.exporter_min_prompt_chars,
-            min_response_chars=settings.exporter_min_response_chars,
-            context_length=settings.exporter_context_length or DEFAULT_CONTEXT_LENGTH,
-            near_limit_fraction=settings.exporter_near_limit_fraction,
+        rules=rules,
+        intake=Intake(
+            rules,
+            tools.counter,
+            tokenizer,
+            workers=settings.intake_workers(),
+            min_worker_batch=settings.exporter_intake_min_worker_batch,
         ),
         min_examples=settings.exporter_min_examples,
         warn_examples=settings.exporter_warn_examples,

@@ -40,13 +40,14 @@ def new_exporter(context: ServiceContext) -> Exporter:
         external_databases=settings.exporter_external_databases,
         external_timeout_seconds=settings.exporter_external_timeout_seconds,
     )
-    exporter = exporter_from_settings(settings, tools)
+    exporter = exporter_from_settings(settings, tools, tokenizer)
 
     async def start() -> None:
         exporter.runner.start_sweeping(exporter)
 
     async def stop() -> None:
         await exporter.runner.stop(exporter)
+        await exporter.intake.close()
 
     context.startup_hooks.append(start)
     context.shutdown_hooks.append(stop)

@@ -1,5 +1,6 @@
 """Settings of the exporter service."""
 
+import os
 from pathlib import Path
 
 from pydantic import Field
@@ -66,6 +67,26 @@ class ExporterSettings(ServiceSettings):
     exporter_external_timeout_seconds: float = Field(
         default=30.0, gt=0, description="Statement timeout of an external import query."
     )
+
+    exporter_intake_workers: int | None = Field(
+        default=None,
+        ge=0,
+        le=64,
+        description="Worker processes that check, count and encode large batches of "
+        "POST /v1/examples off the event loop, so concurrent requests use every core. Unset: "
+        "one per CPU core; 0: batches are checked in the service process.",
+    )
+    exporter_intake_min_worker_batch: int = Field(
+        default=256,
+        ge=1,
+        description="Batches with fewer examples are checked in the service process (handing "
+        "them to a worker would cost more than checking them).",
+    )
+
+    def intake_workers(self) -> int:
+        if self.exporter_intake_workers is not None:
+            return self.exporter_intake_workers
+        return os.cpu_count() or 1
 
     def resolved_models_dir(self) -> Path:
         return (self.models_dir or self.home / "models").resolve()

@@ -30,11 +30,11 @@ async def test_a_batch_is_stored_in_order_or_not_at_all(
 ) -> None:
     database = await database_at(tmp_path)
     exporter = exporter_on(database, tmp_path / "artifacts", exporter_tokenizer_dir)
-    counter = exporter.tools.counter
+    intake = exporter.intake
     size = 2050
     try:
         records: list[tuple[int | None, Any]] = [(i, example(i)) for i in range(1, size + 1)]
-        stored = await store_batch(database, records, RULES, counter, Provenance("intake-a"))
+        stored = await store_batch(database, intake, records, Provenance("intake-a"))
         assert stored.ok
         assert len(stored.ids) == size
         assert stored.ids == sorted(stored.ids)  # ids grow with time: request order
@@ -43,7 +43,7 @@ async def test_a_batch_is_stored_in_order_or_not_at_all(
         long = example(size + 1)
         long["messages"][-1]["content"] = "word " * 2000  # over the context, last
         refused = await store_batch(
-            database, [*records, (size + 1, long)], RULES, counter, Provenance("intake-b")
+            database, intake, [*records, (size + 1, long)], Provenance("intake-b")
         )
         assert not refused.ok
         assert refused.ids == []

@@ -1,0 +1,172 @@
+"""Large batches of examples are checked in worker processes: stored exactly as the service
+process would store them, problems reported by line, and a worker that dies loses nothing."""
+
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlmodel import col
+
+from libs.storage import Database, migrate_to_head
+from services.exporter.examples import Provenance
+from services.exporter.intake import Intake, store_batch
+from services.exporter.tables import ExporterExample
+from services.exporter.tokens import HuggingFaceTokenCounter
+from services.exporter.validation import Rules
+from tests.conftest import unique_name
+from tests.integration.exporter_support import example
+from tests.polling import eventually
+
+pytestmark = pytest.mark.integration
+RULES = Rules(context_length=512)
+COMPARED = ("messages", "tools", "rating", "gold_star", "domain", "extra", "token_count")
+
+
+async def database_at(tmp_path: Path) -> Database:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'exporter.db'}"
+    await migrate_to_head(url)
+    return Database(url)
+
+
+def records(start: int, stop: int) -> list[tuple[int | None, Any]]:
+    return [
+        (i - start + 1, example(i, metadata={"n": i} if i % 3 else None))
+        for i in range(start, stop)
+    ]
+
+
+async def stored_rows(database: Database, tenant: str) -> list[tuple[Any, ...]]:
+    names = [*COMPARED, "content_hash", "normalized_hash"]
+    columns: list[Any] = [getattr(ExporterExample, name) for name in names]
+    async with database.session() as session:
+        result = await session.execute(
+            select(*columns)
+            .where(col(ExporterExample.tenant) == tenant)
+            .order_by(col(ExporterExample.id))
+        )
+        return [tuple(row) for row in result]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture
+def tokenizer_counter(exporter_tokenizer_dir: Path) -> HuggingFaceTokenCounter:
+    return HuggingFaceTokenCounter(exporter_tokenizer_dir)
+
+
+async def test_a_worker_checks_large_batches_and_stores_what_this_process_would(
+    tmp_path: Path, exporter_tokenizer_dir: Path, tokenizer_counter: HuggingFaceTokenCounter
+) -> None:
+    database = await database_at(tmp_path)
+    here = Intake(RULES, tokenizer_counter)
+    intake = Intake(
+        RULES, tokenizer_counter, exporter_tokenizer_dir, workers=1, min_worker_batch=20
+    )
+    local, remote = unique_name("here"), unique_name("worker")
+    try:
+        first = await store_batch(database, intake, records(0, 40), Provenance(unique_name("t")))
+        assert first.ok
+        assert first.prepared_by == os.getpid()  # the workers were starting
+
+        await eventually(intake.workers_started, what="the intake worker started", timeout=60)
+        small = await store_batch(database, intake, records(0, 5), Provenance(unique_name("t")))
+        assert small.prepared_by == os.getpid()  # below the worker batch size
+
+        by_worker = await store_batch(database, intake, records(0, 300), Provenance(remote))
+        by_here = await store_batch(database, here, records(0, 300), Provenance(local))
+        assert by_worker.prepared_by != os.getpid()
+        assert by_here.prepared_by == os.getpid()
+        assert len(by_worker.ids) == 300
+        assert await stored_rows(database, remote) == await stored_rows(database, local)
+    finally:
+        await intake.close()
+        await database.dispose()
+
+
+async def test_a_worker_reports_every_bad_row_and_nothing_is_stored(
+    tmp_path: Path, exporter_tokenizer_dir: Path, tokenizer_counter: HuggingFaceTokenCounter
+) -> None:
+    database = await database_at(tmp_path)
+    intake = Intake(RULES, tokenizer_counter, exporter_tokenizer_dir, workers=1, min_worker_batch=2)
+    tenant = unique_name("bad")
+    try:
+        await store_batch(database, intake, records(0, 2), Provenance(unique_name("t")))
+        await eventually(intake.workers_started, what="the intake worker started", timeout=60)
+        batch = records(0, 50)
+        batch[6][1]["messages"][1]["content"] = ""
+        batch[30][1]["messages"][-1]["content"] = "word " * 600
+        refused = await store_batch(database, intake, batch, Provenance(tenant))
+        assert refused.prepared_by != os.getpid()
+        assert not refused.ok
+        assert refused.ids == []
+        problems = [(c.line, p.field, p.code) for c in refused.checked for p in c.verdict.errors]
+        assert problems == [
+            (7, "messages[1].content", "empty_content"),
+            (7, "messages", "prompt_too_short"),
+            (31, "messages", "too_many_tokens"),
+        ]
+        assert await stored_rows(database, tenant) == []
+    finally:
+        await intake.close()
+        await database.dispose()
+
+
+async def test_a_batch_whose_worker_dies_is_checked_here_and_new_workers_start(
+    tmp_path: Path, exporter_tokenizer_dir: Path, tokenizer_counter: HuggingFaceTokenCounter
+) -> None:
+    database = await database_at(tmp_path)
+    intake = Intake(RULES, tokenizer_counter, exporter_tokenizer_dir, workers=1, min_worker_batch=2)
+    tenant = unique_name("survives")
+    worker = 0
+    try:
+        await store_batch(database, intake, records(0, 2), Provenance(unique_name("t")))
+        await eventually(intake.workers_started, what="the intake worker started", timeout=60)
+        worker = (
+            await store_batch(database, intake, records(0, 10), Provenance(tenant))
+        ).prepared_by
+        assert worker != os.getpid()
+
+        os.kill(worker, signal.SIGKILL)
+        await eventually(lambda: not alive(worker), what="the worker gone")
+        survived = await store_batch(database, intake, records(10, 30), Provenance(tenant))
+        assert survived.ok
+        assert survived.prepared_by == os.getpid()
+        assert len(await stored_rows(database, tenant)) == 30
+
+        await store_batch(database, intake, records(30, 32), Provenance(tenant))
+        await eventually(intake.workers_started, what="a new intake worker", timeout=60)
+        again = await store_batch(database, intake, records(32, 40), Provenance(tenant))
+        assert again.prepared_by not in (os.getpid(), worker)
+        assert len(await stored_rows(database, tenant)) == 40
+    finally:
+        await intake.close()
+        await database.dispose()
+
+
+async def test_closing_the_intake_stops_its_workers(
+    tmp_path: Path, exporter_tokenizer_dir: Path, tokenizer_counter: HuggingFaceTokenCounter
+) -> None:
+    database = await database_at(tmp_path)
+    intake = Intake(RULES, tokenizer_counter, exporter_tokenizer_dir, workers=2, min_worker_batch=2)
+    try:
+        await store_batch(database, intake, records(0, 2), Provenance(unique_name("t")))
+        await eventually(intake.workers_started, what="the intake workers started", timeout=60)
+        worker = (
+            await store_batch(database, intake, records(0, 4), Provenance(unique_name("t")))
+        ).prepared_by
+        assert alive(worker)
+        await intake.close()
+        assert not alive(worker)
+        assert not intake.workers_started()
+    finally:
+        await intake.close()
+        await database.dispose()
