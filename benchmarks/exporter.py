@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from benchmarks.report import Comparison
 
 SIZES = (100_000, 1_000_000)
@@ -62,17 +64,18 @@ def tokenizer_corpus() -> list[str]:
 
 
 async def load(database_url: str, size: int, tokenizer: Path) -> dict[str, float]:
-    """Store ``size`` examples as ``POST /v1/examples`` does: check, count, prepare, insert.
+    """Store ``size`` examples as ``POST /v1/examples`` does, from the bytes of its body on:
+    parse against the contract, check, count, encode, hash, insert.
 
-    Each batch is what one request may carry (10,000 examples) and is stored in one
-    transaction; ``LOAD_CLIENTS`` clients send batches concurrently, as an application's
+    Each body is what one request may carry (10,000 examples) and is stored in one
+    transaction; ``LOAD_CLIENTS`` clients send bodies concurrently, as an application's
     workers would, so the exporter's intake workers check some while this process inserts
     others. The intake workers are started before the clock starts (as a running service's
-    are); generating the examples is not timed (it is not the exporter's work).
+    are); generating and encoding the bodies is not timed (it is the client's work).
     """
     from libs.storage import Database, migrate_to_head
     from services.exporter.examples import Provenance
-    from services.exporter.intake import Intake, store_batch
+    from services.exporter.intake import Intake, store_examples
     from services.exporter.tokens import load_token_counter
     from services.exporter.validation import Rules
 
@@ -83,12 +86,14 @@ async def load(database_url: str, size: int, tokenizer: Path) -> dict[str, float
     await start_workers(database, intake)
     starts = iter(range(0, size, LOAD_BATCH))
     provenance = Provenance(tenant="bench", source="bench")
+    elapsed = 0.0
 
     async def client() -> None:
         for start in starts:
-            batch = [(i, record(i)) for i in range(start, start + LOAD_BATCH)]
-            stored = await store_batch(database, intake, batch, provenance)  # type: ignore[arg-type]
-            assert len(stored.ids) == LOAD_BATCH
+            examples = [record(i) for i in range(start, start + LOAD_BATCH)]
+            body = orjson.dumps({"examples": examples})
+            stored = await store_examples(database, intake, body, provenance)
+            assert len(stored.ids) == LOAD_BATCH, stored.prepared.request_errors[:3]
 
     workers = intake.worker_pids()
     started, cpu_started = time.perf_counter(), cpu_of(workers)
@@ -100,12 +105,12 @@ async def load(database_url: str, size: int, tokenizer: Path) -> dict[str, float
 
 
 async def start_workers(database: Any, intake: Any) -> None:
-    """Start the intake's workers with a first batch (stored for another tenant)."""
+    """Start the intake's workers with a first body (stored for another tenant)."""
     from services.exporter.examples import Provenance
-    from services.exporter.intake import store_batch
+    from services.exporter.intake import store_examples
 
-    warm = [(i, record(i)) for i in range(intake.min_worker_batch)]
-    await store_batch(database, intake, warm, Provenance(tenant="warm-up"))  # type: ignore[arg-type]
+    body = orjson.dumps({"examples": [record(i) for i in range(LOAD_BATCH)]})
+    await store_examples(database, intake, body, Provenance(tenant="warm-up"))
     deadline = time.monotonic() + 120
     while not intake.workers_started():
         if time.monotonic() > deadline:

@@ -13,8 +13,6 @@ from contracts.api.datasets import (
     DatasetDetail,
     DatasetList,
     DatasetPreview,
-    ExampleBatch,
-    ExampleIn,
     ExamplesCreated,
     ExampleSummary,
     ExportFilters,
@@ -31,7 +29,7 @@ from services.exporter import catalog
 from services.exporter.examples import Provenance
 from services.exporter.export import ExternalImportFailed, external_url
 from services.exporter.export_runs import error_of, find_export, submit_export, wait_for_export
-from services.exporter.intake import store_batch
+from services.exporter.intake import EXAMPLES_BODY, StoredExamples, store_examples
 from services.exporter.runtime import Exporter
 from services.exporter.summary import summarize
 from services.exporter.upload_flow import (
@@ -82,52 +80,80 @@ def not_found(version_id: str) -> JSONResponse:
     )
 
 
-def example_record(example: ExampleIn) -> dict[str, Any]:
-    """The chat record of an API example, its system prompt as the first message."""
-    record = example.model_dump(exclude_none=True, exclude={"system", "messages"})
-    messages = [m.model_dump(exclude_none=True) for m in example.messages]
-    if example.system:
-        messages.insert(0, {"role": "system", "content": example.system})
-    return {**record, "messages": messages}
+EXAMPLES_BODY_SPEC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "anyOf": [
+                        {"$ref": "#/components/schemas/ExampleIn"},
+                        {"$ref": "#/components/schemas/ExampleBatch"},
+                    ],
+                    "title": "Body",
+                }
+            }
+        },
+    }
+}
+"""The body of ``POST /v1/examples``, which the route reads as bytes (see ``intake``)."""
+
+
+def example_schemas() -> dict[str, Any]:
+    """The JSON schemas of that body's models, for the spec's components."""
+    schema = EXAMPLES_BODY.json_schema(ref_template="#/components/schemas/{model}")
+    definitions: dict[str, Any] = schema["$defs"]
+    return definitions
+
+
+def examples_response(stored: StoredExamples) -> ExamplesCreated | JSONResponse:
+    prepared = stored.prepared
+    if prepared.request_errors:
+        errors = prepared.request_errors
+        return error_response(
+            422, "invalid_request", "the request is not valid; see `errors`", errors, len(errors)
+        )
+    prefix = "examples[{}]." if prepared.is_batch else ""
+    errors = [
+        FieldError(
+            field=prefix.format(c.line - 1) + (p.field or ""), code=p.code, message=p.message
+        )
+        for c in prepared.checked
+        if c.line is not None
+        for p in c.verdict.errors
+    ]
+    if errors:
+        return error_response(
+            422,
+            "invalid_examples",
+            f"{len(errors)} problem(s) in the examples; nothing was stored. "
+            "Fix the fields listed in `errors` and send them again",
+            errors,
+            len(errors),
+        )
+    warnings = field_errors([w for c in prepared.checked for w in c.verdict.warnings])
+    return ExamplesCreated(ids=stored.ids, warnings=warnings)
 
 
 def example_routes(exporter: Exporter) -> APIRouter:
     router = APIRouter(tags=["examples"])
 
-    @router.post("/v1/examples", status_code=201, response_model=ExamplesCreated, responses=ERRORS)
+    @router.post(
+        "/v1/examples",
+        status_code=201,
+        response_model=ExamplesCreated,
+        responses=ERRORS,
+        openapi_extra=EXAMPLES_BODY_SPEC,
+    )
     async def add_examples(
-        body: ExampleIn | ExampleBatch, tenant: Tenant = "default"
+        request: Request, tenant: Tenant = "default"
     ) -> ExamplesCreated | JSONResponse:
-        """Store one rated example or a batch (all or none)."""
-        examples = body.examples if isinstance(body, ExampleBatch) else [body]
-        records = [example_record(example) for example in examples]
-        stored = await store_batch(
-            exporter.tools.database,
-            exporter.intake,
-            list(enumerate(records, 1)),
-            Provenance(tenant=tenant),
+        """Store one rated example (`ExampleIn`) or a batch (`ExampleBatch`): all or none."""
+        body = await request.body()
+        stored = await store_examples(
+            exporter.tools.database, exporter.intake, body, Provenance(tenant=tenant)
         )
-        checked = stored.checked
-        prefix = "examples[{}]." if isinstance(body, ExampleBatch) else ""
-        errors = [
-            FieldError(
-                field=prefix.format(c.line - 1) + (p.field or ""), code=p.code, message=p.message
-            )
-            for c in checked
-            if c.line is not None
-            for p in c.verdict.errors
-        ]
-        if errors:
-            return error_response(
-                422,
-                "invalid_examples",
-                f"{len(errors)} problem(s) in the examples; nothing was stored. "
-                "Fix the fields listed in `errors` and send them again",
-                errors,
-                len(errors),
-            )
-        warnings = field_errors([w for c in checked for w in c.verdict.warnings])
-        return ExamplesCreated(ids=stored.ids, warnings=warnings)
+        return examples_response(stored)
 
     @router.get("/v1/examples/summary", response_model=ExampleSummary)
     async def example_summary(
@@ -364,7 +390,24 @@ def create_api(exporter: Exporter, artifacts: Any) -> FastAPI:
     api.add_exception_handler(RequestValidationError, invalid_request)
     api.include_router(example_routes(exporter))
     api.include_router(dataset_routes(exporter, artifacts))
+    with_example_schemas(api)
     return api
+
+
+def with_example_schemas(api: FastAPI) -> None:
+    """Add the models of the examples body to the spec's components (the route reads the
+    body itself, so FastAPI does not see them)."""
+    generate = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name, definition in example_schemas().items():
+            schemas.setdefault(name, definition)
+        schema["components"]["schemas"] = dict(sorted(schemas.items()))
+        return schema
+
+    api.openapi = openapi  # type: ignore[method-assign]
 
 
 def build_api(context: ServiceContext) -> FastAPI:

@@ -1,11 +1,11 @@
-"""Storing a batch of examples as ``POST /v1/examples`` receives them: all, or none if any
-row is invalid.
+"""Storing the examples of a ``POST /v1/examples`` body: all, or none if any is invalid.
 
-Every row is checked and counted first, so every problem is reported; the rows of a valid
-batch are encoded and hashed, then inserted in one transaction. Checking and preparing is
-the CPU-heavy part: large batches do it in worker processes (:mod:`intake_workers`), so the
-service's event loop keeps answering and concurrent requests use every core; the service
-process only inserts what comes back.
+The body is parsed against its contract, every example is checked and counted (so every
+problem is reported), and the rows of a valid body are encoded and hashed, then inserted in
+one transaction. All but the insert is CPU work: large bodies are handed, as the bytes that
+arrived, to worker processes (:mod:`intake_workers`), so the service's event loop keeps
+answering and concurrent requests use every core; the service process only inserts what
+comes back.
 """
 
 import asyncio
@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
+from contracts.api.datasets import ExampleBatch, ExampleIn
+from contracts.api.errors import FieldError
 from libs.storage import Database
 from services.exporter.examples import (
     Provenance,
@@ -27,23 +31,46 @@ from services.exporter.intake_workers import IntakeWorkers, worker_tools
 from services.exporter.tokens import TokenCounter
 from services.exporter.validation import Rules
 
-DEFAULT_MIN_WORKER_BATCH = 256
-"""Smaller batches are checked in the service process: handing them over costs more."""
+EXAMPLES_BODY: TypeAdapter[ExampleIn | ExampleBatch] = TypeAdapter(ExampleIn | ExampleBatch)
+DEFAULT_MIN_WORKER_BYTES = 128 * 1024
+"""Smaller bodies (a few hundred examples) are checked in the service process: handing them
+over would cost more than checking them."""
 
 
 @dataclass
 class PreparedBatch:
-    """A checked batch: the rows with something to say (errors or warnings, their records
-    dropped), and the rows to insert when there is no error."""
+    """A checked body: what was wrong with the request itself, else the rows with something
+    to say (errors or warnings, their records dropped), and the rows to insert when no row
+    has an error."""
 
-    checked: list[CheckedRow]
-    ready: ReadyRows | None
+    checked: list[CheckedRow] = field(default_factory=list)
+    ready: ReadyRows | None = None
+    request_errors: list[FieldError] = field(default_factory=list)
+    is_batch: bool = False
+    """Whether the body was ``{"examples": [...]}`` rather than one example."""
     prepared_by: int = field(default_factory=os.getpid)
-    """The id of the process that checked the batch."""
+    """The id of the process that checked the body."""
 
-    @property
-    def ok(self) -> bool:
-        return self.ready is not None
+
+def example_record(example: ExampleIn) -> dict[str, Any]:
+    """The chat record of an API example, its system prompt as the first message."""
+    record = example.model_dump(exclude_none=True, exclude={"system", "messages"})
+    messages = [m.model_dump(exclude_none=True) for m in example.messages]
+    if example.system:
+        messages.insert(0, {"role": "system", "content": example.system})
+    return {**record, "messages": messages}
+
+
+def request_errors(error: ValidationError) -> list[FieldError]:
+    """A body's contract violations, each with its dotted field."""
+    return [
+        FieldError(
+            field=".".join(str(part) for part in problem["loc"]) or None,
+            code=str(problem["type"]),
+            message=str(problem["msg"]),
+        )
+        for problem in error.errors()
+    ]
 
 
 def prepare_batch(
@@ -55,49 +82,69 @@ def prepare_batch(
 ) -> PreparedBatch:
     """Check and count every record; if none is invalid, make its rows for ``dialect``."""
     checked = check_records(records, rules, counter)
-    noted = [c for c in checked if c.verdict.errors or c.verdict.warnings]
+    noted = [
+        CheckedRow(c.line, None, c.verdict, c.tokens)
+        for c in checked
+        if c.verdict.errors or c.verdict.warnings
+    ]
     if any(c.verdict.errors for c in noted):
-        return PreparedBatch([_without_record(c) for c in noted], None)
+        return PreparedBatch(noted)
     rows = example_rows(
         ((c.record, c.tokens) for c in checked if c.record), provenance, counter.name
     )
-    return PreparedBatch([_without_record(c) for c in noted], ready_rows(rows, dialect))
+    return PreparedBatch(noted, ready_rows(rows, dialect))
 
 
-def _without_record(row: CheckedRow) -> CheckedRow:
-    return CheckedRow(row.line, None, row.verdict, row.tokens)
+def prepare_body(
+    body: bytes, provenance: Provenance, rules: Rules, counter: TokenCounter, dialect: str
+) -> PreparedBatch:
+    """Parse a ``POST /v1/examples`` body (one example or a batch), then :func:`prepare_batch`."""
+    try:
+        parsed = EXAMPLES_BODY.validate_json(body)
+    except ValidationError as error:
+        return PreparedBatch(request_errors=request_errors(error))
+    examples = parsed.examples if isinstance(parsed, ExampleBatch) else [parsed]
+    records: list[tuple[int | None, Any]] = [
+        (number, example_record(example)) for number, example in enumerate(examples, 1)
+    ]
+    prepared = prepare_batch(records, provenance, rules, counter, dialect)
+    prepared.is_batch = isinstance(parsed, ExampleBatch)
+    return prepared
+
+
+def prepare_body_in_worker(body: bytes, provenance: Provenance, dialect: str) -> PreparedBatch:
+    """:func:`prepare_body` in a worker process, with the rules and tokenizer it started with."""
+    rules, counter = worker_tools()
+    return prepare_body(body, provenance, rules, counter, dialect)
 
 
 @dataclass
 class Intake:
-    """Where batches are checked: in this process, or by ``workers`` worker processes for
-    batches of at least ``min_worker_batch`` rows (``workers=0``: always here)."""
+    """Where bodies are checked: in this process, or by ``workers`` worker processes for
+    bodies of at least ``min_worker_bytes`` (``workers=0``: always here)."""
 
     rules: Rules
     counter: TokenCounter
     tokenizer: Path | None = None
     workers: int = 0
-    min_worker_batch: int = DEFAULT_MIN_WORKER_BATCH
+    min_worker_bytes: int = DEFAULT_MIN_WORKER_BYTES
     _pool: IntakeWorkers | None = field(default=None, init=False, repr=False)
     _write_lock: asyncio.Lock | None = field(default=None, init=False, repr=False)
     _closing: list[asyncio.Future[None]] = field(default_factory=list, init=False, repr=False)
 
-    async def prepare(
-        self, records: list[tuple[int | None, Any]], provenance: Provenance, dialect: str
-    ) -> PreparedBatch:
-        pool = self._pool_for(len(records))
+    async def prepare(self, body: bytes, provenance: Provenance, dialect: str) -> PreparedBatch:
+        pool = self._pool_for(len(body))
         if pool is not None:
-            prepared: PreparedBatch | None = await pool.run(
-                prepare_in_worker, records, provenance, dialect
-            )
+            prepared = await pool.run(prepare_body_in_worker, body, provenance, dialect)
             if prepared is not None:
                 return prepared
-        return prepare_batch(records, provenance, self.rules, self.counter, dialect)
+        return prepare_body(body, provenance, self.rules, self.counter, dialect)
 
     def _pool_for(self, size: int) -> IntakeWorkers | None:
-        """The worker pool once it has started, for a batch this large; starts it the first
-        time one is needed (that batch is checked here meanwhile)."""
-        if self.workers <= 0 or size < self.min_worker_batch:
+        """The worker pool once it has started, for a body this large; starts it the first
+        time one is needed (that body is checked here meanwhile), and again after a worker
+        died."""
+        if self.workers <= 0 or size < self.min_worker_bytes:
             return None
         if self._pool is None or self._pool.broken:
             if self._pool is not None:
@@ -106,7 +153,7 @@ class Intake:
         return self._pool if self._pool.started() else None
 
     def workers_started(self) -> bool:
-        """Whether large batches go to worker processes now."""
+        """Whether large bodies go to worker processes now."""
         return self._pool is not None and self._pool.started()
 
     def worker_pids(self) -> list[int]:
@@ -127,45 +174,40 @@ class Intake:
         await asyncio.gather(*self._closing)
 
 
-def prepare_in_worker(
-    records: list[tuple[int | None, Any]], provenance: Provenance, dialect: str
-) -> PreparedBatch:
-    """Run in a worker process with the rules and tokenizer it was started with."""
-    rules, counter = worker_tools()
-    return prepare_batch(records, provenance, rules, counter, dialect)
-
-
 @dataclass
-class StoredBatch:
-    checked: list[CheckedRow]
-    """The rows with errors or warnings, in batch order."""
+class StoredExamples:
+    prepared: PreparedBatch
     ids: list[str] = field(default_factory=list)
-    """Ids of the stored examples in batch order; empty if the batch was refused."""
-    prepared_by: int = 0
-    """The id of the process that checked the batch."""
+    """Ids of the stored examples in request order; empty if the body was refused."""
 
     @property
     def ok(self) -> bool:
-        return all(c.verdict.ok for c in self.checked)
+        return self.prepared.ready is not None
 
 
-async def store_batch(
-    database: Database,
-    intake: Intake,
-    records: list[tuple[int | None, Any]],
-    provenance: Provenance,
-) -> StoredBatch:
-    """Check ``records`` and store them all in one transaction, or none of them."""
-    prepared = await intake.prepare(records, provenance, database.dialect)
+async def store_examples(
+    database: Database, intake: Intake, body: bytes, provenance: Provenance
+) -> StoredExamples:
+    """Check the examples of ``body`` and store them all in one transaction, or none."""
+    prepared = await intake.prepare(body, provenance, database.dialect)
     if prepared.ready is None:
-        return StoredBatch(prepared.checked, prepared_by=prepared.prepared_by)
+        return StoredExamples(prepared)
     if database.dialect == "sqlite":
         async with intake.write_lock(), database.transaction() as session:
             await insert_ready(session, prepared.ready)
     else:
         async with database.transaction() as session:
             await insert_ready(session, prepared.ready)
-    return StoredBatch(prepared.checked, prepared.ready.ids, prepared.prepared_by)
+    return StoredExamples(prepared, prepared.ready.ids)
 
 
-__all__ = ["Intake", "PreparedBatch", "StoredBatch", "prepare_batch", "store_batch"]
+__all__ = [
+    "EXAMPLES_BODY",
+    "Intake",
+    "PreparedBatch",
+    "StoredExamples",
+    "example_record",
+    "prepare_batch",
+    "prepare_body",
+    "store_examples",
+]

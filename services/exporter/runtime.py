@@ -68,7 +68,7 @@ def exporter_from_settings(
             tools.counter,
             tokenizer,
             workers=settings.intake_workers(),
-            min_worker_batch=settings.exporter_intake_min_worker_batch,
+            min_worker_bytes=settings.exporter_intake_min_worker_bytes,
         ),
         min_examples=settings.exporter_min_examples,
         warn_examples=settings.exporter_warn_examples,

@@ -76,11 +76,11 @@ class ExporterSettings(ServiceSettings):
         "POST /v1/examples off the event loop, so concurrent requests use every core. Unset: "
         "one per CPU core; 0: batches are checked in the service process.",
     )
-    exporter_intake_min_worker_batch: int = Field(
-        default=256,
+    exporter_intake_min_worker_bytes: int = Field(
+        default=128 * 1024,
         ge=1,
-        description="Batches with fewer examples are checked in the service process (handing "
-        "them to a worker would cost more than checking them).",
+        description="Smaller POST /v1/examples bodies (a few hundred examples) are checked in "
+        "the service process: handing them to a worker would cost more than checking them.",
     )
 
     def intake_workers(self) -> int:

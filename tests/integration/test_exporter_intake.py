@@ -3,15 +3,15 @@ file read its rows with the driver and apply every filter, dates included."""
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
+import orjson
 import pytest
 
 from contracts.api.datasets import ExportFilters
 from libs.storage import Database, migrate_to_head
 from services.exporter.examples import Provenance, example_rows, insert_examples
 from services.exporter.export import ExportPlan, run_export
-from services.exporter.intake import store_batch
+from services.exporter.intake import store_examples
 from services.exporter.validation import Rules
 from tests.integration.exporter_support import example, exporter_on, stored_examples
 
@@ -33,8 +33,9 @@ async def test_a_batch_is_stored_in_order_or_not_at_all(
     intake = exporter.intake
     size = 2050
     try:
-        records: list[tuple[int | None, Any]] = [(i, example(i)) for i in range(1, size + 1)]
-        stored = await store_batch(database, intake, records, Provenance("intake-a"))
+        examples = [example(i) for i in range(1, size + 1)]
+        body = orjson.dumps({"examples": examples})
+        stored = await store_examples(database, intake, body, Provenance("intake-a"))
         assert stored.ok
         assert len(stored.ids) == size
         assert stored.ids == sorted(stored.ids)  # ids grow with time: request order
@@ -42,13 +43,15 @@ async def test_a_batch_is_stored_in_order_or_not_at_all(
 
         long = example(size + 1)
         long["messages"][-1]["content"] = "word " * 2000  # over the context, last
-        refused = await store_batch(
-            database, intake, [*records, (size + 1, long)], Provenance("intake-b")
-        )
+        body = orjson.dumps({"examples": [*examples, long]})
+        refused = await store_examples(database, intake, body, Provenance("intake-b"))
         assert not refused.ok
         assert refused.ids == []
-        assert [p.code for c in refused.checked for p in c.verdict.errors] == ["too_many_tokens"]
-        assert refused.checked[-1].tokens is not None
+        checked = refused.prepared.checked
+        assert [(c.line, p.code) for c in checked for p in c.verdict.errors] == [
+            (size + 1, "too_many_tokens")
+        ]
+        assert checked[-1].tokens is not None
         assert await stored_examples(database, "intake-b") == 0
     finally:
         await database.dispose()

@@ -6,13 +6,14 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
 from libs.storage import Database, migrate_to_head
 from services.exporter.examples import Provenance
-from services.exporter.intake import Intake, store_batch
+from services.exporter.intake import Intake, store_examples
 from services.exporter.tables import ExporterExample
 from services.exporter.tokens import HuggingFaceTokenCounter
 from services.exporter.validation import Rules
@@ -31,11 +32,10 @@ async def database_at(tmp_path: Path) -> Database:
     return Database(url)
 
 
-def records(start: int, stop: int) -> list[tuple[int | None, Any]]:
-    return [
-        (i - start + 1, example(i, metadata={"n": i} if i % 3 else None))
-        for i in range(start, stop)
-    ]
+def body(start: int, stop: int) -> bytes:
+    """A ``POST /v1/examples`` batch; with these examples, 20 of them make about 8 KiB."""
+    examples = [example(i, metadata={"n": i} if i % 3 else {}) for i in range(start, stop)]
+    return orjson.dumps({"examples": examples})
 
 
 async def stored_rows(database: Database, tenant: str) -> list[tuple[Any, ...]]:
@@ -69,22 +69,22 @@ async def test_a_worker_checks_large_batches_and_stores_what_this_process_would(
     database = await database_at(tmp_path)
     here = Intake(RULES, tokenizer_counter)
     intake = Intake(
-        RULES, tokenizer_counter, exporter_tokenizer_dir, workers=1, min_worker_batch=20
+        RULES, tokenizer_counter, exporter_tokenizer_dir, workers=1, min_worker_bytes=4096
     )
     local, remote = unique_name("here"), unique_name("worker")
     try:
-        first = await store_batch(database, intake, records(0, 40), Provenance(unique_name("t")))
+        first = await store_examples(database, intake, body(0, 40), Provenance(unique_name("t")))
         assert first.ok
-        assert first.prepared_by == os.getpid()  # the workers were starting
+        assert first.prepared.prepared_by == os.getpid()  # the workers were starting
 
         await eventually(intake.workers_started, what="the intake worker started", timeout=60)
-        small = await store_batch(database, intake, records(0, 5), Provenance(unique_name("t")))
-        assert small.prepared_by == os.getpid()  # below the worker batch size
+        small = await store_examples(database, intake, body(0, 5), Provenance(unique_name("t")))
+        assert small.prepared.prepared_by == os.getpid()  # below the worker batch size
 
-        by_worker = await store_batch(database, intake, records(0, 300), Provenance(remote))
-        by_here = await store_batch(database, here, records(0, 300), Provenance(local))
-        assert by_worker.prepared_by != os.getpid()
-        assert by_here.prepared_by == os.getpid()
+        by_worker = await store_examples(database, intake, body(0, 300), Provenance(remote))
+        by_here = await store_examples(database, here, body(0, 300), Provenance(local))
+        assert by_worker.prepared.prepared_by != os.getpid()
+        assert by_here.prepared.prepared_by == os.getpid()
         assert len(by_worker.ids) == 300
         assert await stored_rows(database, remote) == await stored_rows(database, local)
     finally:
@@ -96,24 +96,34 @@ async def test_a_worker_reports_every_bad_row_and_nothing_is_stored(
     tmp_path: Path, exporter_tokenizer_dir: Path, tokenizer_counter: HuggingFaceTokenCounter
 ) -> None:
     database = await database_at(tmp_path)
-    intake = Intake(RULES, tokenizer_counter, exporter_tokenizer_dir, workers=1, min_worker_batch=2)
+    intake = Intake(RULES, tokenizer_counter, exporter_tokenizer_dir, workers=1, min_worker_bytes=1)
     tenant = unique_name("bad")
     try:
-        await store_batch(database, intake, records(0, 2), Provenance(unique_name("t")))
+        await store_examples(database, intake, body(0, 2), Provenance(unique_name("t")))
         await eventually(intake.workers_started, what="the intake worker started", timeout=60)
-        batch = records(0, 50)
-        batch[6][1]["messages"][1]["content"] = ""
-        batch[30][1]["messages"][-1]["content"] = "word " * 600
-        refused = await store_batch(database, intake, batch, Provenance(tenant))
-        assert refused.prepared_by != os.getpid()
+        examples = [example(i) for i in range(50)]
+        examples[6]["messages"][1]["content"] = ""
+        examples[30]["messages"][-1]["content"] = "word " * 600
+        batch = orjson.dumps({"examples": examples})
+        refused = await store_examples(database, intake, batch, Provenance(tenant))
+        assert refused.prepared.prepared_by != os.getpid()
         assert not refused.ok
         assert refused.ids == []
-        problems = [(c.line, p.field, p.code) for c in refused.checked for p in c.verdict.errors]
+        checked = refused.prepared.checked
+        problems = [(c.line, p.field, p.code) for c in checked for p in c.verdict.errors]
         assert problems == [
             (7, "messages[1].content", "empty_content"),
             (7, "messages", "prompt_too_short"),
             (31, "messages", "too_many_tokens"),
         ]
+        assert await stored_rows(database, tenant) == []
+
+        against_contract = orjson.dumps({"examples": [{"messages": [], "rating": 9}]})
+        invalid = await store_examples(database, intake, against_contract, Provenance(tenant))
+        assert invalid.prepared.prepared_by != os.getpid()
+        fields = [(e.field, e.code) for e in invalid.prepared.request_errors]
+        assert ("ExampleBatch.examples.0.messages", "too_short") in fields
+        assert ("ExampleBatch.examples.0.rating", "less_than_equal") in fields
         assert await stored_rows(database, tenant) == []
     finally:
         await intake.close()
@@ -124,28 +134,28 @@ async def test_a_batch_whose_worker_dies_is_checked_here_and_new_workers_start(
     tmp_path: Path, exporter_tokenizer_dir: Path, tokenizer_counter: HuggingFaceTokenCounter
 ) -> None:
     database = await database_at(tmp_path)
-    intake = Intake(RULES, tokenizer_counter, exporter_tokenizer_dir, workers=1, min_worker_batch=2)
+    intake = Intake(RULES, tokenizer_counter, exporter_tokenizer_dir, workers=1, min_worker_bytes=1)
     tenant = unique_name("survives")
     worker = 0
     try:
-        await store_batch(database, intake, records(0, 2), Provenance(unique_name("t")))
+        await store_examples(database, intake, body(0, 2), Provenance(unique_name("t")))
         await eventually(intake.workers_started, what="the intake worker started", timeout=60)
         worker = (
-            await store_batch(database, intake, records(0, 10), Provenance(tenant))
-        ).prepared_by
+            await store_examples(database, intake, body(0, 10), Provenance(tenant))
+        ).prepared.prepared_by
         assert worker != os.getpid()
 
         os.kill(worker, signal.SIGKILL)
         await eventually(lambda: not alive(worker), what="the worker gone")
-        survived = await store_batch(database, intake, records(10, 30), Provenance(tenant))
+        survived = await store_examples(database, intake, body(10, 30), Provenance(tenant))
         assert survived.ok
-        assert survived.prepared_by == os.getpid()
+        assert survived.prepared.prepared_by == os.getpid()
         assert len(await stored_rows(database, tenant)) == 30
 
-        await store_batch(database, intake, records(30, 32), Provenance(tenant))
+        await store_examples(database, intake, body(30, 32), Provenance(tenant))
         await eventually(intake.workers_started, what="a new intake worker", timeout=60)
-        again = await store_batch(database, intake, records(32, 40), Provenance(tenant))
-        assert again.prepared_by not in (os.getpid(), worker)
+        again = await store_examples(database, intake, body(32, 40), Provenance(tenant))
+        assert again.prepared.prepared_by not in (os.getpid(), worker)
         assert len(await stored_rows(database, tenant)) == 40
     finally:
         await intake.close()
@@ -156,13 +166,13 @@ async def test_closing_the_intake_stops_its_workers(
     tmp_path: Path, exporter_tokenizer_dir: Path, tokenizer_counter: HuggingFaceTokenCounter
 ) -> None:
     database = await database_at(tmp_path)
-    intake = Intake(RULES, tokenizer_counter, exporter_tokenizer_dir, workers=2, min_worker_batch=2)
+    intake = Intake(RULES, tokenizer_counter, exporter_tokenizer_dir, workers=2, min_worker_bytes=1)
     try:
-        await store_batch(database, intake, records(0, 2), Provenance(unique_name("t")))
+        await store_examples(database, intake, body(0, 2), Provenance(unique_name("t")))
         await eventually(intake.workers_started, what="the intake workers started", timeout=60)
         worker = (
-            await store_batch(database, intake, records(0, 4), Provenance(unique_name("t")))
-        ).prepared_by
+            await store_examples(database, intake, body(0, 4), Provenance(unique_name("t")))
+        ).prepared.prepared_by
         assert alive(worker)
         await intake.close()
         assert not alive(worker)
