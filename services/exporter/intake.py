@@ -16,9 +16,10 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from contracts.api.datasets import ExampleBatch, ExampleIn
+from contracts.api.datasets import ChatMessage, ExampleBatch, ExampleIn
 from contracts.api.errors import FieldError
 from libs.storage import Database
+from services.exporter.body_schema import defaults_of, dict_validator
 from services.exporter.examples import (
     Provenance,
     ReadyRows,
@@ -32,6 +33,11 @@ from services.exporter.tokens import TokenCounter
 from services.exporter.validation import Rules
 
 EXAMPLES_BODY: TypeAdapter[ExampleIn | ExampleBatch] = TypeAdapter(ExampleIn | ExampleBatch)
+"""The body's contract (its schema is the API's)."""
+BODY_AS_DICTS = dict_validator(ExampleIn, ExampleBatch)
+"""The same rules, validating into dicts (see :mod:`body_schema`)."""
+MESSAGE_FIELDS = tuple(ChatMessage.model_fields)
+EXAMPLE_DEFAULTS = {k: v for k, v in defaults_of(ExampleIn).items() if k != "metadata"}
 DEFAULT_MIN_WORKER_BYTES = 128 * 1024
 """Smaller bodies (a few hundred examples) are checked in the service process: handing them
 over would cost more than checking them."""
@@ -52,13 +58,25 @@ class PreparedBatch:
     """The id of the process that checked the body."""
 
 
-def example_record(example: ExampleIn) -> dict[str, Any]:
-    """The chat record of an API example, its system prompt as the first message."""
-    record = example.model_dump(exclude_none=True, exclude={"system", "messages"})
-    messages = [m.model_dump(exclude_none=True) for m in example.messages]
-    if example.system:
-        messages.insert(0, {"role": "system", "content": example.system})
-    return {**record, "messages": messages}
+def example_record(example: dict[str, Any]) -> dict[str, Any]:
+    """The chat record of an example validated by :data:`BODY_AS_DICTS`: its system prompt as
+    the first message, absent fields at their contract defaults, ``None`` values left out,
+    message keys in the contract's order (the stored JSON and its hash do not depend on the
+    order a client wrote them in)."""
+    messages = [
+        {key: message[key] for key in MESSAGE_FIELDS if message.get(key) is not None}
+        for message in example["messages"]
+    ]
+    system = example.get("system")
+    if system:
+        messages.insert(0, {"role": "system", "content": system})
+    record = EXAMPLE_DEFAULTS | {
+        key: value
+        for key, value in example.items()
+        if value is not None and key != "system" and key != "messages"
+    }
+    record["messages"] = messages
+    return record
 
 
 def request_errors(error: ValidationError) -> list[FieldError]:
@@ -100,15 +118,16 @@ def prepare_body(
 ) -> PreparedBatch:
     """Parse a ``POST /v1/examples`` body (one example or a batch), then :func:`prepare_batch`."""
     try:
-        parsed = EXAMPLES_BODY.validate_json(body)
+        parsed = BODY_AS_DICTS.validate_json(body)
     except ValidationError as error:
         return PreparedBatch(request_errors=request_errors(error))
-    examples = parsed.examples if isinstance(parsed, ExampleBatch) else [parsed]
+    is_batch = "examples" in parsed  # one example may not have that field
+    examples = parsed["examples"] if is_batch else [parsed]
     records: list[tuple[int | None, Any]] = [
         (number, example_record(example)) for number, example in enumerate(examples, 1)
     ]
     prepared = prepare_batch(records, provenance, rules, counter, dialect)
-    prepared.is_batch = isinstance(parsed, ExampleBatch)
+    prepared.is_batch = is_batch
     return prepared
 
 
