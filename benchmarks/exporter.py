@@ -71,7 +71,8 @@ async def load(database_url: str, size: int, tokenizer: Path) -> dict[str, float
     transaction; ``LOAD_CLIENTS`` clients send bodies concurrently, as an application's
     workers would, so the exporter's intake workers check some while this process inserts
     others. The intake workers are started before the clock starts (as a running service's
-    are); generating and encoding the bodies is not timed (it is the client's work).
+    are). The bodies are made before the clock starts: making them is the clients' work, and
+    clients run elsewhere.
     """
     from libs.storage import Database, migrate_to_head
     from services.exporter.examples import Provenance
@@ -84,14 +85,16 @@ async def load(database_url: str, size: int, tokenizer: Path) -> dict[str, float
     rules = Rules(min_prompt_chars=0, min_response_chars=0)
     intake = Intake(rules, load_token_counter(tokenizer), tokenizer, workers=os.cpu_count() or 1)
     await start_workers(database, intake)
-    starts = iter(range(0, size, LOAD_BATCH))
+    bodies = iter(
+        [
+            orjson.dumps({"examples": [record(i) for i in range(start, start + LOAD_BATCH)]})
+            for start in range(0, size, LOAD_BATCH)
+        ]
+    )
     provenance = Provenance(tenant="bench", source="bench")
-    elapsed = 0.0
 
     async def client() -> None:
-        for start in starts:
-            examples = [record(i) for i in range(start, start + LOAD_BATCH)]
-            body = orjson.dumps({"examples": examples})
+        for body in bodies:
             stored = await store_examples(database, intake, body, provenance)
             assert len(stored.ids) == LOAD_BATCH, stored.prepared.request_errors[:3]
 

@@ -52,12 +52,9 @@ async def store_upload(
     container, fmt = await asyncio.to_thread(resolve_format, path, filename, requested_format)
     cap = exporter.max_reported_errors
     errors, warnings = ProblemLog(cap), ProblemLog(cap)
-    if not lenient:
-        await _scan(exporter, path, container, fmt, errors, warnings, None)
-        if errors.total:
-            raise UploadRejected(errors, fmt)
-        warnings = ProblemLog(cap)
-    accepted = await _scan(exporter, path, container, fmt, errors, warnings, provenance)
+    accepted = await _scan(
+        exporter, path, container, fmt, errors, warnings, provenance, strict=not lenient
+    )
     if accepted == 0 and errors.rows == 0:
         raise UploadEmpty(fmt)
     return UploadReport(
@@ -78,29 +75,31 @@ async def _scan(
     fmt: str,
     errors: ProblemLog,
     warnings: ProblemLog,
-    provenance: Provenance | None,
+    provenance: Provenance,
+    strict: bool,
 ) -> int:
-    """One pass over the file; with ``provenance``, valid rows are stored in one transaction."""
+    """One pass over the file, its valid rows stored in one transaction as they are checked.
+
+    Strict: from the first bad row on, rows are only checked (for the report), and the
+    transaction is rolled back at the end (:class:`UploadRejected`): nothing is stored.
+    """
     iterator = checked_batches(path, container, fmt, exporter.rules, exporter.tools.counter)
-    if provenance is None:
-        while batches := await _batches(iterator):
-            _log(batches[0], errors, warnings)
-        return 0
     stored = 0
     async with exporter.tools.database.transaction() as session:
         while batches := await _batches(iterator):
+            valid = _log(batches[0], errors, warnings)
+            if strict and errors.total:
+                continue
             rows = example_rows(
-                (
-                    (c.record, c.tokens)
-                    for c in _log(batches[0], errors, warnings)
-                    if c.record is not None
-                ),
+                ((c.record, c.tokens) for c in valid if c.record is not None),
                 provenance,
                 exporter.tools.counter.name,
             )
             if rows:
                 await insert_examples(session, rows)
                 stored += len(rows)
+        if strict and errors.total:
+            raise UploadRejected(errors, fmt)
     return stored
 
 
