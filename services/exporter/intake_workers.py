@@ -63,6 +63,7 @@ class IntakeWorkers:
             self._executor.submit(_started) for _ in range(workers)
         ]
         self.broken = False
+        self._closed = False
         self._failed_reported = False
 
     def started(self) -> bool:
@@ -87,8 +88,10 @@ class IntakeWorkers:
         return sorted(processes)
 
     async def run(self, function: Callable[..., Result], *args: Any) -> Result | None:
-        """``function(*args)`` in a worker; None if a worker died meanwhile (the caller then
-        does the work itself)."""
+        """``function(*args)`` in a worker; None if a worker died meanwhile or the workers
+        are stopping (the caller then does the work itself)."""
+        if self._closed:
+            return None
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._executor, function, *args)
@@ -103,6 +106,7 @@ class IntakeWorkers:
 
     async def close(self) -> None:
         """Stop every worker (work queued for them is dropped: its callers have gone)."""
+        self._closed = True
         await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
 
 
