@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from contracts.api.datasets import ChatMessage, ExampleBatch, ExampleIn
+from contracts.api.datasets import ExampleBatch, ExampleIn
 from contracts.api.errors import FieldError
 from libs.storage import Database
 from services.exporter.body_schema import defaults_of, dict_validator
@@ -36,7 +36,6 @@ EXAMPLES_BODY: TypeAdapter[ExampleIn | ExampleBatch] = TypeAdapter(ExampleIn | E
 """The body's contract (its schema is the API's)."""
 BODY_AS_DICTS = dict_validator(ExampleIn, ExampleBatch)
 """The same rules, validating into dicts (see :mod:`body_schema`)."""
-MESSAGE_FIELDS = tuple(ChatMessage.model_fields)
 EXAMPLE_DEFAULTS = {k: v for k, v in defaults_of(ExampleIn).items() if k != "metadata"}
 DEFAULT_MIN_WORKER_BYTES = 128 * 1024
 """Smaller bodies (a few hundred examples) are checked in the service process: handing them
@@ -60,11 +59,13 @@ class PreparedBatch:
 
 def example_record(example: dict[str, Any]) -> dict[str, Any]:
     """The chat record of an example validated by :data:`BODY_AS_DICTS`: its system prompt as
-    the first message, absent fields at their contract defaults, ``None`` values left out,
-    message keys in the contract's order (the stored JSON and its hash do not depend on the
-    order a client wrote them in)."""
+    the first message, absent fields at their contract defaults, ``None`` values left out.
+    The validator gives keys in the contract's order, whatever order the client wrote them in,
+    so the stored JSON and its hash do not depend on it."""
     messages = [
-        {key: message[key] for key in MESSAGE_FIELDS if message.get(key) is not None}
+        message
+        if None not in message.values()
+        else {key: value for key, value in message.items() if value is not None}
         for message in example["messages"]
     ]
     system = example.get("system")
