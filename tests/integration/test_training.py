@@ -142,6 +142,15 @@ async def test_cancel_stops_a_running_job_and_keeps_its_last_checkpoint(
             running = (await client.get(f"/v1/fine_tuning/jobs/{job_id}")).json()
         await bus.send_command(CancelJob(job_id=job_id))
         await eventually(lambda: log.ended(job_id), timeout=90, what="the job to stop")
+
+        def last_checkpoint_announced() -> bool:
+            # events of different kinds may arrive in any order: the last checkpoint's
+            # job.checkpointed can follow job.cancelled
+            [cancelled] = log.of(job_id, JobCancelled)
+            shas = {c.artifact_sha256 for c in log.of(job_id, JobCheckpointed)}
+            return cancelled.last_checkpoint_sha256 in shas
+
+        await eventually(last_checkpoint_announced, what="the last checkpoint announced")
         transport = httpx.ASGITransport(app=service.api)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://trainer", auth=as_gateway()
