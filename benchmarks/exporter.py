@@ -63,16 +63,22 @@ def tokenizer_corpus() -> list[str]:
     return [m["content"] for i in range(2000) for m in record(i)["messages"]]
 
 
-async def load(database_url: str, size: int, tokenizer: Path) -> dict[str, float]:
+async def load(
+    database_url: str,
+    size: int,
+    tokenizer: Path,
+    workers: int | None = None,
+    clients: int = LOAD_CLIENTS,
+) -> dict[str, float]:
     """Store ``size`` examples as ``POST /v1/examples`` does, from the bytes of its body on:
     parse against the contract, check, count, encode, hash, insert.
 
     Each body is what one request may carry (10,000 examples) and is stored in one
-    transaction; ``LOAD_CLIENTS`` clients send bodies concurrently, as an application's
-    workers would, so the exporter's intake workers check some while this process inserts
-    others. The intake workers are started before the clock starts (as a running service's
-    are). The bodies are made before the clock starts: making them is the clients' work, and
-    clients run elsewhere.
+    transaction; ``clients`` clients send bodies concurrently, as an application's workers
+    would, so the exporter's intake workers (one per core unless ``workers`` says) check some
+    while this process inserts others. The intake workers are started before the clock starts
+    (as a running service's are). The bodies are made before the clock starts: making them is
+    the clients' work, and clients run elsewhere.
     """
     from libs.storage import Database, migrate_to_head
     from services.exporter.examples import Provenance
@@ -83,8 +89,10 @@ async def load(database_url: str, size: int, tokenizer: Path) -> dict[str, float
     await migrate_to_head(database_url)
     database = Database(database_url)
     rules = Rules(min_prompt_chars=0, min_response_chars=0)
-    intake = Intake(rules, load_token_counter(tokenizer), tokenizer, workers=os.cpu_count() or 1)
-    await start_workers(database, intake)
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    intake = Intake(rules, load_token_counter(tokenizer), tokenizer, workers=workers)
+    if workers:
+        await start_workers(database, intake)
     bodies = iter(
         [
             orjson.dumps({"examples": [record(i) for i in range(start, start + LOAD_BATCH)]})
@@ -98,10 +106,10 @@ async def load(database_url: str, size: int, tokenizer: Path) -> dict[str, float
             stored = await store_examples(database, intake, body, provenance)
             assert len(stored.ids) == LOAD_BATCH, stored.prepared.request_errors[:3]
 
-    workers = intake.worker_pids()
-    started, cpu_started = time.perf_counter(), cpu_of(workers)
-    await asyncio.gather(*(client() for _ in range(LOAD_CLIENTS)))
-    elapsed, cpu = time.perf_counter() - started, cpu_of(workers) - cpu_started
+    pids = intake.worker_pids()
+    started, cpu_started = time.perf_counter(), cpu_of(pids)
+    await asyncio.gather(*(client() for _ in range(clients)))
+    elapsed, cpu = time.perf_counter() - started, cpu_of(pids) - cpu_started
     await intake.close()
     await database.dispose()
     return {"seconds": elapsed, "cpu_seconds": cpu}
@@ -200,6 +208,9 @@ def child(mode: str, directory: Path, size: int) -> None:
     result: dict[str, Any]
     if mode == "load":
         result = asyncio.run(load(url, size, directory / "tokenizer"))
+    elif mode == "load-in-process":
+        url = f"sqlite+aiosqlite:///{directory / 'in-process.db'}"
+        result = asyncio.run(load(url, size, directory / "tokenizer", workers=0, clients=1))
     elif mode == "export":
         result = asyncio.run(export(url, directory / "artifacts", directory / "tokenizer"))
     else:
@@ -221,7 +232,9 @@ def run_child(mode: str, directory: Path, size: int) -> dict[str, Any]:
     return figures
 
 
-def measure(size: int) -> dict[str, Any]:
+def measure(size: int, in_process: bool = False) -> dict[str, Any]:
+    """Figures for ``size`` examples; with ``in_process``, also of a load whose intake checks
+    every body in the service process (``TUNELOOP_EXPORTER_INTAKE_WORKERS=0``), one client."""
     from tests.tokenizer_builder import build_tokenizer_dir
 
     with tempfile.TemporaryDirectory(prefix="tuneloop-bench-") as name:
@@ -230,9 +243,11 @@ def measure(size: int) -> dict[str, Any]:
         loaded = run_child("load", directory, size)
         exported = run_child("export", directory, size)
         peer = run_child("baseline", directory, size)
+        alone = run_child("load-in-process", directory, size) if in_process else None
     ours_seconds = loaded["seconds"] + exported["seconds"]
     return {
         "size": size,
+        "load_in_process_seconds": round(alone["seconds"], 2) if alone else None,
         "load_seconds": round(loaded["seconds"], 2),
         "export_seconds": round(exported["seconds"], 2),
         "examples_per_second": size / ours_seconds,
@@ -254,7 +269,7 @@ def measure(size: int) -> dict[str, Any]:
 
 
 def run_exporter_benchmark(sizes: tuple[int, ...] = SIZES) -> list[Comparison]:
-    results = [measure(size) for size in sizes]
+    results = [measure(size, in_process=index == 0) for index, size in enumerate(sizes)]
     for result in results:
         print(json.dumps(result), file=sys.stderr)
     comparisons = []
@@ -271,6 +286,17 @@ def run_exporter_benchmark(sizes: tuple[int, ...] = SIZES) -> list[Comparison]:
                 peer=result["peer_examples_per_second"],
             )
         )
+        if result["load_in_process_seconds"]:
+            comparisons.append(
+                Comparison(
+                    name=f"exporter-{result['size']}-intake-workers",
+                    metric=f"examples/s loaded through the intake of POST /v1/examples, {size}",
+                    ours_label="intake workers, 4 concurrent clients",
+                    ours=result["size"] / result["load_seconds"],
+                    peer_label="intake in the service process, 1 client",
+                    peer=result["size"] / result["load_in_process_seconds"],
+                )
+            )
         comparisons.append(
             Comparison(
                 name=f"exporter-{result['size']}-memory",
