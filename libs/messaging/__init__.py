@@ -8,6 +8,7 @@ from libs.messaging.bus import (
     event_publisher,
     event_subscriber,
     query_subscriber,
+    stop_broker,
 )
 from libs.messaging.deadletter import DeadLetter, list_dead_letters, replay_dead_letter
 from libs.messaging.errors import PermanentError
@@ -34,5 +35,6 @@ __all__ = [
     "list_dead_letters",
     "query_subscriber",
     "replay_dead_letter",
+    "stop_broker",
     "stream_configs",
 ]

@@ -1,8 +1,10 @@
 """The broker every service uses, and typed publishing of events, commands and queries."""
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
+import nats.errors
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsRouter, PullSub
 from faststream.nats.schemas import PubAck
@@ -26,6 +28,7 @@ class HandlerDecorator(Protocol):
 
 PULL_BATCH = 16
 PULL_TIMEOUT_SECONDS = 5.0
+logger = logging.getLogger("tuneloop.messaging")
 
 
 def create_broker(
@@ -55,6 +58,23 @@ def create_broker(
         connect_timeout=5,
         logger=None,
     )
+
+
+async def stop_broker(broker: NatsBroker) -> None:
+    """Stop ``broker``: its subscriptions drain, then its connection closes. If the drain
+    fails (the server stops answering), the connection is closed anyway, so none of its
+    tasks or sockets outlive the broker; messages not acknowledged are redelivered."""
+    connection = getattr(broker, "_connection", None)
+    try:
+        await broker.stop()
+    except (nats.errors.Error, TimeoutError) as error:
+        logger.warning(
+            "the NATS connection did not drain (%s); closing it: messages not acknowledged "
+            "are delivered again",
+            type(error).__name__,
+        )
+        if connection is not None and not connection.is_closed:
+            await connection.close()
 
 
 def message_headers(message: Message) -> dict[str, str]:

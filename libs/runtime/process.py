@@ -10,7 +10,7 @@ import uvloop
 
 from libs.config import INTERNAL_SECRET_FILE, ConfigurationError, load_settings
 from libs.config.settings import ServiceSettings
-from libs.messaging import ensure_streams
+from libs.messaging import ensure_streams, stop_broker
 from libs.runtime.assembly import AssembledService, assemble
 from libs.runtime.definition import ServiceDefinition
 from libs.telemetry import configure_logging, configure_tracing
@@ -46,7 +46,7 @@ async def stop_messaging(service: AssembledService) -> None:
     for hook in service.context.shutdown_hooks:
         await hook()
     await service.context.outbox.stop()
-    await service.broker.stop()
+    await stop_broker(service.broker)
     await service.context.database.dispose()
 
 

@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from faststream.nats import NatsBroker, NatsRouter
 
-from libs.messaging import Bus, Subjects, create_broker, ensure_streams
+from libs.messaging import Bus, Subjects, create_broker, ensure_streams, stop_broker
 
 
 @asynccontextmanager
@@ -23,4 +23,4 @@ async def running_bus(
     try:
         yield Bus(broker, subjects)
     finally:
-        await broker.stop()
+        await stop_broker(broker)
