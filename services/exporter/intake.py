@@ -10,6 +10,7 @@ comes back.
 
 import asyncio
 import os
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -212,12 +213,9 @@ async def store_examples(
     prepared = await intake.prepare(body, provenance, database.dialect)
     if prepared.ready is None:
         return StoredExamples(prepared)
-    if database.dialect == "sqlite":
-        async with intake.write_lock(), database.transaction() as session:
-            await insert_ready(session, prepared.ready)
-    else:
-        async with database.transaction() as session:
-            await insert_ready(session, prepared.ready)
+    turn = intake.write_lock() if database.dialect == "sqlite" else nullcontext()
+    async with turn, database.transaction() as session:
+        await insert_ready(session, prepared.ready)
     return StoredExamples(prepared, prepared.ready.ids)
 
 

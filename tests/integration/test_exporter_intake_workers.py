@@ -3,6 +3,8 @@ process would store them, problems reported by line, and a worker that dies lose
 
 import os
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,22 @@ def alive(pid: int) -> bool:
     return True
 
 
+@asynccontextmanager
+async def started_workers(
+    tmp_path: Path, tokenizer: Path, counter: HuggingFaceTokenCounter, workers: int = 1
+) -> AsyncIterator[tuple[Database, Intake]]:
+    """A database and an intake whose workers (any body goes to them) have started."""
+    database = await database_at(tmp_path)
+    intake = Intake(RULES, counter, tokenizer, workers=workers, min_worker_bytes=1)
+    try:
+        await store_examples(database, intake, body(0, 2), Provenance(unique_name("t")))
+        await eventually(intake.workers_started, what="the intake workers started", timeout=60)
+        yield database, intake
+    finally:
+        await intake.close()
+        await database.dispose()
+
+
 @pytest.fixture
 def tokenizer_counter(exporter_tokenizer_dir: Path) -> HuggingFaceTokenCounter:
     return HuggingFaceTokenCounter(exporter_tokenizer_dir)
@@ -95,12 +113,11 @@ async def test_a_worker_checks_large_batches_and_stores_what_this_process_would(
 async def test_a_worker_reports_every_bad_row_and_nothing_is_stored(
     tmp_path: Path, exporter_tokenizer_dir: Path, tokenizer_counter: HuggingFaceTokenCounter
 ) -> None:
-    database = await database_at(tmp_path)
-    intake = Intake(RULES, tokenizer_counter, exporter_tokenizer_dir, workers=1, min_worker_bytes=1)
     tenant = unique_name("bad")
-    try:
-        await store_examples(database, intake, body(0, 2), Provenance(unique_name("t")))
-        await eventually(intake.workers_started, what="the intake worker started", timeout=60)
+    async with started_workers(tmp_path, exporter_tokenizer_dir, tokenizer_counter) as (
+        database,
+        intake,
+    ):
         examples = [example(i) for i in range(50)]
         examples[6]["messages"][1]["content"] = ""
         examples[30]["messages"][-1]["content"] = "word " * 600
@@ -125,21 +142,16 @@ async def test_a_worker_reports_every_bad_row_and_nothing_is_stored(
         assert ("ExampleBatch.examples.0.messages", "too_short") in fields
         assert ("ExampleBatch.examples.0.rating", "less_than_equal") in fields
         assert await stored_rows(database, tenant) == []
-    finally:
-        await intake.close()
-        await database.dispose()
 
 
 async def test_a_batch_whose_worker_dies_is_checked_here_and_new_workers_start(
     tmp_path: Path, exporter_tokenizer_dir: Path, tokenizer_counter: HuggingFaceTokenCounter
 ) -> None:
-    database = await database_at(tmp_path)
-    intake = Intake(RULES, tokenizer_counter, exporter_tokenizer_dir, workers=1, min_worker_bytes=1)
     tenant = unique_name("survives")
-    worker = 0
-    try:
-        await store_examples(database, intake, body(0, 2), Provenance(unique_name("t")))
-        await eventually(intake.workers_started, what="the intake worker started", timeout=60)
+    async with started_workers(tmp_path, exporter_tokenizer_dir, tokenizer_counter) as (
+        database,
+        intake,
+    ):
         worker = (
             await store_examples(database, intake, body(0, 10), Provenance(tenant))
         ).prepared.prepared_by
@@ -157,19 +169,15 @@ async def test_a_batch_whose_worker_dies_is_checked_here_and_new_workers_start(
         again = await store_examples(database, intake, body(32, 40), Provenance(tenant))
         assert again.prepared.prepared_by not in (os.getpid(), worker)
         assert len(await stored_rows(database, tenant)) == 40
-    finally:
-        await intake.close()
-        await database.dispose()
 
 
 async def test_closing_the_intake_stops_its_workers(
     tmp_path: Path, exporter_tokenizer_dir: Path, tokenizer_counter: HuggingFaceTokenCounter
 ) -> None:
-    database = await database_at(tmp_path)
-    intake = Intake(RULES, tokenizer_counter, exporter_tokenizer_dir, workers=2, min_worker_bytes=1)
-    try:
-        await store_examples(database, intake, body(0, 2), Provenance(unique_name("t")))
-        await eventually(intake.workers_started, what="the intake workers started", timeout=60)
+    async with started_workers(tmp_path, exporter_tokenizer_dir, tokenizer_counter, workers=2) as (
+        database,
+        intake,
+    ):
         worker = (
             await store_examples(database, intake, body(0, 4), Provenance(unique_name("t")))
         ).prepared.prepared_by
@@ -177,6 +185,3 @@ async def test_closing_the_intake_stops_its_workers(
         await intake.close()
         assert not alive(worker)
         assert not intake.workers_started()
-    finally:
-        await intake.close()
-        await database.dispose()
