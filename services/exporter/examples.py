@@ -23,7 +23,7 @@ from sqlmodel import col
 from contracts.envelope import utc_now
 from services.exporter.collector import collector_paused
 from services.exporter.tables import ExporterExample, ExporterFeedback
-from services.exporter.validation import content_text
+from services.exporter.validation import PlainShape, content_text, plain_shape
 
 INSERT_BATCH = 2000
 _UNSET = object()
@@ -134,6 +134,7 @@ def _row(
     provenance: Provenance,
     counter: str | None,
     count: int | None,
+    shape: PlainShape | None,
     row_id: str,
     now: datetime,
 ) -> dict[str, Any]:
@@ -158,6 +159,10 @@ def _row(
         "extra": record.get("metadata") or _NO_EXTRA,
         "token_count": count if counter is not None else None,
         "token_counter": counter if count is not None else None,
+        "message_count": shape.messages if shape else None,
+        "prompt_chars": shape.prompt_chars if shape else None,
+        "response_chars": shape.response_chars if shape else None,
+        "system_prompt": shape.system_prompt if shape else None,
         "content_hash": exact,
         "normalized_hash": normalised,
         "created_at": record.get("created_at") or now,
@@ -174,22 +179,26 @@ def example_row(
     with the same tokenizer need not count it again.
     """
     counter, count = tokens if tokens and tokens[1] is not None else (None, None)
-    return _row(record, provenance, counter, count, example_id(), utc_now())
+    shape = plain_shape(record["messages"])
+    return _row(record, provenance, counter, count, shape, example_id(), utc_now())
 
 
 def example_rows(
-    records: Iterable[tuple[dict[str, Any], int | None]], provenance: Provenance, counter: str
+    checked: Iterable[tuple[dict[str, Any], int | None, PlainShape | None]],
+    provenance: Provenance,
+    counter: str,
 ) -> list[dict[str, Any]]:
-    """The rows of a batch of validated records, each with its token count by ``counter``.
+    """The rows of a batch of validated records, each with its token count by ``counter``
+    and its plain shape (``None``: not plain), as the checks found them.
 
     The batch is one arrival: its rows share their ``created_at`` unless a record has its own.
     """
     with collector_paused():
-        batch = list(records)
+        batch = list(checked)
         now = utc_now()
         return [
-            _row(record, provenance, counter, tokens, row_id, now)
-            for (record, tokens), row_id in zip(batch, example_ids(len(batch)), strict=True)
+            _row(record, provenance, counter, tokens, shape, row_id, now)
+            for (record, tokens, shape), row_id in zip(batch, example_ids(len(batch)), strict=True)
         ]
 
 

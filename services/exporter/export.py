@@ -93,6 +93,10 @@ def candidates(tenant: str, filters: ExportFilters, extra: bool = True) -> Selec
         col(e.token_count),
         col(e.token_counter),
         col(e.extra) if extra else null().label("extra"),
+        col(e.message_count),
+        col(e.prompt_chars),
+        col(e.response_chars),
+        col(e.system_prompt),
     ).where(col(e.tenant) == tenant, col(e.deleted_at).is_(None))
     if filters.min_rating is not None:
         statement = statement.where(col(e.rating) >= filters.min_rating)
@@ -147,11 +151,13 @@ def read_sqlite_into(writer: DatasetWriter, path: str, sql: str, params: list[An
 
 
 def stored_examples(rows: list[tuple[Any, ...]]) -> list[StoredExample]:
-    """Rows of :func:`candidates` as the SQLite driver returns them (``gold_star`` as 0 or
-    1, ``extra`` as JSON text)."""
+    """Rows of :func:`candidates` as the SQLite driver returns them (``gold_star`` and
+    ``system_prompt`` as 0 or 1, ``extra`` as JSON text)."""
     return [
-        StoredExample(a, b, c, d, e == 1, f, g, h, i, j, k, m, n, json.loads(o) if o else None)
-        for a, b, c, d, e, f, g, h, i, j, k, m, n, o in rows
+        StoredExample(
+            a, b, c, d, e == 1, f, g, h, i, j, k, m, n, json.loads(o) if o else None, p, q, r, t
+        )
+        for a, b, c, d, e, f, g, h, i, j, k, m, n, o, p, q, r, t in rows
     ]
 
 

@@ -21,6 +21,7 @@ from contracts.api.datasets import ExampleBatch, ExampleIn
 from contracts.api.errors import FieldError
 from libs.storage import Database
 from services.exporter.body_schema import defaults_of, dict_validator
+from services.exporter.collector import collector_paused
 from services.exporter.examples import (
     Provenance,
     ReadyRows,
@@ -110,7 +111,9 @@ def prepare_batch(
     if any(c.verdict.errors for c in noted):
         return PreparedBatch(noted)
     rows = example_rows(
-        ((c.record, c.tokens) for c in checked if c.record), provenance, counter.name
+        ((c.record, c.tokens, c.verdict.shape) for c in checked if c.record),
+        provenance,
+        counter.name,
     )
     return PreparedBatch(noted, ready_rows(rows, dialect))
 
@@ -119,6 +122,13 @@ def prepare_body(
     body: bytes, provenance: Provenance, rules: Rules, counter: TokenCounter, dialect: str
 ) -> PreparedBatch:
     """Parse a ``POST /v1/examples`` body (one example or a batch), then :func:`prepare_batch`."""
+    with collector_paused():
+        return _prepare_body(body, provenance, rules, counter, dialect)
+
+
+def _prepare_body(
+    body: bytes, provenance: Provenance, rules: Rules, counter: TokenCounter, dialect: str
+) -> PreparedBatch:
     try:
         parsed = BODY_AS_DICTS.validate_json(body)
     except ValidationError as error:

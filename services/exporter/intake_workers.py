@@ -13,6 +13,7 @@ pool. No batch is lost either way.
 """
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import signal
@@ -35,6 +36,8 @@ def _start_worker(tokenizer: Path | None, rules: Rules) -> None:
     global _TOOLS
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _TOOLS = (rules, load_token_counter(tokenizer))
+    # what is loaded now lives as long as the worker: the collector need not walk it again
+    gc.freeze()
 
 
 def worker_tools() -> tuple[Rules, TokenCounter]:

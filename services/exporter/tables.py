@@ -40,6 +40,18 @@ class ExporterExample(SQLModel, table=True):
     token_counter: str | None = Field(
         default=None, max_length=128, description="The tokenizer `token_count` comes from."
     )
+    message_count: int | None = Field(
+        default=None, description="Messages of a plain conversation; null if not plain."
+    )
+    prompt_chars: int | None = Field(
+        default=None, description="User text of a plain conversation, in characters."
+    )
+    response_chars: int | None = Field(
+        default=None, description="Response of a plain conversation, in characters."
+    )
+    system_prompt: bool | None = Field(
+        default=None, description="Whether a plain conversation starts with a system message."
+    )
     content_hash: str = Field(max_length=32, description="Exact content.")
     normalized_hash: str = Field(max_length=32, description="Content, whitespace/case folded.")
     created_at: datetime = Field(

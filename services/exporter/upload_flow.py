@@ -91,7 +91,7 @@ async def _scan(
             if strict and errors.total:
                 continue
             rows = example_rows(
-                ((c.record, c.tokens) for c in valid if c.record is not None),
+                ((c.record, c.tokens, c.verdict.shape) for c in valid if c.record is not None),
                 provenance,
                 exporter.tools.counter.name,
             )

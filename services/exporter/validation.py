@@ -7,7 +7,7 @@ Nothing here touches a database or reads a whole file.
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 ROLES = ("system", "user", "assistant", "tool")
 RECORD_KEYS = frozenset(
@@ -39,10 +39,24 @@ class Problem:
     line: int | None = None
 
 
+class PlainShape(NamedTuple):
+    """What the rules need to know of a plain conversation (see :func:`plain_shape`)."""
+
+    messages: int
+    prompt_chars: int
+    """Characters of the user text (all user messages, each stripped)."""
+    response_chars: int
+    """Characters of the response (the last assistant message, stripped)."""
+    system_prompt: bool
+
+
 @dataclass
 class Verdict:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    shape: PlainShape | None = field(default=None, compare=False)
+    """The conversation's shape, when it is plain (found on the way; not part of the
+    verdict)."""
 
     @property
     def ok(self) -> bool:
@@ -111,29 +125,15 @@ def check_every_rule(record: Any, rules: Rules, line: int | None = None) -> Verd
     return checker.verdict
 
 
-def _plain_verdict(record: Any, rules: Rules, line: int | None) -> Verdict | None:
-    """The verdict of a plain, valid record in one pass; ``None`` for anything else.
+def plain_shape(messages: Any) -> PlainShape | None:
+    """The shape of a plain conversation; ``None`` for anything else.
 
-    Plain: a dict of known keys whose messages are dicts of ``role``, ``content`` (non-blank
-    text) and ``name``, an optional system message first, then user and assistant in turn,
-    long enough. For those the rules below find no error and at most the warning of a missing
-    system message; every other record goes through all the rules, which name each problem.
+    Plain: a non-empty list of dicts of ``role``, ``content`` (non-blank text) and ``name``,
+    an optional system message first, then user and assistant in turn, with at least one
+    answer. For those, every rule but the two length limits passes, and the only warning is
+    a missing system message: the shape alone judges them (:func:`shape_exclusion`), which is
+    why it is stored with each example.
     """
-    if type(record) is not dict or not record.keys() <= RECORD_KEYS:
-        return None
-    rating = record.get("rating")
-    if rating is not None and (type(rating) is not int or not 1 <= rating <= 5):
-        return None
-    gold = record.get("gold_star")
-    if gold is not None and type(gold) is not bool:
-        return None
-    tools = record.get("tools")
-    metadata = record.get("metadata")
-    if (tools is not None and type(tools) is not list) or (
-        metadata is not None and type(metadata) is not dict
-    ):
-        return None
-    messages = record.get("messages")
     if type(messages) is not list or not messages:
         return None
     expected, prompt, response, system = "user", 0, -1, False
@@ -156,10 +156,48 @@ def _plain_verdict(record: Any, rules: Rules, line: int | None) -> Verdict | Non
             system = True
         else:
             return None
-    if response < 0 or prompt < rules.min_prompt_chars or response < rules.min_response_chars:
+    if response < 0:
         return None
-    verdict = Verdict()
-    if not system:
+    return PlainShape(len(messages), prompt, response, system)
+
+
+def shape_exclusion(shape: PlainShape, rules: Rules) -> str | None:
+    """The code of the first error :func:`check_record` finds in a plain conversation of this
+    shape under ``rules``, if any."""
+    if shape.prompt_chars < rules.min_prompt_chars:
+        return "prompt_too_short"
+    if shape.response_chars < rules.min_response_chars:
+        return "response_too_short"
+    return None
+
+
+def _plain_verdict(record: Any, rules: Rules, line: int | None) -> Verdict | None:
+    """The verdict of a plain, valid record in one pass; ``None`` for anything else.
+
+    Plain: a dict of known keys with valid extras and a plain conversation
+    (:func:`plain_shape`), long enough. For those the rules below find no error and at most
+    the warning of a missing system message; every other record goes through all the rules,
+    which name each problem.
+    """
+    if type(record) is not dict or not record.keys() <= RECORD_KEYS:
+        return None
+    rating = record.get("rating")
+    if rating is not None and (type(rating) is not int or not 1 <= rating <= 5):
+        return None
+    gold = record.get("gold_star")
+    if gold is not None and type(gold) is not bool:
+        return None
+    tools = record.get("tools")
+    metadata = record.get("metadata")
+    if (tools is not None and type(tools) is not list) or (
+        metadata is not None and type(metadata) is not dict
+    ):
+        return None
+    shape = plain_shape(record.get("messages"))
+    if shape is None or shape_exclusion(shape, rules) is not None:
+        return None
+    verdict = Verdict(shape=shape)
+    if not shape.system_prompt:
         verdict.warnings.append(Problem("no_system_message", NO_SYSTEM_MESSAGE, "messages", line))
     return verdict
 
@@ -322,6 +360,7 @@ def check_tokens(tokens: int, rules: Rules, line: int | None = None) -> Verdict:
 __all__ = [
     "MESSAGE_KEYS",
     "RECORD_KEYS",
+    "PlainShape",
     "Problem",
     "Rules",
     "Verdict",
@@ -329,4 +368,6 @@ __all__ = [
     "check_record",
     "check_tokens",
     "content_text",
+    "plain_shape",
+    "shape_exclusion",
 ]

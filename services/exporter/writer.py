@@ -18,7 +18,14 @@ from services.exporter.collector import collector_paused
 from services.exporter.render import PREFERENCE_FORMATS, RENDERERS
 from services.exporter.stats import SplitAccumulator
 from services.exporter.tokens import TokenCounter
-from services.exporter.validation import Rules, check_record, check_tokens, content_text
+from services.exporter.validation import (
+    PlainShape,
+    Rules,
+    check_record,
+    check_tokens,
+    content_text,
+    shape_exclusion,
+)
 
 HASH_SPACE = 16**15
 
@@ -54,6 +61,21 @@ class StoredExample(NamedTuple):
     token_count: int | None = None
     token_counter: str | None = None
     extra: dict[str, Any] | None = None
+    message_count: int | None = None
+    """The plain shape stored with the example (all four, or none: see ``plain_shape``)."""
+    prompt_chars: int | None = None
+    response_chars: int | None = None
+    system_prompt: bool | None = None
+
+    @property
+    def shape(self) -> PlainShape | None:
+        if self.message_count is None or self.prompt_chars is None:
+            return None
+        if self.response_chars is None or self.system_prompt is None:
+            return None
+        return PlainShape(
+            self.message_count, self.prompt_chars, self.response_chars, bool(self.system_prompt)
+        )
 
     @property
     def rejected(self) -> str | None:
@@ -62,10 +84,19 @@ class StoredExample(NamedTuple):
         return value if isinstance(value, str) and value.strip() else None
 
 
-def openai_line(row: StoredExample, record: dict[str, Any]) -> str:
+class Admitted(NamedTuple):
+    """A row the writer keeps: its record when the format needs it parsed, and its stats."""
+
+    record: dict[str, Any] | None
+    messages: int
+    response_chars: int
+
+
+def openai_line(row: StoredExample) -> str:
     """``to_openai`` of the row, made of its stored canonical JSON: the same text (stored
-    JSON is written by ``canonical_json``, and loading and dumping it again gives it back)."""
-    if record.get("tools"):
+    JSON is written by ``canonical_json``, and loading and dumping it again gives it back;
+    empty tools are stored as none)."""
+    if row.tools and row.tools != "[]":
         return f'{{"messages":{row.messages},"tools":{row.tools}}}'
     return f'{{"messages":{row.messages}}}'
 
@@ -101,21 +132,21 @@ class DatasetWriter:
     def _consume(self, rows: Sequence[StoredExample]) -> None:
         self.considered += len(rows)
         admit = self._admit
-        candidates: list[tuple[StoredExample, dict[str, Any]]] = []
+        candidates: list[tuple[StoredExample, Admitted]] = []
         for row in rows:
-            record = admit(row)
-            if record is not None:
-                candidates.append((row, record))
+            admitted = admit(row)
+            if admitted is not None:
+                candidates.append((row, admitted))
         quiet = self.rules.context_length * self.rules.near_limit_fraction
         write = self._write
-        for (row, record), tokens in zip(candidates, self._tokens(candidates), strict=True):
+        for (row, admitted), tokens in zip(candidates, self._tokens(candidates), strict=True):
             if tokens > quiet:
                 limits = check_tokens(tokens, self.rules)
                 if limits.errors:
                     self._exclude(row, limits.errors[0].code)
                     continue
                 self.warnings.update(w.code for w in limits.warnings)
-            write(row, record, tokens)
+            write(row, admitted, tokens)
         self._flush()
 
     def _flush(self) -> None:
@@ -124,12 +155,12 @@ class DatasetWriter:
                 self.files[name].write("".join(lines).encode())
                 lines.clear()
 
-    def _tokens(self, candidates: list[tuple[StoredExample, dict[str, Any]]]) -> list[int]:
+    def _tokens(self, candidates: list[tuple[StoredExample, "Admitted"]]) -> list[int]:
         """Counts stored on intake by the same tokenizer, the others counted now."""
         name = self.counter.name
         uncounted = [
-            record["messages"]
-            for row, record in candidates
+            admitted.record["messages"] if admitted.record else loads(row.messages)
+            for row, admitted in candidates
             if row.token_counter != name or row.token_count is None
         ]
         if not uncounted:
@@ -142,8 +173,13 @@ class DatasetWriter:
             for row, _ in candidates
         ]
 
-    def _admit(self, row: StoredExample) -> dict[str, Any] | None:
-        """The row's record if it is valid and the first of its content, else ``None``."""
+    def _admit(self, row: StoredExample) -> "Admitted | None":
+        """What the writer needs of the row if it is valid and the first of its content,
+        else ``None``.
+
+        A row stored with its plain shape is judged by the shape alone, and is parsed only
+        if its format needs more than its stored JSON; any other row is parsed and goes
+        through every rule."""
         if row.normalized_hash != self._group:
             self._group, self._group_kept = row.normalized_hash, False
             self._group_hashes = set()
@@ -155,30 +191,57 @@ class DatasetWriter:
         if self.preferences and row.rejected is None:
             self._exclude(row, "no_rejected_answer")
             return None
-        record: dict[str, Any] = {"messages": loads(row.messages)}
-        if row.tools:
-            record["tools"] = loads(row.tools)
+        shape = row.shape
+        admitted = self._admit_plain(row, shape) if shape else self._admit_parsed(row)
+        if admitted is not None:
+            self._group_kept = True
+        return admitted
+
+    def _admit_plain(self, row: StoredExample, shape: PlainShape) -> "Admitted | None":
+        exclusion = shape_exclusion(shape, self.rules)
+        if exclusion is not None:
+            self._exclude(row, exclusion)
+            return None
+        if not shape.system_prompt:
+            self.warnings["no_system_message"] += 1
+        record = None if self.spliced else self._record(row)
+        return Admitted(record, shape.messages, shape.response_chars)
+
+    def _admit_parsed(self, row: StoredExample) -> "Admitted | None":
+        record = self._record(row)
         verdict = check_record(record, self.rules)
         if not verdict.ok:
             self._exclude(row, verdict.errors[0].code)
             return None
         if verdict.warnings:
             self.warnings.update(w.code for w in verdict.warnings)
-        self._group_kept = True
+        messages = record["messages"]
+        last: dict[str, Any] = next(
+            (m for m in reversed(messages) if m.get("role") == "assistant"), {}
+        )
+        response = len((content_text(last.get("content")) or "").strip())
+        return Admitted(record, len(messages), response)
+
+    @staticmethod
+    def _record(row: StoredExample) -> dict[str, Any]:
+        record: dict[str, Any] = {"messages": loads(row.messages)}
+        if row.tools:
+            record["tools"] = loads(row.tools)
         return record
 
     def _exclude(self, row: StoredExample, reason: str) -> None:
         self.excluded[reason] += 1
         self._lines["lineage"].append(f'{{"id":"{row.id}","split":"excluded:{reason}"}}\n')
 
-    def _write(self, row: StoredExample, record: dict[str, Any], tokens: int) -> None:
+    def _write(self, row: StoredExample, admitted: "Admitted", tokens: int) -> None:
         split = "test" if is_test(row.normalized_hash, self.test_fraction) else "train"
         if self.spliced:
-            line = openai_line(row, record)
+            line = openai_line(row)
         else:
+            assert admitted.record is not None
             example = {
                 "id": row.id,
-                **record,
+                **admitted.record,
                 "rating": row.rating,
                 "gold_star": row.gold_star,
                 "domain": row.domain,
@@ -191,14 +254,10 @@ class DatasetWriter:
             line = self.render(example)
         self._lines[split].append(line + "\n")
         self._lines["lineage"].append(f'{{"id":"{row.id}","split":"{split}"}}\n')
-        messages = record["messages"]
-        last: dict[str, Any] = next(
-            (m for m in reversed(messages) if m.get("role") == "assistant"), {}
-        )
         self.splits[split].add(
             tokens,
-            len(messages),
-            len(content_text(last.get("content")) or ""),
+            admitted.messages,
+            admitted.response_chars,
             row.domain,
             row.task_type,
             row.rating,

@@ -12,7 +12,7 @@ from libs.storage import Database, migrate_to_head
 from services.exporter.examples import Provenance, example_rows, insert_examples
 from services.exporter.export import ExportPlan, run_export
 from services.exporter.intake import store_examples
-from services.exporter.validation import Rules
+from services.exporter.validation import Rules, plain_shape
 from tests.integration.exporter_support import example, exporter_on, stored_examples
 
 pytestmark = pytest.mark.integration
@@ -63,7 +63,10 @@ async def test_exports_from_a_sqlite_file_filter_by_date(
     database = await database_at(tmp_path)
     exporter = exporter_on(database, tmp_path / "artifacts", exporter_tokenizer_dir)
     days = [datetime(2026, 1, d, 12, tzinfo=UTC) for d in range(1, 11)]
-    records = [({**example(i), "created_at": day}, None) for i, day in enumerate(days)]
+    records = [
+        ({**example(i), "created_at": day}, None, plain_shape(example(i)["messages"]))
+        for i, day in enumerate(days)
+    ]
     try:
         async with database.transaction() as session:
             await insert_examples(session, example_rows(records, Provenance("dated"), "none"))

@@ -61,7 +61,7 @@ def test_content_hashes_are_those_of_the_canonical_json() -> None:
 
 
 def test_a_batch_of_rows_shares_its_time_and_has_distinct_ids() -> None:
-    records = [({"messages": [{"role": "user", "content": f"q{i}"}]}, i) for i in range(50)]
+    records = [({"messages": [{"role": "user", "content": f"q{i}"}]}, i, None) for i in range(50)]
     rows = example_rows(records, Provenance(tenant="t"), "hf:tok")
     assert len({row["id"] for row in rows}) == 50
     assert all(len(row["id"]) == 32 for row in rows)

@@ -208,3 +208,41 @@ def test_the_shortcut_for_plain_records_agrees_with_every_rule(rules: Rules) -> 
         assert check_record(record, rules, line) == check_every_rule(record, rules, line), record
     plain = sum(check_record(r, rules).ok for r in records)
     assert 0 < plain < len(records)
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [RULES, Rules(min_prompt_chars=40, min_response_chars=60), Rules(0, 0), Rules(500, 500)],
+)
+def test_a_plain_shape_judges_its_conversation_as_every_rule_does(rules: Rules) -> None:
+    """The shape stored with an example stands for its messages at export: the first error
+    and the warnings of every rule, under any length limits."""
+    from services.exporter.validation import check_every_rule, plain_shape, shape_exclusion
+
+    shaped = 0
+    for record in mutated_records(3000):
+        messages = record.get("messages") if isinstance(record, dict) else None
+        shape = plain_shape(messages)
+        if shape is None:
+            continue
+        shaped += 1
+        full = check_every_rule({"messages": messages}, rules)
+        first_error = full.errors[0].code if full.errors else None
+        assert shape_exclusion(shape, rules) == first_error, messages
+        if full.ok:
+            expected = [] if shape.system_prompt else ["no_system_message"]
+            assert [w.code for w in full.warnings] == expected, messages
+        assert shape.messages == len(messages)
+    assert shaped > 100
+
+
+def test_only_plain_conversations_have_a_shape() -> None:
+    from services.exporter.validation import plain_shape
+
+    assert plain_shape([dict(SYSTEM), dict(USER), dict(ANSWER)]) is not None
+    assert plain_shape([dict(USER)]) is None  # no answer
+    assert plain_shape([dict(USER), {**ANSWER, "weight": 0}]) is None
+    assert plain_shape([dict(USER), {"role": "assistant", "content": [{"text": "x"}]}]) is None
+    assert plain_shape([dict(ANSWER), dict(USER)]) is None
+    assert plain_shape([]) is None
+    assert plain_shape("not a list") is None

@@ -143,4 +143,47 @@ def test_openai_lines_made_of_stored_json_equal_the_renderer_s() -> None:
         record: dict[str, Any] = {"messages": json.loads(messages_json)}
         if tools_json:
             record["tools"] = json.loads(tools_json)
-        assert openai_line(row, record) == RENDERERS["openai-chat-jsonl"](record)
+        assert openai_line(row) == RENDERERS["openai-chat-jsonl"](record)
+
+
+def with_shape(row: StoredExample) -> StoredExample:
+    """The row as intake stores it: with the plain shape of its conversation, if any."""
+    from services.exporter.validation import plain_shape
+
+    shape = plain_shape(json.loads(row.messages))
+    if shape is None:
+        return row
+    return row._replace(
+        message_count=shape.messages,
+        prompt_chars=shape.prompt_chars,
+        response_chars=shape.response_chars,
+        system_prompt=shape.system_prompt,
+    )
+
+
+@pytest.mark.parametrize("fmt", ["openai-chat-jsonl", "raw-jsonl", "alpaca"])
+def test_rows_with_a_stored_shape_are_written_as_parsed_ones_are(tmp_path: Path, fmt: str) -> None:
+    """Judging a row by its stored shape gives the same files, exclusions, warnings and stats
+    as parsing it and checking every rule."""
+    short_answer, short_question = conversation(33), conversation(34, "Hi?")[:3]
+    short_answer[-1]["content"] = "  Yes, today.  "
+    no_system = conversation(35)[1:]
+    padded = conversation(36)
+    padded[2]["content"] = "   " + padded[2]["content"] + "\n\n"
+    with_tool = conversation(37) + [{"role": "tool", "content": "{}", "tool_call_id": "t"}]
+    conversations = [conversation(i) for i in range(30)]
+    conversations += [short_answer, short_question, no_system, padded, with_tool]
+    rows = [stored(i, messages, ident=f"r{i}") for i, messages in enumerate(conversations)]
+    shaped = [with_shape(row) for row in rows]
+    assert sum(row.shape is not None for row in shaped) == len(rows) - 1
+    parsed_writer = write(tmp_path / "parsed", rows, fmt)
+    shaped_writer = write(tmp_path / "shaped", shaped, fmt)
+    assert shaped_writer.excluded == parsed_writer.excluded
+    assert shaped_writer.excluded == {"prompt_too_short": 1, "response_too_short": 1}
+    assert shaped_writer.warnings == parsed_writer.warnings
+    assert shaped_writer.warnings["no_system_message"] == 1
+    for split in ("train", "test"):
+        assert shaped_writer.splits[split] == parsed_writer.splits[split]
+    for name in ("train", "test", "lineage"):
+        parsed_text = parsed_writer.paths[name].read_text()
+        assert shaped_writer.paths[name].read_text() == parsed_text
