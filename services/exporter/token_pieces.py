@@ -155,7 +155,11 @@ class PieceCounter:
         self.spaced = ChunkCounts(self.segment, " ")
         ordered = sorted(added, key=len, reverse=True)
         self.tokens = ordered
-        self.starts = frozenset(token[0] for token in ordered)
+        starts = sorted({token[0] for token in ordered})
+        self.may_hold_added = (
+            re.compile(f"[{''.join(re.escape(c) for c in starts)}]").search if starts else None
+        )
+        """Whether a text holds the first character of an added token (a quick pre-check)."""
         self.added = re.compile("|".join(re.escape(a) for a in ordered)) if ordered else None
         self._encode = backend.encode_batch
         self.frames: dict[str, Frame] = {}
@@ -208,7 +212,7 @@ class PieceCounter:
             return None
         if (
             self.added is not None
-            and (frame.open_left or not self.starts.isdisjoint(text))
+            and (frame.open_left or (self.may_hold_added and self.may_hold_added(text)))
             and not frame.splits_alone(self.added, text)
         ):
             return None

@@ -129,28 +129,31 @@ class HuggingFaceTokenCounter:
         pieces = self.pieces
         if pieces is not None:
             pieces.trim()
-        keys = [
-            [(str(m.get("role")), content_text(m.get("content")) or "") for m in conversation]
-            for conversation in conversations
-        ]
-        known: dict[tuple[str, str], int] = {}  # this call's own: the cache may be cleared
-        missing: dict[tuple[str, str], None] = {}
-        for conversation in keys:
-            for key in conversation:
-                if key in known or key in missing:
-                    continue
+        totals: list[int] = []
+        unknown: dict[tuple[str, str], list[int]] = {}  # message → conversations holding it
+        for index, conversation in enumerate(conversations):
+            total = 0
+            for message in conversation:
+                content = message.get("content")
+                text = content if type(content) is str else (content_text(content) or "")
+                key = (str(message.get("role")), text)
                 count = cache.get(key)
                 if count is None and pieces is not None:
                     count = pieces.count(*key)
+                    if count is not None:
+                        cache[key] = count
                 if count is None:
-                    missing[key] = None
+                    unknown.setdefault(key, []).append(index)
                 else:
-                    known[key] = count
-        if missing:
-            texts = [self._wrapped([{"role": r, "content": t}], self.wrappers) for r, t in missing]
-            known.update(zip(missing, self._lengths(texts), strict=True))
-        cache.update(known)
-        return [sum(map(known.__getitem__, conversation)) for conversation in keys]
+                    total += count
+            totals.append(total)
+        if unknown:
+            texts = [self._wrapped([{"role": r, "content": t}], self.wrappers) for r, t in unknown]
+            for (key, holders), count in zip(unknown.items(), self._lengths(texts), strict=True):
+                cache[key] = count
+                for index in holders:
+                    totals[index] += count
+        return totals
 
     def count(self, conversations: Sequence[Conversation]) -> list[int]:
         if not conversations:

@@ -57,6 +57,27 @@ def test_counts_equal_the_tokenizer_on_random_conversations(exporter_tokenizer_d
     assert counter.count(conversations) == [real_count(counter, c) for c in conversations]
 
 
+def test_messages_repeated_in_a_batch_count_in_every_conversation_holding_them(
+    exporter_tokenizer_dir: Path,
+) -> None:
+    """A message the tokenizer must encode (here: beyond ASCII) is encoded once per batch
+    and counted in each conversation that holds it, as often as it holds it; a second
+    batch counts from the cache and agrees."""
+    counter = HuggingFaceTokenCounter(exporter_tokenizer_dir)
+    accented = {"role": "user", "content": "Où est ma commande ? Elle n'est pas arrivée."}
+    answer = {"role": "assistant", "content": "Elle part demain → suivi TL0001."}
+    plain = {"role": "assistant", "content": "It left today, tracking TL0001."}
+    conversations = [
+        [accented, answer],
+        [accented, plain],
+        [accented, answer, accented, answer],
+        [{"role": "user", "content": "Where is it?"}, plain],
+    ]
+    expected = [real_count(counter, c) for c in conversations]
+    assert counter.count(conversations) == expected
+    assert counter.count(conversations) == expected
+
+
 def test_single_spaced_text_counted_space_by_space_equals_the_tokenizer(
     exporter_tokenizer_dir: Path,
 ) -> None:
