@@ -13,6 +13,7 @@ Figures are examples/s (load + export for tuneloop, read + write for the peer) a
 """
 
 import asyncio
+import gc
 import json
 import os
 import resource
@@ -93,6 +94,10 @@ async def load(
     intake = Intake(rules, load_token_counter(tokenizer), tokenizer, workers=workers)
     if workers:
         await start_workers(database, intake)
+    # as a started service does (libs.runtime.process.serve): what start-up built lives as
+    # long as the process, and the collector's full passes need not walk it
+    gc.collect()
+    gc.freeze()
     bodies = iter(
         [
             orjson.dumps({"examples": [record(i) for i in range(start, start + LOAD_BATCH)]})
