@@ -5,15 +5,12 @@ Rows are streamed from the database in batches ordered by normalised hash and wr
 serving. The dataset version row and its ``dataset.exported`` event are committed together.
 """
 
-import asyncio
-import json
-import sqlite3
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, func, null, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
@@ -23,18 +20,19 @@ from contracts.events import DatasetExported, SplitArtifact
 from libs.artifacts import ArtifactInfo, LocalArtifactStore
 from libs.messaging import Bus, OutboxRelay, add_to_outbox, claim_message
 from libs.storage import Database
-from libs.storage.database import SQLITE_BUSY_TIMEOUT_MS, SQLITE_CACHE_KIB
+from services.exporter.candidates import EVERY_HASH, HashRange, candidates, stream_into
+from services.exporter.export_shards import write_in_shards
 from services.exporter.external import (
     ExternalImportFailed,
     ImportSummary,
     import_external,
 )
-from services.exporter.tables import ExporterDatasetVersion, ExporterExample, ExporterExport
+from services.exporter.intake_workers import IntakeWorkers
+from services.exporter.tables import ExporterDatasetVersion, ExporterExport
 from services.exporter.tokens import TokenCounter
 from services.exporter.validation import Rules
-from services.exporter.writer import DatasetWriter, StoredExample
+from services.exporter.writer import DatasetWriter
 
-READ_BATCH = 5000
 VERSION_ATTEMPTS = 5
 EXPORT_CONSUMER = "exporter.export"
 
@@ -72,118 +70,6 @@ class ExportTools:
     counter: TokenCounter
     external_databases: dict[str, str] = field(default_factory=dict)
     external_timeout_seconds: float = 30.0
-
-
-def candidates(tenant: str, filters: ExportFilters, extra: bool = True) -> Select[*tuple[Any, ...]]:
-    """The tenant's live examples matching ``filters``, duplicates adjacent; without
-    ``extra``, that column is left out (read as ``None``: only preference formats need it)."""
-    e = ExporterExample
-    statement: Select[*tuple[Any, ...]] = select(
-        col(e.id),
-        col(e.messages),
-        col(e.tools),
-        col(e.rating),
-        col(e.gold_star),
-        col(e.domain),
-        col(e.task_type),
-        col(e.source),
-        col(e.owner),
-        col(e.content_hash),
-        col(e.normalized_hash),
-        col(e.token_count),
-        col(e.token_counter),
-        col(e.extra) if extra else null().label("extra"),
-        col(e.message_count),
-        col(e.prompt_chars),
-        col(e.response_chars),
-        col(e.system_prompt),
-    ).where(col(e.tenant) == tenant, col(e.deleted_at).is_(None))
-    if filters.min_rating is not None:
-        statement = statement.where(col(e.rating) >= filters.min_rating)
-    if filters.gold_star_only:
-        statement = statement.where(col(e.gold_star).is_(True))
-    for name in ("domain", "task_type", "source", "owner"):
-        value = getattr(filters, name)
-        if value is not None:
-            statement = statement.where(getattr(e, name) == value)
-    if filters.created_after is not None:
-        statement = statement.where(col(e.created_at) >= filters.created_after)
-    if filters.created_before is not None:
-        statement = statement.where(col(e.created_at) < filters.created_before)
-    return statement.order_by(col(e.normalized_hash), col(e.id))
-
-
-def sqlite_file(database: Database) -> str | None:
-    """The file of a SQLite database, ``None`` for other databases and in-memory ones."""
-    url = database.engine.url
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-        return None
-    return url.database
-
-
-def driver_query(database: Database, statement: Select[*tuple[Any, ...]]) -> tuple[str, list[Any]]:
-    """The SQL of ``statement`` for the database's driver and its parameters, each passed
-    through its type's bind processor as SQLAlchemy would (timestamps become text)."""
-    dialect = database.engine.dialect
-    compiled = statement.compile(dialect=dialect)
-    params = compiled.construct_params()
-    values = []
-    for name in compiled.positiontup or []:
-        value = params[name]
-        processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-        values.append(processor(value) if processor is not None else value)
-    return compiled.string, values
-
-
-def read_sqlite_into(writer: DatasetWriter, path: str, sql: str, params: list[Any]) -> None:
-    """Read rows with the driver and hand them to the writer batch by batch, in this thread.
-
-    One thread both reads and writes: SQLite gives up Python's lock at every row it steps
-    to, and a reader thread next to a busy writer thread would wait for it at each one."""
-    connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
-    try:
-        connection.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-        cursor = connection.execute(sql, params)
-        while rows := cursor.fetchmany(READ_BATCH):
-            writer.consume(stored_examples(rows))
-    finally:
-        connection.close()
-
-
-def stored_examples(rows: list[tuple[Any, ...]]) -> list[StoredExample]:
-    """Rows of :func:`candidates` as the SQLite driver returns them (``gold_star`` and
-    ``system_prompt`` as 0 or 1, ``extra`` as JSON text)."""
-    return [
-        StoredExample(
-            a, b, c, d, e == 1, f, g, h, i, j, k, m, n, json.loads(o) if o else None, p, q, r, t
-        )
-        for a, b, c, d, e, f, g, h, i, j, k, m, n, o, p, q, r, t in rows
-    ]
-
-
-async def stream_into(
-    writer: DatasetWriter, database: Database, statement: Select[*tuple[Any, ...]]
-) -> None:
-    """Stream the rows of ``statement`` into ``writer``, off the event loop.
-
-    From a SQLite file, one worker thread reads them with the driver and writes them. From
-    another database, the next batch is fetched while the writer works on the current one
-    (in a thread); rows are read through a Core connection, plain tuples."""
-    path = sqlite_file(database)
-    if path is not None:
-        sql, params = driver_query(database, statement)
-        await asyncio.to_thread(read_sqlite_into, writer, path, sql, params)
-        return
-    async with database.engine.connect() as connection:
-        result = await connection.stream(statement.execution_options(yield_per=READ_BATCH))
-        writing: asyncio.Task[None] | None = None
-        async for partition in result.partitions(READ_BATCH):
-            rows = [StoredExample(*row) for row in partition]
-            if writing is not None:
-                await writing
-            writing = asyncio.create_task(asyncio.to_thread(writer.consume, rows))
-        if writing is not None:
-            await writing
 
 
 def rejection(plan: ExportPlan, writer: DatasetWriter) -> ExportRejected:
@@ -356,13 +242,31 @@ async def import_first(tools: ExportTools, plan: ExportPlan) -> ImportSummary | 
     )
 
 
+async def write_rows(
+    writer: DatasetWriter, database: Database, plan: ExportPlan, workers: IntakeWorkers | None
+) -> None:
+    """Every candidate row of ``plan``, into ``writer``: by the workers if they can, else
+    streamed here."""
+
+    def rows_in(hashes: HashRange) -> Select[Any]:
+        return candidates(plan.tenant, plan.filters, extra=writer.preferences, hashes=hashes)
+
+    if workers is not None and await write_in_shards(writer, workers, database, rows_in):
+        return
+    await stream_into(writer, database, rows_in(EVERY_HASH))
+
+
 async def run_export(
-    tools: ExportTools, plan: ExportPlan, export_id: str | None = None
+    tools: ExportTools,
+    plan: ExportPlan,
+    export_id: str | None = None,
+    workers: IntakeWorkers | None = None,
 ) -> ExporterDatasetVersion | None:
     """Export ``plan`` as the next version of its dataset; ``None`` if ``export_id`` was done.
 
-    Two exports of one dataset at once both succeed: the one that loses the race for a
-    version number takes the next one.
+    With ``workers``, the rows are written in shards by those processes when they can be
+    (:mod:`export_shards`), else here. Two exports of one dataset at once both succeed: the
+    one that loses the race for a version number takes the next one.
     """
     export_id = export_id or new_message_id()
     imported = await import_first(tools, plan)
@@ -376,8 +280,7 @@ async def run_export(
             writer.excluded.update(imported.refused)
             writer.considered += sum(imported.refused.values())
         try:
-            rows = candidates(plan.tenant, plan.filters, extra=writer.preferences)
-            await stream_into(writer, tools.database, rows)
+            await write_rows(writer, tools.database, plan, workers)
         finally:
             writer.close()
         if writer.kept < plan.min_examples or writer.splits["train"].examples == 0:

@@ -328,7 +328,9 @@ async def run_recorded(exporter: "Exporter", export_id: str) -> None:
     plan = exporter.plan(tenant, request)
     for attempt, delay in enumerate((*exporter.runner.retry_delays, None)):
         try:
-            version = await run_export(exporter.tools, plan, export_id)
+            version = await run_export(
+                exporter.tools, plan, export_id, exporter.intake.export_workers()
+            )
         except (ExportRejected, ExternalImportFailed) as exc:
             logger.warning("export %s of %s refused: %s", export_id, request.name, exc)
             await record_failure(exporter, export_id, tenant, request.name, exc)

@@ -183,6 +183,11 @@ class Intake:
             self._pool = IntakeWorkers(self.workers, self.tokenizer, self.rules)
         return self._pool if self._pool.started() else None
 
+    def export_workers(self) -> IntakeWorkers | None:
+        """The worker processes, for an export to be written in shards, once they have
+        started; starts them if need be (the export is then written here)."""
+        return self._pool_for(self.min_worker_bytes)
+
     def workers_started(self) -> bool:
         """Whether large bodies go to worker processes now."""
         return self._pool is not None and self._pool.started()

@@ -55,6 +55,7 @@ class IntakeWorkers:
     """``workers`` spawned processes; usable once each has loaded its tokenizer."""
 
     def __init__(self, workers: int, tokenizer: Path | None, rules: Rules) -> None:
+        self.size = workers
         self._executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),

@@ -21,6 +21,14 @@ class RunningLength:
         if value > self.high:
             self.high = value
 
+    def merge(self, other: "RunningLength") -> None:
+        """Add the values ``other`` has seen."""
+        self.count += other.count
+        self.total += other.total
+        if other.low is not None and (self.low is None or other.low < self.low):
+            self.low = other.low
+        self.high = max(self.high, other.high)
+
     def summary(self) -> LengthStats:
         mean = self.total / self.count if self.count else 0.0
         return LengthStats(min=self.low or 0, max=self.high, mean=round(mean, 2))
@@ -57,6 +65,17 @@ class SplitAccumulator:
         self.task_types[task_type or "unknown"] += 1
         self.ratings[str(rating) if rating is not None else "unrated"] += 1
         self.gold_stars += int(gold_star)
+
+    def merge(self, other: "SplitAccumulator") -> None:
+        """Add the examples ``other`` has seen (the order examples are added in does not
+        change any figure)."""
+        self.tokens.merge(other.tokens)
+        self.messages.merge(other.messages)
+        self.response_chars.merge(other.response_chars)
+        self.domains.update(other.domains)
+        self.task_types.update(other.task_types)
+        self.ratings.update(other.ratings)
+        self.gold_stars += other.gold_stars
 
     def summary(self, sha256: str | None, uri: str | None, size: int) -> SplitStats:
         counts = {key: value for key, value in sorted(self.ratings.items()) if key != "unrated"}

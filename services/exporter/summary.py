@@ -8,7 +8,7 @@ from sqlalchemy.sql import Select
 from contracts.api.datasets import ExampleSummary, ExportFilters
 from contracts.queries import ExampleCountReply
 from libs.storage import Database
-from services.exporter.export import candidates
+from services.exporter.candidates import candidates
 
 
 async def breakdown(database: Database, statement: Select[Any], column: str) -> dict[str, int]:

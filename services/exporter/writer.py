@@ -7,8 +7,10 @@ hash, so an example always lands on the same side and duplicates never straddle 
 """
 
 import json
+import shutil
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
@@ -28,6 +30,7 @@ from services.exporter.validation import (
 )
 
 HASH_SPACE = 16**15
+COPY_CHUNK = 1 << 20
 
 
 def loads(text: str) -> Any:
@@ -45,7 +48,7 @@ def is_test(normalized_hash: str, test_fraction: float) -> bool:
 
 
 class StoredExample(NamedTuple):
-    """One stored example as an export reads it (a row of :func:`export.candidates`)."""
+    """One stored example as an export reads it (a row of :func:`candidates.candidates`)."""
 
     id: str
     messages: str
@@ -101,12 +104,24 @@ def openai_line(row: StoredExample) -> str:
     return f'{{"messages":{row.messages}}}'
 
 
+@dataclass
+class WriterPart:
+    """The files and counts of a writer that wrote one shard of an export."""
+
+    paths: dict[str, Path]
+    splits: dict[str, SplitAccumulator]
+    excluded: Counter[str]
+    warnings: Counter[str]
+    considered: int
+
+
 class DatasetWriter:
     """Writes ``train``/``test`` files in one format and a lineage file of every row."""
 
     def __init__(
         self, directory: Path, fmt: str, rules: Rules, counter: TokenCounter, test_fraction: float
     ) -> None:
+        self.format = fmt
         self.render = RENDERERS[fmt]
         self.spliced = fmt == "openai-chat-jsonl"
         self.preferences = fmt in PREFERENCE_FORMATS
@@ -130,16 +145,20 @@ class DatasetWriter:
             self._consume(rows)
 
     def _consume(self, rows: Sequence[StoredExample]) -> None:
+        """Each row's lineage line is written in row order, whatever the batches are: the
+        rows of an export written in shards have the lineage of one writer reading them all."""
         self.considered += len(rows)
         admit = self._admit
-        candidates: list[tuple[StoredExample, Admitted]] = []
-        for row in rows:
-            admitted = admit(row)
-            if admitted is not None:
-                candidates.append((row, admitted))
+        decided = [(row, admit(row)) for row in rows]
+        counted = [(row, a) for row, a in decided if type(a) is Admitted]
+        counts = iter(self._tokens(counted))
         quiet = self.rules.context_length * self.rules.near_limit_fraction
         write = self._write
-        for (row, admitted), tokens in zip(candidates, self._tokens(candidates), strict=True):
+        for row, admitted in decided:
+            if type(admitted) is not Admitted:
+                self._exclude(row, str(admitted))
+                continue
+            tokens = next(counts)
             if tokens > quiet:
                 limits = check_tokens(tokens, self.rules)
                 if limits.errors:
@@ -173,9 +192,9 @@ class DatasetWriter:
             for row, _ in candidates
         ]
 
-    def _admit(self, row: StoredExample) -> "Admitted | None":
+    def _admit(self, row: StoredExample) -> "Admitted | str":
         """What the writer needs of the row if it is valid and the first of its content,
-        else ``None``.
+        else why it is excluded.
 
         A row stored with its plain shape is judged by the shape alone, and is parsed only
         if its format needs more than its stored JSON; any other row is parsed and goes
@@ -186,33 +205,29 @@ class DatasetWriter:
         exact_seen = row.content_hash in self._group_hashes
         self._group_hashes.add(row.content_hash)
         if self._group_kept:
-            self._exclude(row, "duplicate" if exact_seen else "near_duplicate")
-            return None
+            return "duplicate" if exact_seen else "near_duplicate"
         if self.preferences and row.rejected is None:
-            self._exclude(row, "no_rejected_answer")
-            return None
+            return "no_rejected_answer"
         shape = row.shape
         admitted = self._admit_plain(row, shape) if shape else self._admit_parsed(row)
-        if admitted is not None:
+        if type(admitted) is Admitted:
             self._group_kept = True
         return admitted
 
-    def _admit_plain(self, row: StoredExample, shape: PlainShape) -> "Admitted | None":
+    def _admit_plain(self, row: StoredExample, shape: PlainShape) -> "Admitted | str":
         exclusion = shape_exclusion(shape, self.rules)
         if exclusion is not None:
-            self._exclude(row, exclusion)
-            return None
+            return exclusion
         if not shape.system_prompt:
             self.warnings["no_system_message"] += 1
         record = None if self.spliced else self._record(row)
         return Admitted(record, shape.messages, shape.response_chars)
 
-    def _admit_parsed(self, row: StoredExample) -> "Admitted | None":
+    def _admit_parsed(self, row: StoredExample) -> "Admitted | str":
         record = self._record(row)
         verdict = check_record(record, self.rules)
         if not verdict.ok:
-            self._exclude(row, verdict.errors[0].code)
-            return None
+            return verdict.errors[0].code
         if verdict.warnings:
             self.warnings.update(w.code for w in verdict.warnings)
         messages = record["messages"]
@@ -264,6 +279,24 @@ class DatasetWriter:
             row.gold_star,
         )
 
+    def part(self) -> "WriterPart":
+        """What this writer wrote and counted, for another writer to absorb (closed first)."""
+        self.close()
+        return WriterPart(self.paths, self.splits, self.excluded, self.warnings, self.considered)
+
+    def absorb(self, part: "WriterPart") -> None:
+        """Append the files of ``part`` to this writer's and add its counts: writing the rows
+        of one shard of hashes, then those of the next, is writing them all in order."""
+        self._flush()
+        for name, handle in self.files.items():
+            with part.paths[name].open("rb") as written:
+                shutil.copyfileobj(written, handle, COPY_CHUNK)
+        for name, split in part.splits.items():
+            self.splits[name].merge(split)
+        self.excluded.update(part.excluded)
+        self.warnings.update(part.warnings)
+        self.considered += part.considered
+
     @property
     def kept(self) -> int:
         return sum(split.examples for split in self.splits.values())
@@ -274,4 +307,4 @@ class DatasetWriter:
             handle.close()
 
 
-__all__ = ["DatasetWriter", "StoredExample", "is_test", "openai_line"]
+__all__ = ["DatasetWriter", "StoredExample", "WriterPart", "is_test", "openai_line"]

@@ -62,11 +62,15 @@ def alive(pid: int) -> bool:
 
 @asynccontextmanager
 async def started_workers(
-    tmp_path: Path, tokenizer: Path, counter: HuggingFaceTokenCounter, workers: int = 1
+    tmp_path: Path,
+    tokenizer: Path,
+    counter: HuggingFaceTokenCounter,
+    workers: int = 1,
+    rules: Rules = RULES,
 ) -> AsyncIterator[tuple[Database, Intake]]:
     """A database and an intake whose workers (any body goes to them) have started."""
     database = await database_at(tmp_path)
-    intake = Intake(RULES, counter, tokenizer, workers=workers, min_worker_bytes=1)
+    intake = Intake(rules, counter, tokenizer, workers=workers, min_worker_bytes=1)
     try:
         await store_examples(database, intake, body(0, 2), Provenance(unique_name("t")))
         await eventually(intake.workers_started, what="the intake workers started", timeout=60)

@@ -232,6 +232,7 @@ def test_a_plain_shape_judges_its_conversation_as_every_rule_does(rules: Rules) 
         if full.ok:
             expected = [] if shape.system_prompt else ["no_system_message"]
             assert [w.code for w in full.warnings] == expected, messages
+        assert isinstance(messages, list)
         assert shape.messages == len(messages)
     assert shaped > 100
 

@@ -170,7 +170,7 @@ def test_rows_with_a_stored_shape_are_written_as_parsed_ones_are(tmp_path: Path,
     no_system = conversation(35)[1:]
     padded = conversation(36)
     padded[2]["content"] = "   " + padded[2]["content"] + "\n\n"
-    with_tool = conversation(37) + [{"role": "tool", "content": "{}", "tool_call_id": "t"}]
+    with_tool = [*conversation(37), {"role": "tool", "content": "{}", "tool_call_id": "t"}]
     conversations = [conversation(i) for i in range(30)]
     conversations += [short_answer, short_question, no_system, padded, with_tool]
     rows = [stored(i, messages, ident=f"r{i}") for i, messages in enumerate(conversations)]
