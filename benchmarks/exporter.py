@@ -3,9 +3,10 @@
 Each size is generated and loaded into a fresh SQLite database through the exporter's intake
 path (the checks and token counting every API row gets, content hashes, batched inserts; the
 length limits are relaxed there so the export's own validation has rows to exclude). Then it
-is exported in a child process of its own, so its peak RSS is the export's alone: filter (min
-rating), validate every row, reuse the token counts of the same tokenizer, de-duplicate,
-split, format as OpenAI chat JSONL, write to the artifact store with a manifest and lineage.
+is exported in a child process of its own, whose intake workers write it in shards as a
+started service's do: filter (min rating), validate every row, reuse the token counts of the
+same tokenizer, de-duplicate, split, format as OpenAI chat JSONL, write to the artifact store
+with a manifest and lineage. Its peak RSS is that process's plus each worker's.
 The tokenizer is a real BPE (4k tokens, trained locally on text like the benchmark's, since no
 model can be downloaded here) with a ChatML template. The peer reads the same rows with
 ``pandas.read_sql`` and writes ``json.dumps`` per row, with no validation, dedup or split.
@@ -144,22 +145,29 @@ def cpu_of(workers: list[int]) -> float:
     return total
 
 
-async def export(database_url: str, artifacts: Path, tokenizer: Path) -> dict[str, Any]:
+async def export(
+    database_url: str, artifacts: Path, tokenizer: Path, workers: int | None = None
+) -> dict[str, Any]:
+    """Export the loaded examples as a started service does: with its intake workers up
+    (one per core unless ``workers`` says; 0: none), which write the export in shards."""
     from contracts.api.datasets import ExportFilters
     from libs.artifacts import LocalArtifactStore
     from libs.messaging import Bus, Subjects, create_broker
     from libs.storage import Database
     from services.exporter.export import ExportPlan, ExportTools, run_export
+    from services.exporter.intake import Intake
     from services.exporter.tokens import load_token_counter
+    from services.exporter.validation import Rules
 
     subjects = Subjects("bench")
     database = Database(database_url)
+    counter = load_token_counter(tokenizer)
     tools = ExportTools(
         database=database,
         artifacts=LocalArtifactStore(artifacts),
         bus=Bus(create_broker("nats://127.0.0.1:1", subjects, max_attempts=1), subjects),
         outbox=None,
-        counter=load_token_counter(tokenizer),
+        counter=counter,
     )
     plan = ExportPlan(
         tenant="bench",
@@ -167,9 +175,17 @@ async def export(database_url: str, artifacts: Path, tokenizer: Path) -> dict[st
         format="openai-chat-jsonl",
         filters=ExportFilters(min_rating=2),
     )
-    started, cpu_started = time.perf_counter(), time.process_time()
-    row = await run_export(tools, plan)
-    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    intake = Intake(Rules(), counter, tokenizer, workers=workers)
+    pool = await started_pool(intake) if workers else None
+    gc.collect()
+    gc.freeze()
+    pids = intake.worker_pids()
+    started, cpu_started = time.perf_counter(), cpu_of(pids)
+    row = await run_export(tools, plan, workers=pool)
+    elapsed, cpu = time.perf_counter() - started, cpu_of(pids) - cpu_started
+    worker_rss = max((rss_mb(pid) for pid in pids), default=0.0)
+    await intake.close()
     await database.dispose()
     assert row is not None
     return {
@@ -178,7 +194,27 @@ async def export(database_url: str, artifacts: Path, tokenizer: Path) -> dict[st
         "train": row.train_rows,
         "test": row.test_rows,
         "excluded": row.manifest["excluded"],
+        "workers": len(pids),
+        "worker_peak_rss_mb": worker_rss,
     }
+
+
+async def started_pool(intake: Any) -> Any:
+    """The intake's workers, once started."""
+    deadline = time.monotonic() + 120
+    while (pool := intake.export_workers()) is None:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the intake workers did not start within 120 s")
+        await asyncio.sleep(0.2)
+    return pool
+
+
+def rss_mb(pid: int) -> float:
+    """Peak resident memory of a running process, in MB (``VmHWM``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def baseline(database_path: Path, output: Path) -> dict[str, Any]:
@@ -218,6 +254,9 @@ def child(mode: str, directory: Path, size: int) -> None:
         result = asyncio.run(load(url, size, directory / "tokenizer", workers=0, clients=1))
     elif mode == "export":
         result = asyncio.run(export(url, directory / "artifacts", directory / "tokenizer"))
+    elif mode == "export-in-process":
+        artifacts = directory / "artifacts-in-process"
+        result = asyncio.run(export(url, artifacts, directory / "tokenizer", workers=0))
     else:
         result = baseline(directory / "bench.db", directory / "baseline.jsonl")
     print(json.dumps({**result, "peak_rss_mb": peak_rss_mb()}))
@@ -249,15 +288,22 @@ def measure(size: int, in_process: bool = False) -> dict[str, Any]:
         exported = run_child("export", directory, size)
         peer = run_child("baseline", directory, size)
         alone = run_child("load-in-process", directory, size) if in_process else None
+        export_alone = run_child("export-in-process", directory, size) if in_process else None
     ours_seconds = loaded["seconds"] + exported["seconds"]
     return {
         "size": size,
         "load_in_process_seconds": round(alone["seconds"], 2) if alone else None,
         "load_seconds": round(loaded["seconds"], 2),
         "export_seconds": round(exported["seconds"], 2),
+        "export_in_process_seconds": round(export_alone["seconds"], 2) if export_alone else None,
         "examples_per_second": size / ours_seconds,
         "export_examples_per_second": size / exported["seconds"],
         "export_peak_rss_mb": round(exported["peak_rss_mb"], 1),
+        "export_worker_peak_rss_mb": round(exported["worker_peak_rss_mb"], 1),
+        "export_workers": exported["workers"],
+        "export_total_peak_rss_mb": round(
+            exported["peak_rss_mb"] + exported["workers"] * exported["worker_peak_rss_mb"], 1
+        ),
         "load_peak_rss_mb": round(loaded["peak_rss_mb"], 1),
         "load_cpu_seconds": round(loaded["cpu_seconds"], 1),
         "load_cpu_us_per_example": round(loaded["cpu_seconds"] / size * 1e6, 1),
@@ -302,12 +348,23 @@ def run_exporter_benchmark(sizes: tuple[int, ...] = SIZES) -> list[Comparison]:
                     peer=result["size"] / result["load_in_process_seconds"],
                 )
             )
+        if result["export_in_process_seconds"]:
+            comparisons.append(
+                Comparison(
+                    name=f"exporter-{result['size']}-export-shards",
+                    metric=f"examples/s exported, {size}",
+                    ours_label=f"in shards by {result['export_workers']} intake workers",
+                    ours=result["size"] / result["export_seconds"],
+                    peer_label="in the service process",
+                    peer=result["size"] / result["export_in_process_seconds"],
+                )
+            )
         comparisons.append(
             Comparison(
                 name=f"exporter-{result['size']}-memory",
                 metric=f"peak RSS in MB, {size} examples (lower is better)",
-                ours_label="tuneloop export (child process)",
-                ours=result["export_peak_rss_mb"],
+                ours_label=f"tuneloop export + its {result['export_workers']} workers",
+                ours=result["export_total_peak_rss_mb"],
                 peer_label="pandas read_sql + json.dumps per row",
                 peer=result["peer_peak_rss_mb"],
                 higher_is_better=False,

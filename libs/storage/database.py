@@ -22,6 +22,10 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 SQLITE_CACHE_KIB = 65_536
 """Page cache per SQLite connection (SQLite's default is 2 MiB): the indexes of a table of a
 million rows stay in memory, so inserting and reading in index order do not re-read pages."""
+SQLITE_PAGE_SIZE = 8192
+"""Page size of new SQLite databases (SQLite's default is 4 KiB): rows of examples are about
+a kilobyte with their index entries, and inserting them costs about a sixth less CPU on
+8 KiB pages. A database that already exists keeps its page size."""
 
 
 class DatabaseUnavailable(Exception):
@@ -30,6 +34,7 @@ class DatabaseUnavailable(Exception):
 
 def _enable_sqlite_concurrency(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")  # only a new, empty file takes it
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")

@@ -1,5 +1,8 @@
 """Storage on SQLite and PostgreSQL: migrations, idempotent claims, atomic transactions."""
 
+import sqlite3
+from pathlib import Path
+
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -83,3 +86,25 @@ async def test_an_unreachable_database_is_explained(url: str) -> None:
     assert "TUNELOOP_DATABASE_URL" in message
     assert "\n" not in message
     assert not isinstance(caught.value.__cause__, OperationalError | DBAPIError)
+
+
+async def test_a_new_sqlite_database_has_large_pages_and_an_old_one_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    from libs.storage import migrate_to_head
+    from libs.storage.database import SQLITE_PAGE_SIZE
+
+    new = tmp_path / "new.db"
+    await migrate_to_head(f"sqlite+aiosqlite:///{new}")
+    old = tmp_path / "old.db"
+    with sqlite3.connect(old) as connection:
+        connection.execute("CREATE TABLE made_before (id INTEGER PRIMARY KEY)")
+    await migrate_to_head(f"sqlite+aiosqlite:///{old}")
+    for path, size in ((new, SQLITE_PAGE_SIZE), (old, 4096)):
+        database = Database(f"sqlite+aiosqlite:///{path}")
+        try:
+            async with database.session() as session:
+                assert (await session.execute(text("PRAGMA page_size"))).scalar_one() == size
+                assert (await session.execute(text("PRAGMA journal_mode"))).scalar_one() == "wal"
+        finally:
+            await database.dispose()
