@@ -27,6 +27,9 @@ GPT2_ASCII = re.compile(
 """The GPT-2 pre-tokeniser's regex on ASCII text: ``\\p{L}`` is ``[A-Za-z]``, ``\\p{N}`` is
 ``[0-9]`` and ``\\s`` the six ASCII spaces there (Python's ``\\s`` would add ``\\x1c-\\x1f``)."""
 CACHE_LIMIT = 200_000
+LONG_NUMBER = 4
+"""Pieces of text longer than this that hold a digit are not kept (see ``worth_keeping``)."""
+HAS_DIGIT = re.compile("[0-9]").search
 PROBES = (
     "Hello world! How's it going?",
     "  leading spaces,\ttabs\nand\n\n  new lines  ",
@@ -87,6 +90,13 @@ def single_spaced(text: str) -> bool:
     )
 
 
+def worth_keeping(piece: str) -> bool:
+    """Whether a counted piece of text is likely to come again: not one with a long number
+    (an order, a phone number, an id), which would only crowd the cache and slow every
+    lookup in it."""
+    return len(piece) <= LONG_NUMBER or not HAS_DIGIT(piece)
+
+
 class ChunkCounts(dict[str, int]):
     """Tokens of ``prefix`` + a space-free piece of text; a piece not seen yet is counted
     word by word and kept."""
@@ -98,7 +108,8 @@ class ChunkCounts(dict[str, int]):
 
     def __missing__(self, chunk: str) -> int:
         count = self.segment(self.prefix + chunk)
-        self[chunk] = count
+        if worth_keeping(chunk):
+            self[chunk] = count
         return count
 
 
@@ -112,7 +123,8 @@ class WordCounts(dict[str, int]):
 
     def __missing__(self, word: str) -> int:
         count = len(self.tokenize(word.translate(self.byte_map)))
-        self[word] = count
+        if worth_keeping(word):
+            self[word] = count
         return count
 
 

@@ -121,7 +121,8 @@ class HuggingFaceTokenCounter:
 
     def _count_messages(self, conversations: Sequence[Conversation]) -> list[int]:
         """Sum of the messages' counts: known ones from the cache, ASCII ones word by word
-        (:class:`PieceCounter`), the others encoded together in one batch."""
+        (:class:`PieceCounter`), the others encoded together in one batch. The cache keeps
+        system prompts and the messages that had to be encoded."""
         assert self.wrappers is not None
         cache = self._cache
         if len(cache) > CACHE_LIMIT:
@@ -140,8 +141,8 @@ class HuggingFaceTokenCounter:
                 count = cache.get(key)
                 if count is None and pieces is not None:
                     count = pieces.count(*key)
-                    if count is not None:
-                        cache[key] = count
+                    if count is not None and key[0] == "system":
+                        cache[key] = count  # system prompts come again; others seldom
                 if count is None:
                     unknown.setdefault(key, []).append(index)
                 else:

@@ -135,3 +135,23 @@ def test_a_tokenizer_of_another_kind_is_not_counted_word_by_word() -> None:
     tokenizer.normalizer = None
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
     assert PieceCounter.of(tokenizer, {"user": ("", "")}) is None
+
+
+def test_long_numbers_are_counted_but_not_kept(exporter_tokenizer_dir: Path) -> None:
+    """Order numbers and ids seldom come again: counting them must not grow the caches,
+    while the words around them are kept; system prompts are kept whole."""
+    counter = HuggingFaceTokenCounter(exporter_tokenizer_dir)
+    assert counter.pieces is not None
+    conversations = [
+        [
+            {"role": "system", "content": "You answer questions about orders."},
+            {"role": "user", "content": f"Where is order {n:08d}? Call me on 555{n:07d}."},
+            {"role": "assistant", "content": f"Order {n:08d} (ref TL{n:06d}) ships today."},
+        ]
+        for n in range(3000)
+    ]
+    assert counter.count(conversations) == [real_count(counter, c) for c in conversations]
+    pieces = counter.pieces
+    kept = len(pieces.words) + len(pieces.first) + len(pieces.spaced) + len(counter._cache)
+    assert kept < 200
+    assert ("system", "You answer questions about orders.") in counter._cache
