@@ -201,6 +201,7 @@ async def export(
 
 async def started_pool(intake: Any) -> Any:
     """The intake's workers, once started."""
+    intake.start_workers()
     deadline = time.monotonic() + 120
     while (pool := intake.export_workers()) is None:
         if time.monotonic() > deadline:

@@ -184,9 +184,18 @@ class Intake:
         return self._pool if self._pool.started() else None
 
     def export_workers(self) -> IntakeWorkers | None:
-        """The worker processes, for an export to be written in shards, once they have
-        started; starts them if need be (the export is then written here)."""
-        return self._pool_for(self.min_worker_bytes)
+        """The worker processes, for an export to be written in shards, if they are running.
+
+        An export does not start them: a service that only exports small datasets keeps
+        its memory, and its exports are written here."""
+        if self._pool is None or not self._pool.started():
+            return None
+        return self._pool
+
+    def start_workers(self) -> None:
+        """Start the worker processes now, if there are to be any, rather than with the
+        first large body."""
+        self._pool_for(self.min_worker_bytes)
 
     def workers_started(self) -> bool:
         """Whether large bodies go to worker processes now."""

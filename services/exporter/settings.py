@@ -75,10 +75,11 @@ class ExporterSettings(ServiceSettings):
         ge=0,
         le=64,
         description="Worker processes that check, count and encode large POST /v1/examples "
-        "bodies off the event loop, so concurrent requests use every core, and that write "
-        "exports from a SQLite database in shards, one each. Each holds the tokenizer (about "
-        "0.5 GB resident with transformers loaded). Unset: one per CPU core, at most 4; 0: "
-        "bodies are checked and exports written in the service process.",
+        "bodies off the event loop, so concurrent requests use every core; once running "
+        "(started by the first large body), they also write exports from a SQLite database "
+        "in shards, one each. Each holds the tokenizer (about 0.5 GB resident with "
+        "transformers loaded). Unset: one per CPU core, at most 4; 0: bodies are checked and "
+        "exports written in the service process.",
     )
     exporter_intake_min_worker_bytes: int = Field(
         default=128 * 1024,

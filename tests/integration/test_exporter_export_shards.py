@@ -153,3 +153,16 @@ async def test_an_export_the_workers_cannot_write_is_written_here(
         assert here is not None
         assert compared(stopped.manifest) == compared(here.manifest)
         assert stopped.train_sha256 == here.train_sha256
+
+
+async def test_an_export_does_not_start_the_workers(exporter_tokenizer_dir: Path) -> None:
+    """Workers start with the first large body; until then exports are written here and
+    cost no memory for worker processes."""
+    counter = HuggingFaceTokenCounter(exporter_tokenizer_dir)
+    intake = Intake(STORED_AS_IS, counter, exporter_tokenizer_dir, workers=2)
+    try:
+        assert intake.export_workers() is None
+        assert intake.export_workers() is None
+        assert intake.worker_pids() == []
+    finally:
+        await intake.close()
