@@ -2,7 +2,9 @@
 process: the same files byte for byte, the same counts; and when the workers cannot write
 it, it is written in the service process."""
 
-from dataclasses import replace
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from services.exporter.examples import Provenance
 from services.exporter.export import ExportPlan, run_export
 from services.exporter.intake import Intake, store_examples
 from services.exporter.intake_workers import IntakeWorkers
+from services.exporter.runtime import Exporter
 from services.exporter.tokens import ByteEstimateCounter, HuggingFaceTokenCounter
 from services.exporter.validation import Rules
 from tests.conftest import unique_name
@@ -88,26 +91,41 @@ class CountingWorkers:
         return await self.workers.run(function, *args)
 
 
+@dataclass
+class Stored:
+    """Examples stored by started intake workers, and an exporter on their database."""
+
+    tenant: str
+    exporter: Exporter
+    workers: IntakeWorkers
+
+
+@asynccontextmanager
+async def stored_by_workers(
+    tmp_path: Path, tokenizer: Path, workers: int, examples: int
+) -> AsyncIterator[Stored]:
+    counter = HuggingFaceTokenCounter(tokenizer)
+    tenant = unique_name("shards")
+    async with started_workers(tmp_path, tokenizer, counter, workers, STORED_AS_IS) as (
+        database,
+        intake,
+    ):
+        await store_varied(database, intake, tenant, examples)
+        running = intake.export_workers()
+        assert running is not None
+        yield Stored(tenant, exporter_on(database, tmp_path / "artifacts", tokenizer), running)
+
+
 @pytest.mark.parametrize("fmt", ["openai-chat-jsonl", "sharegpt"])
 async def test_an_export_written_in_shards_is_the_export_written_here(
     tmp_path: Path, exporter_tokenizer_dir: Path, fmt: str
 ) -> None:
-    counter = HuggingFaceTokenCounter(exporter_tokenizer_dir)
-    tenant = unique_name("shards")
-    async with started_workers(
-        tmp_path, exporter_tokenizer_dir, counter, workers=3, rules=STORED_AS_IS
-    ) as (
-        database,
-        intake,
-    ):
-        await store_varied(database, intake, tenant, 900)
-        exporter = exporter_on(database, tmp_path / "artifacts", exporter_tokenizer_dir)
-        workers = intake.export_workers()
-        assert workers is not None
-        counting = CountingWorkers(workers)
+    async with stored_by_workers(tmp_path, exporter_tokenizer_dir, 3, 900) as stored:
+        counting = CountingWorkers(stored.workers)
+        tools, tenant = stored.exporter.tools, stored.tenant
 
-        sharded = await run_export(exporter.tools, plan(tenant, fmt), workers=counting)  # type: ignore[arg-type]
-        here = await run_export(exporter.tools, plan(tenant, fmt))
+        sharded = await run_export(tools, plan(tenant, fmt), workers=counting)  # type: ignore[arg-type]
+        here = await run_export(tools, plan(tenant, fmt))
 
         assert counting.calls == 3
         assert sharded is not None
@@ -125,30 +143,22 @@ async def test_an_export_the_workers_cannot_write_is_written_here(
 ) -> None:
     """Workers that count with another tokenizer than the export, or that have stopped,
     leave the export to the service process, which writes all of it."""
-    counter = HuggingFaceTokenCounter(exporter_tokenizer_dir)
-    tenant = unique_name("fallback")
-    async with started_workers(
-        tmp_path, exporter_tokenizer_dir, counter, workers=2, rules=STORED_AS_IS
-    ) as (
-        database,
-        intake,
-    ):
-        await store_varied(database, intake, tenant, 300)
-        exporter = exporter_on(database, tmp_path / "artifacts", exporter_tokenizer_dir)
-        workers = intake.export_workers()
-        assert workers is not None
-        estimating = exporter_on(database, tmp_path / "estimates", exporter_tokenizer_dir)
-        tools = replace(estimating.tools, counter=ByteEstimateCounter())
-        other_tokenizer = await run_export(tools, plan(tenant, "openai-chat-jsonl"), None, workers)
-        reference = await run_export(tools, plan(tenant, "openai-chat-jsonl"))
+    async with stored_by_workers(tmp_path, exporter_tokenizer_dir, 2, 300) as stored:
+        tenant, workers = stored.tenant, stored.workers
+        estimating = replace(stored.exporter.tools, counter=ByteEstimateCounter())
+        other_tokenizer = await run_export(
+            estimating, plan(tenant, "openai-chat-jsonl"), None, workers
+        )
+        reference = await run_export(estimating, plan(tenant, "openai-chat-jsonl"))
         assert other_tokenizer is not None
         assert reference is not None
         assert compared(other_tokenizer.manifest) == compared(reference.manifest)
         assert other_tokenizer.manifest["tokenizer"] == ByteEstimateCounter.name
 
         await workers.close()
-        stopped = await run_export(exporter.tools, plan(tenant, "openai-chat-jsonl"), None, workers)
-        here = await run_export(exporter.tools, plan(tenant, "openai-chat-jsonl"))
+        tools = stored.exporter.tools
+        stopped = await run_export(tools, plan(tenant, "openai-chat-jsonl"), None, workers)
+        here = await run_export(tools, plan(tenant, "openai-chat-jsonl"))
         assert stopped is not None
         assert here is not None
         assert compared(stopped.manifest) == compared(here.manifest)
