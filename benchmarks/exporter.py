@@ -128,11 +128,7 @@ async def start_workers(database: Any, intake: Any) -> None:
 
     body = orjson.dumps({"examples": [record(i) for i in range(LOAD_BATCH)]})
     await store_examples(database, intake, body, Provenance(tenant="warm-up"))
-    deadline = time.monotonic() + 120
-    while not intake.workers_started():
-        if time.monotonic() > deadline:
-            raise RuntimeError("the intake workers did not start within 120 s")
-        await asyncio.sleep(0.2)
+    await started_pool(intake)
 
 
 def cpu_of(workers: list[int]) -> float:

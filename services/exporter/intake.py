@@ -188,9 +188,7 @@ class Intake:
 
         An export does not start them: a service that only exports small datasets keeps
         its memory, and its exports are written here."""
-        if self._pool is None or not self._pool.started():
-            return None
-        return self._pool
+        return self._pool if self.workers_started() else None
 
     def start_workers(self) -> None:
         """Start the worker processes now, if there are to be any, rather than with the

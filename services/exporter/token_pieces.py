@@ -99,7 +99,7 @@ def worth_keeping(piece: str) -> bool:
 
 class ChunkCounts(dict[str, int]):
     """Tokens of ``prefix`` + a space-free piece of text; a piece not seen yet is counted
-    word by word and kept."""
+    word by word, and kept if it is worth keeping."""
 
     def __init__(self, segment: Callable[[str], int], prefix: str) -> None:
         super().__init__()
@@ -114,7 +114,8 @@ class ChunkCounts(dict[str, int]):
 
 
 class WordCounts(dict[str, int]):
-    """Tokens per word; a word not seen yet is counted by the BPE model and kept."""
+    """Tokens per word; a word not seen yet is counted by the BPE model, and kept if it is
+    worth keeping."""
 
     def __init__(self, tokenize: Callable[[str], list[Any]], byte_map: dict[int, str]) -> None:
         super().__init__()
@@ -167,11 +168,10 @@ class PieceCounter:
         self.spaced = ChunkCounts(self.segment, " ")
         ordered = sorted(added, key=len, reverse=True)
         self.tokens = ordered
-        starts = sorted({token[0] for token in ordered})
-        self.may_hold_added = (
-            re.compile(f"[{''.join(re.escape(c) for c in starts)}]").search if starts else None
-        )
-        """Whether a text holds the first character of an added token (a quick pre-check)."""
+        starts = "".join(sorted({re.escape(token[0]) for token in ordered}))
+        self.may_hold_added = re.compile(f"[{starts}]" if starts else "(?!)").search
+        """Whether a text holds the first character of an added token (a quick pre-check;
+        with no added tokens, it never does)."""
         self.added = re.compile("|".join(re.escape(a) for a in ordered)) if ordered else None
         self._encode = backend.encode_batch
         self.frames: dict[str, Frame] = {}
@@ -224,7 +224,7 @@ class PieceCounter:
             return None
         if (
             self.added is not None
-            and (frame.open_left or (self.may_hold_added and self.may_hold_added(text)))
+            and (frame.open_left or self.may_hold_added(text))
             and not frame.splits_alone(self.added, text)
         ):
             return None

@@ -174,7 +174,7 @@ class DatasetWriter:
                 self.files[name].write("".join(lines).encode())
                 lines.clear()
 
-    def _tokens(self, candidates: list[tuple[StoredExample, "Admitted"]]) -> list[int]:
+    def _tokens(self, candidates: list[tuple[StoredExample, Admitted]]) -> list[int]:
         """Counts stored on intake by the same tokenizer, the others counted now."""
         name = self.counter.name
         uncounted = [
@@ -192,7 +192,7 @@ class DatasetWriter:
             for row, _ in candidates
         ]
 
-    def _admit(self, row: StoredExample) -> "Admitted | str":
+    def _admit(self, row: StoredExample) -> Admitted | str:
         """What the writer needs of the row if it is valid and the first of its content,
         else why it is excluded.
 
@@ -214,7 +214,7 @@ class DatasetWriter:
             self._group_kept = True
         return admitted
 
-    def _admit_plain(self, row: StoredExample, shape: PlainShape) -> "Admitted | str":
+    def _admit_plain(self, row: StoredExample, shape: PlainShape) -> Admitted | str:
         exclusion = shape_exclusion(shape, self.rules)
         if exclusion is not None:
             return exclusion
@@ -223,7 +223,7 @@ class DatasetWriter:
         record = None if self.spliced else self._record(row)
         return Admitted(record, shape.messages, shape.response_chars)
 
-    def _admit_parsed(self, row: StoredExample) -> "Admitted | str":
+    def _admit_parsed(self, row: StoredExample) -> Admitted | str:
         record = self._record(row)
         verdict = check_record(record, self.rules)
         if not verdict.ok:
@@ -248,7 +248,7 @@ class DatasetWriter:
         self.excluded[reason] += 1
         self._lines["lineage"].append(f'{{"id":"{row.id}","split":"excluded:{reason}"}}\n')
 
-    def _write(self, row: StoredExample, admitted: "Admitted", tokens: int) -> None:
+    def _write(self, row: StoredExample, admitted: Admitted, tokens: int) -> None:
         split = "test" if is_test(row.normalized_hash, self.test_fraction) else "train"
         if self.spliced:
             line = openai_line(row)
@@ -279,12 +279,11 @@ class DatasetWriter:
             row.gold_star,
         )
 
-    def part(self) -> "WriterPart":
-        """What this writer wrote and counted, for another writer to absorb (closed first)."""
-        self.close()
+    def part(self) -> WriterPart:
+        """What this writer, once closed, wrote and counted, for another writer to absorb."""
         return WriterPart(self.paths, self.splits, self.excluded, self.warnings, self.considered)
 
-    def absorb(self, part: "WriterPart") -> None:
+    def absorb(self, part: WriterPart) -> None:
         """Append the files of ``part`` to this writer's and add its counts: writing the rows
         of one shard of hashes, then those of the next, is writing them all in order."""
         self._flush()
