@@ -32,7 +32,9 @@ class DatabaseUnavailable(Exception):
     """The database cannot be reached or the URL is wrong; the message says how to fix it."""
 
 
-def _enable_sqlite_concurrency(dbapi_connection: Any, _record: Any) -> None:
+def configure_sqlite(dbapi_connection: Any, _record: Any = None) -> None:
+    """Set a new SQLite connection up as every connection of tuneloop's is (WAL, busy
+    timeout, page cache); also for the driver's own connections, outside an engine."""
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")  # only a new, empty file takes it
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -57,7 +59,7 @@ def create_engine(url: str) -> AsyncEngine:
 
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        event.listen(engine.sync_engine, "connect", _enable_sqlite_concurrency)
+        event.listen(engine.sync_engine, "connect", configure_sqlite)
         return engine
     return create_async_engine(
         url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args={"timeout": 10}
@@ -126,4 +128,11 @@ async def check_database(url: str) -> None:
             await database.dispose()
 
 
-__all__ = ["Database", "DatabaseUnavailable", "check_database", "create_engine", "redacted"]
+__all__ = [
+    "Database",
+    "DatabaseUnavailable",
+    "check_database",
+    "configure_sqlite",
+    "create_engine",
+    "redacted",
+]

@@ -7,13 +7,14 @@ collapsed and case folded, so ``"Hello  World"`` and ``"hello world"`` are one e
 import hashlib
 import json
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from operator import itemgetter
-from typing import Any
+from typing import Any, Self
 
 import orjson
 from sqlalchemy import Dialect, Table, insert, select, update
@@ -91,11 +92,29 @@ def example_id() -> str:
     return f"{time.time_ns():016x}{os.urandom(8).hex()}"
 
 
+@dataclass(frozen=True)
+class IdSeries:
+    """The ids of one batch's rows, chosen before the batch is prepared: the clock when it
+    arrived plus each row's position (so new rows extend the id index at its end), then
+    random bytes of the batch. The same series gives the same ids wherever the batch is
+    prepared, so a batch stored by a worker that stopped before answering is recognised by
+    its first id."""
+
+    start_ns: int
+    noise: str
+
+    @classmethod
+    def new(cls) -> Self:
+        return cls(time.time_ns(), os.urandom(8).hex())
+
+    def ids(self, count: int) -> list[str]:
+        start, noise = self.start_ns, self.noise
+        return [f"{start + position:016x}{noise}" for position in range(count)]
+
+
 def example_ids(count: int) -> list[str]:
-    """``count`` new example ids (see :func:`example_id`), with one read of random bytes."""
-    noise = os.urandom(8 * count).hex()
-    clock = time.time_ns
-    return [f"{clock():016x}{noise[i : i + 16]}" for i in range(0, 16 * count, 16)]
+    """``count`` new example ids (see :class:`IdSeries`)."""
+    return IdSeries.new().ids(count)
 
 
 def _digest(text: str) -> str:
@@ -187,18 +206,21 @@ def example_rows(
     checked: Iterable[tuple[dict[str, Any], int | None, PlainShape | None]],
     provenance: Provenance,
     counter: str,
+    ids: IdSeries | None = None,
 ) -> list[dict[str, Any]]:
     """The rows of a batch of validated records, each with its token count by ``counter``
-    and its plain shape (``None``: not plain), as the checks found them.
+    and its plain shape (``None``: not plain), as the checks found them; their ids from
+    ``ids`` (a new series if not given).
 
     The batch is one arrival: its rows share their ``created_at`` unless a record has its own.
     """
     with collector_paused():
         batch = list(checked)
         now = utc_now()
+        row_ids = (ids or IdSeries.new()).ids(len(batch))
         return [
             _row(record, provenance, counter, tokens, shape, row_id, now)
-            for (record, tokens, shape), row_id in zip(batch, example_ids(len(batch)), strict=True)
+            for (record, tokens, shape), row_id in zip(batch, row_ids, strict=True)
         ]
 
 
@@ -272,11 +294,13 @@ def sqlite_dialect() -> Dialect:
 @dataclass
 class ReadyRows:
     """New rows ready to insert: as SQLite's driver parameters when they can be prepared
-    ahead (SQLite, and no row waits for feedback), else as column dicts."""
+    ahead (SQLite, and no row waits for feedback), else as column dicts; or already
+    ``stored`` (by an intake worker), only their ids kept."""
 
     ids: list[str]
     rows: list[dict[str, Any]] = field(default_factory=list)
     sqlite_parameters: list[tuple[Any, ...]] = field(default_factory=list)
+    stored: bool = False
 
 
 def ready_rows(rows: list[dict[str, Any]], dialect_name: str) -> ReadyRows:
@@ -300,6 +324,26 @@ async def insert_ready(session: AsyncSession, ready: ReadyRows) -> None:
         await connection.exec_driver_sql(
             statement, ready.sqlite_parameters[start : start + INSERT_BATCH]
         )
+
+
+def insert_ready_with_driver(connection: sqlite3.Connection, ready: ReadyRows) -> None:
+    """Insert rows prepared as SQLite parameters in one transaction of the driver's own
+    ``connection`` (autocommit mode, as an intake worker opens it): all of them, or none."""
+    statement, _ = sqlite_rows(sqlite_dialect())
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        connection.executemany(statement, ready.sqlite_parameters)
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+
+
+async def stored_already(session: AsyncSession, example_id: str) -> bool:
+    """Whether the example ``example_id`` is stored."""
+    statement = select(col(ExporterExample.id)).where(col(ExporterExample.id) == example_id)
+    return (await session.execute(statement)).first() is not None
 
 
 async def insert_examples(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -341,6 +385,7 @@ async def rate_captured_example(
 
 
 __all__ = [
+    "IdSeries",
     "Provenance",
     "ReadyRows",
     "apply_waiting_feedback",
@@ -352,8 +397,10 @@ __all__ = [
     "example_rows",
     "insert_examples",
     "insert_ready",
+    "insert_ready_with_driver",
     "messages_json",
     "rate_captured_example",
     "ready_rows",
     "sqlite_dialect",
+    "stored_already",
 ]

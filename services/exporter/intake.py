@@ -20,24 +20,33 @@ from pydantic import TypeAdapter, ValidationError
 from contracts.api.datasets import ExampleBatch, ExampleIn
 from contracts.api.errors import FieldError
 from libs.storage import Database
-from services.exporter.body_schema import defaults_of, dict_validator
+from services.exporter.body_schema import CommonFirstValidator, defaults_of
+from services.exporter.candidates import sqlite_file
 from services.exporter.collector import collector_paused
 from services.exporter.examples import (
+    IdSeries,
     Provenance,
     ReadyRows,
     example_rows,
     insert_ready,
+    insert_ready_with_driver,
     ready_rows,
+    stored_already,
 )
 from services.exporter.ingest import CheckedRow, check_records
-from services.exporter.intake_workers import IntakeWorkers, worker_tools
+from services.exporter.intake_workers import (
+    IntakeWorkers,
+    worker_database,
+    worker_tools,
+    write_turn,
+)
 from services.exporter.tokens import TokenCounter
 from services.exporter.validation import Rules
 
 EXAMPLES_BODY: TypeAdapter[ExampleIn | ExampleBatch] = TypeAdapter(ExampleIn | ExampleBatch)
 """The body's contract (its schema is the API's)."""
-BODY_AS_DICTS = dict_validator(ExampleIn, ExampleBatch)
-"""The same rules, validating into dicts (see :mod:`body_schema`)."""
+BODY_AS_DICTS = CommonFirstValidator(ExampleBatch, ExampleIn, ExampleBatch)
+"""The same rules, validating into dicts (see :mod:`body_schema`); batches are tried first."""
 EXAMPLE_DEFAULTS = {k: v for k, v in defaults_of(ExampleIn).items() if k != "metadata"}
 DEFAULT_MIN_WORKER_BYTES = 128 * 1024
 """Smaller bodies (a few hundred examples) are checked in the service process: handing them
@@ -57,6 +66,8 @@ class PreparedBatch:
     """Whether the body was ``{"examples": [...]}`` rather than one example."""
     prepared_by: int = field(default_factory=os.getpid)
     """The id of the process that checked the body."""
+    maybe_stored: bool = False
+    """Whether a worker that stopped before answering may have stored these rows."""
 
 
 def example_record(example: dict[str, Any]) -> dict[str, Any]:
@@ -100,8 +111,10 @@ def prepare_batch(
     rules: Rules,
     counter: TokenCounter,
     dialect: str,
+    ids: IdSeries | None = None,
 ) -> PreparedBatch:
-    """Check and count every record; if none is invalid, make its rows for ``dialect``."""
+    """Check and count every record; if none is invalid, make its rows for ``dialect``
+    (with ids from ``ids``, a new series if not given)."""
     checked = check_records(records, rules, counter)
     noted = [
         CheckedRow(c.line, None, c.verdict, c.tokens)
@@ -114,20 +127,31 @@ def prepare_batch(
         ((c.record, c.tokens, c.verdict.shape) for c in checked if c.record),
         provenance,
         counter.name,
+        ids,
     )
     return PreparedBatch(noted, ready_rows(rows, dialect))
 
 
 def prepare_body(
-    body: bytes, provenance: Provenance, rules: Rules, counter: TokenCounter, dialect: str
+    body: bytes,
+    provenance: Provenance,
+    rules: Rules,
+    counter: TokenCounter,
+    dialect: str,
+    ids: IdSeries | None = None,
 ) -> PreparedBatch:
     """Parse a ``POST /v1/examples`` body (one example or a batch), then :func:`prepare_batch`."""
     with collector_paused():
-        return _prepare_body(body, provenance, rules, counter, dialect)
+        return _prepare_body(body, provenance, rules, counter, dialect, ids)
 
 
 def _prepare_body(
-    body: bytes, provenance: Provenance, rules: Rules, counter: TokenCounter, dialect: str
+    body: bytes,
+    provenance: Provenance,
+    rules: Rules,
+    counter: TokenCounter,
+    dialect: str,
+    ids: IdSeries | None,
 ) -> PreparedBatch:
     try:
         parsed = BODY_AS_DICTS.validate_json(body)
@@ -138,15 +162,25 @@ def _prepare_body(
     records: list[tuple[int | None, Any]] = [
         (number, example_record(example)) for number, example in enumerate(examples, 1)
     ]
-    prepared = prepare_batch(records, provenance, rules, counter, dialect)
+    prepared = prepare_batch(records, provenance, rules, counter, dialect, ids)
     prepared.is_batch = is_batch
     return prepared
 
 
-def prepare_body_in_worker(body: bytes, provenance: Provenance, dialect: str) -> PreparedBatch:
-    """:func:`prepare_body` in a worker process, with the rules and tokenizer it started with."""
+def prepare_body_in_worker(
+    body: bytes, provenance: Provenance, dialect: str, ids: IdSeries, store_in: str | None
+) -> PreparedBatch:
+    """:func:`prepare_body` in a worker process, with the rules and tokenizer it started
+    with; a valid body's rows are inserted here too when ``store_in`` names the SQLite file
+    they go to (and can be: see :func:`ready_rows`)."""
     rules, counter = worker_tools()
-    return prepare_body(body, provenance, rules, counter, dialect)
+    prepared = prepare_body(body, provenance, rules, counter, dialect, ids)
+    ready = prepared.ready
+    if store_in is not None and ready is not None and ready.sqlite_parameters:
+        with write_turn():
+            insert_ready_with_driver(worker_database(store_in), ready)
+        prepared.ready = ReadyRows(ready.ids, stored=True)
+    return prepared
 
 
 @dataclass
@@ -163,13 +197,28 @@ class Intake:
     _write_lock: asyncio.Lock | None = field(default=None, init=False, repr=False)
     _closing: list[asyncio.Future[None]] = field(default_factory=list, init=False, repr=False)
 
-    async def prepare(self, body: bytes, provenance: Provenance, dialect: str) -> PreparedBatch:
+    async def prepare(
+        self,
+        body: bytes,
+        provenance: Provenance,
+        dialect: str,
+        ids: IdSeries | None = None,
+        store_in: str | None = None,
+    ) -> PreparedBatch:
+        """Check ``body`` (rows with ids from ``ids``); a worker that checks it also stores
+        its rows if ``store_in`` names their SQLite file. If the worker stops before it
+        answers, the body is checked here, and ``maybe_stored`` says it may be stored."""
+        ids = ids or IdSeries.new()
         pool = self._pool_for(len(body))
         if pool is not None:
-            prepared = await pool.run(prepare_body_in_worker, body, provenance, dialect)
+            prepared = await pool.run(
+                prepare_body_in_worker, body, provenance, dialect, ids, store_in
+            )
             if prepared is not None:
                 return prepared
-        return prepare_body(body, provenance, self.rules, self.counter, dialect)
+        prepared = prepare_body(body, provenance, self.rules, self.counter, dialect, ids)
+        prepared.maybe_stored = pool is not None and store_in is not None
+        return prepared
 
     def _pool_for(self, size: int) -> IntakeWorkers | None:
         """The worker pool once it has started, for a body this large; starts it the first
@@ -231,14 +280,29 @@ class StoredExamples:
 async def store_examples(
     database: Database, intake: Intake, body: bytes, provenance: Provenance
 ) -> StoredExamples:
-    """Check the examples of ``body`` and store them all in one transaction, or none."""
-    prepared = await intake.prepare(body, provenance, database.dialect)
-    if prepared.ready is None:
+    """Check the examples of ``body`` and store them all in one transaction, or none.
+
+    A batch whose worker may have stored it before it stopped (see :meth:`Intake.prepare`)
+    has the same ids when checked here: it is stored unless its first id already is."""
+    prepared = await intake.prepare(
+        body, provenance, database.dialect, IdSeries.new(), sqlite_file(database)
+    )
+    return await store_prepared(database, intake, prepared)
+
+
+async def store_prepared(
+    database: Database, intake: Intake, prepared: PreparedBatch
+) -> StoredExamples:
+    """Store the rows of a checked body, unless it was refused or they are stored already."""
+    ready = prepared.ready
+    if ready is None:
         return StoredExamples(prepared)
-    turn = intake.write_lock() if database.dialect == "sqlite" else nullcontext()
-    async with turn, database.transaction() as session:
-        await insert_ready(session, prepared.ready)
-    return StoredExamples(prepared, prepared.ready.ids)
+    if not ready.stored:
+        turn = intake.write_lock() if database.dialect == "sqlite" else nullcontext()
+        async with turn, database.transaction() as session:
+            if not (prepared.maybe_stored and await stored_already(session, ready.ids[0])):
+                await insert_ready(session, ready)
+    return StoredExamples(prepared, ready.ids)
 
 
 __all__ = [
@@ -250,4 +314,5 @@ __all__ = [
     "prepare_batch",
     "prepare_body",
     "store_examples",
+    "store_prepared",
 ]

@@ -1,10 +1,12 @@
 """Worker processes that check and prepare batches of examples for the intake.
 
 Each worker loads the tokenizer once when it starts, then checks, counts and encodes the
-batches it is handed; what comes back is small (the rows with problems, and the rows to
-insert as the database driver's parameters). Workers are spawned, not forked: the service
-process runs threads (the database driver's, the tokenizer's) that a fork would copy
-mid-flight.
+batches it is handed. Into a SQLite file, a worker also inserts a valid batch itself, with
+a connection of its own, taking turns with the other workers (SQLite has one writer): only
+the ids and the rows with something to say come back. Otherwise the rows come back as the
+database driver's parameters, for the service process to insert. Workers are spawned, not
+forked: the service process runs threads (the database driver's, the tokenizer's) that a
+fork would copy mid-flight.
 
 A pool that cannot start (a tokenizer that does not load in a fresh process) is left
 unused and said so once; a worker that dies later (killed, out of memory) breaks only the
@@ -17,25 +19,31 @@ import gc
 import logging
 import multiprocessing
 import signal
+import sqlite3
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from libs.storage.database import SQLITE_BUSY_TIMEOUT_MS, configure_sqlite
 from services.exporter.tokens import TokenCounter, load_token_counter
 from services.exporter.validation import Rules
 
 logger = logging.getLogger(__name__)
 Result = TypeVar("Result")
 _TOOLS: tuple[Rules, TokenCounter] | None = None
+_WRITE_TURN: AbstractContextManager[Any] | None = None
+_DATABASES: dict[str, sqlite3.Connection] = {}
 
 
-def _start_worker(tokenizer: Path | None, rules: Rules) -> None:
+def _start_worker(tokenizer: Path | None, rules: Rules, write_turn: Any) -> None:
     """Runs once in each new worker: the service process handles Ctrl-C, not its workers."""
-    global _TOOLS
+    global _TOOLS, _WRITE_TURN
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _TOOLS = (rules, load_token_counter(tokenizer))
+    _WRITE_TURN = write_turn
     # what is loaded now lives as long as the worker: the collector need not walk it again
     gc.freeze()
 
@@ -47,6 +55,27 @@ def worker_tools() -> tuple[Rules, TokenCounter]:
     return _TOOLS
 
 
+def write_turn() -> AbstractContextManager[Any]:
+    """The lock the workers of one pool take turns on to write: the next worker starts the
+    moment the last one commits, where SQLite's busy handler would sleep and poll."""
+    if _WRITE_TURN is None:
+        raise RuntimeError("write_turn() is only available in an intake worker process")
+    return _WRITE_TURN
+
+
+def worker_database(path: str) -> sqlite3.Connection:
+    """This worker's connection to the SQLite file at ``path`` (opened once, autocommit
+    mode: each write says where its transaction begins)."""
+    connection = _DATABASES.get(path)
+    if connection is None:
+        connection = sqlite3.connect(
+            path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None
+        )
+        configure_sqlite(connection)
+        _DATABASES[path] = connection
+    return connection
+
+
 def _started() -> bool:
     return _TOOLS is not None
 
@@ -56,11 +85,12 @@ class IntakeWorkers:
 
     def __init__(self, workers: int, tokenizer: Path | None, rules: Rules) -> None:
         self.size = workers
+        context = multiprocessing.get_context("spawn")
         self._executor = ProcessPoolExecutor(
             max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=context,
             initializer=_start_worker,
-            initargs=(tokenizer, rules),
+            initargs=(tokenizer, rules, context.Lock()),
         )
         # as many calls as workers, submitted at once, make the pool spawn all of them
         self._starting: list[Future[bool]] = [
@@ -114,4 +144,4 @@ class IntakeWorkers:
         await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
 
 
-__all__ = ["IntakeWorkers", "worker_tools"]
+__all__ = ["IntakeWorkers", "worker_database", "worker_tools", "write_turn"]

@@ -97,22 +97,6 @@ def worth_keeping(piece: str) -> bool:
     return len(piece) <= LONG_NUMBER or not HAS_DIGIT(piece)
 
 
-class ChunkCounts(dict[str, int]):
-    """Tokens of ``prefix`` + a space-free piece of text; a piece not seen yet is counted
-    word by word, and kept if it is worth keeping."""
-
-    def __init__(self, segment: Callable[[str], int], prefix: str) -> None:
-        super().__init__()
-        self.segment = segment
-        self.prefix = prefix
-
-    def __missing__(self, chunk: str) -> int:
-        count = self.segment(self.prefix + chunk)
-        if worth_keeping(chunk):
-            self[chunk] = count
-        return count
-
-
 class WordCounts(dict[str, int]):
     """Tokens per word; a word not seen yet is counted by the BPE model, and kept if it is
     worth keeping."""
@@ -121,11 +105,44 @@ class WordCounts(dict[str, int]):
         super().__init__()
         self.tokenize = tokenize
         self.byte_map = byte_map
+        self.passing: dict[str, int] = {}
+        """Words not worth keeping, counted since the last :meth:`forget_passing`: the same
+        order number often comes back within a conversation (asked about, then answered)."""
 
     def __missing__(self, word: str) -> int:
-        count = len(self.tokenize(word.translate(self.byte_map)))
-        if worth_keeping(word):
-            self[word] = count
+        count = self.passing.get(word)
+        if count is None:
+            count = len(self.tokenize(word.translate(self.byte_map)))
+            if worth_keeping(word):
+                self[word] = count
+            else:
+                self.passing[word] = count
+        return count
+
+    def segment(self, text: str) -> int:
+        """Tokens of ASCII text that holds no added token."""
+        return sum(map(self.__getitem__, GPT2_ASCII.findall(text)))
+
+    def forget_passing(self) -> None:
+        self.passing.clear()
+
+
+class ChunkCounts(dict[str, int]):
+    """Tokens of ``prefix`` + a space-free piece of ASCII text; a piece not seen yet is
+    counted word by word, and kept if it is worth keeping."""
+
+    def __init__(self, words: WordCounts, prefix: str) -> None:
+        super().__init__()
+        self.words = words
+        self.prefix = prefix
+
+    def __missing__(self, chunk: str) -> int:
+        if chunk.isalpha() or chunk.isdigit():  # one word of the GPT-2 regex, with its prefix
+            count = self.words[self.prefix + chunk]
+        else:
+            count = self.words.segment(self.prefix + chunk)
+        if worth_keeping(chunk):
+            self[chunk] = count
         return count
 
 
@@ -164,8 +181,8 @@ class PieceCounter:
         byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
         byte_map = {i: byte_level.pre_tokenize_str(chr(i))[0][0] for i in range(128)}
         self.words = WordCounts(backend.model.tokenize, byte_map)
-        self.first = ChunkCounts(self.segment, "")
-        self.spaced = ChunkCounts(self.segment, " ")
+        self.first = ChunkCounts(self.words, "")
+        self.spaced = ChunkCounts(self.words, " ")
         ordered = sorted(added, key=len, reverse=True)
         self.tokens = ordered
         starts = "".join(sorted({re.escape(token[0]) for token in ordered}))
@@ -215,7 +232,7 @@ class PieceCounter:
 
     def segment(self, text: str) -> int:
         """Tokens of ASCII text that holds no added token."""
-        return sum(map(self.words.__getitem__, GPT2_ASCII.findall(text)))
+        return self.words.segment(text)
 
     def count(self, role: str, text: str) -> int | None:
         """Tokens of the message wrapped for ``role``; ``None`` if this cannot tell."""
@@ -235,7 +252,9 @@ class PieceCounter:
         return frame.fixed + self.segment(frame.tail + text + frame.head)
 
     def trim(self) -> None:
-        """Forget the words if there are too many (memory stays bounded)."""
+        """Forget the words if there are too many (memory stays bounded), and the passing
+        ones (see :class:`WordCounts`) in any case; called before each batch."""
+        self.words.forget_passing()
         for counts in (self.words, self.first, self.spaced):
             if len(counts) > CACHE_LIMIT:
                 counts.clear()

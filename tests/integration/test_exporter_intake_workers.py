@@ -14,8 +14,9 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from libs.storage import Database, migrate_to_head
-from services.exporter.examples import Provenance
-from services.exporter.intake import Intake, store_examples
+from services.exporter.candidates import sqlite_file
+from services.exporter.examples import IdSeries, Provenance
+from services.exporter.intake import Intake, prepare_body, store_examples, store_prepared
 from services.exporter.tables import ExporterExample
 from services.exporter.tokens import HuggingFaceTokenCounter
 from services.exporter.validation import Rules
@@ -106,6 +107,8 @@ async def test_a_worker_checks_large_batches_and_stores_what_this_process_would(
         by_worker = await store_examples(database, intake, body(0, 300), Provenance(remote))
         by_here = await store_examples(database, here, body(0, 300), Provenance(local))
         assert by_worker.prepared.prepared_by != os.getpid()
+        assert by_worker.prepared.ready is not None
+        assert by_worker.prepared.ready.stored  # by the worker, into the SQLite file
         assert by_here.prepared.prepared_by == os.getpid()
         assert len(by_worker.ids) == 300
         assert await stored_rows(database, remote) == await stored_rows(database, local)
@@ -173,6 +176,32 @@ async def test_a_batch_whose_worker_dies_is_checked_here_and_new_workers_start(
         again = await store_examples(database, intake, body(32, 40), Provenance(tenant))
         assert again.prepared.prepared_by not in (os.getpid(), worker)
         assert len(await stored_rows(database, tenant)) == 40
+
+
+async def test_a_batch_a_worker_stored_before_it_stopped_is_not_stored_again(
+    tmp_path: Path, exporter_tokenizer_dir: Path, tokenizer_counter: HuggingFaceTokenCounter
+) -> None:
+    tenant = unique_name("once")
+    async with started_workers(tmp_path, exporter_tokenizer_dir, tokenizer_counter) as (
+        database,
+        intake,
+    ):
+        ids, provenance, batch = IdSeries.new(), Provenance(tenant), body(0, 25)
+        by_worker = await intake.prepare(batch, provenance, "sqlite", ids, sqlite_file(database))
+        assert by_worker.ready is not None
+        assert by_worker.ready.stored
+        # its answer lost: the body is checked here, with the same ids, as "maybe stored"
+        again = prepare_body(batch, provenance, RULES, tokenizer_counter, "sqlite", ids)
+        again.maybe_stored = True
+        stored = await store_prepared(database, intake, again)
+
+        assert stored.ids == by_worker.ready.ids
+        assert len(await stored_rows(database, tenant)) == 25
+
+        other = prepare_body(body(25, 30), provenance, RULES, tokenizer_counter, "sqlite")
+        other.maybe_stored = True  # but it was not
+        assert len((await store_prepared(database, intake, other)).ids) == 5
+        assert len(await stored_rows(database, tenant)) == 30
 
 
 async def test_closing_the_intake_stops_its_workers(

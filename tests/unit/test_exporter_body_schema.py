@@ -51,6 +51,8 @@ INVALID: list[Any] = [
     {"messages": [USER], "gold_star": "maybe"},
     {"messages": [USER], "tools": {"type": "function"}},
     {"examples": [{"messages": [USER]}] * 10_001},
+    {"examples": [{"messages": [USER, ANSWER]}], "messages": [USER, ANSWER]},
+    {"examples": [{"messages": [USER, ANSWER]}], "rating": 5},
     [USER],
     "text",
     None,

@@ -7,6 +7,7 @@ import random
 import pytest
 
 from services.exporter.examples import (
+    IdSeries,
     Provenance,
     canonical_json,
     content_hashes,
@@ -69,3 +70,13 @@ def test_a_batch_of_rows_shares_its_time_and_has_distinct_ids() -> None:
     assert rows[3]["token_count"] == 3
     assert rows[3]["token_counter"] == "hf:tok"
     assert len(set(example_ids(1000))) == 1000
+
+
+def test_an_id_series_gives_the_same_ids_each_time_in_order() -> None:
+    series = IdSeries.new()
+    ids = series.ids(500)
+    assert series.ids(500) == ids
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 500
+    assert all(len(i) == 32 for i in ids)
+    assert not set(ids) & set(IdSeries.new().ids(500))
