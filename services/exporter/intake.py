@@ -4,8 +4,8 @@ The body is parsed against its contract, every example is checked and counted (s
 problem is reported), and the rows of a valid body are encoded and hashed, then inserted in
 one transaction. All but the insert is CPU work: large bodies are handed, as the bytes that
 arrived, to worker processes (:mod:`intake_workers`), so the service's event loop keeps
-answering and concurrent requests use every core; the service process only inserts what
-comes back.
+answering and concurrent requests use every core. Into a SQLite file the workers insert the
+rows too; into another database the service process inserts what comes back.
 """
 
 import asyncio

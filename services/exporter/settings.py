@@ -75,7 +75,8 @@ class ExporterSettings(ServiceSettings):
         ge=0,
         le=64,
         description="Worker processes that check, count and encode large POST /v1/examples "
-        "bodies off the event loop, so concurrent requests use every core; once running "
+        "bodies off the event loop, so concurrent requests use every core (into a SQLite "
+        "database they also insert them, taking turns); once running "
         "(started by the first large body), they also write exports from a SQLite database "
         "in shards, one each. Each holds the tokenizer (about 0.5 GB resident with "
         "transformers loaded). Unset: one per CPU core, at most 4; 0: bodies are checked and "
