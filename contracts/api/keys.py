@@ -38,6 +38,17 @@ class KeyCreated(KeyPublic):
     key: str = Field(description="The full key (`tl_<id>_<secret>`); shown this once only.")
 
 
+class CallerKey(Body):
+    """The key making a request, as ``GET /v1/me`` answers it."""
+
+    id: str
+    tenant: str
+    name: str | None = Field(
+        description="What the key is for; null when the gateway runs without keys (development)."
+    )
+    scopes: list[Scope] = Field(description="admin implies every other scope.")
+
+
 class KeyList(Body):
     object: Literal["list"] = "list"
     data: list[KeyPublic]
@@ -117,6 +128,7 @@ __all__ = [
     "WEBHOOK_EVENT_PATTERN",
     "AuditEntry",
     "AuditLog",
+    "CallerKey",
     "KeyCreate",
     "KeyCreated",
     "KeyList",

@@ -1,4 +1,5 @@
-"""The gateway's own routes: API keys and the audit log (admin scope)."""
+"""The gateway's own routes: API keys and the audit log (admin scope), and the calling key
+itself (any scope)."""
 
 from typing import Annotated
 
@@ -6,7 +7,15 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 
 from contracts.api.errors import ErrorBody
-from contracts.api.keys import AuditEntry, AuditLog, KeyCreate, KeyCreated, KeyList, KeyPublic
+from contracts.api.keys import (
+    AuditEntry,
+    AuditLog,
+    CallerKey,
+    KeyCreate,
+    KeyCreated,
+    KeyList,
+    KeyPublic,
+)
 from services.gateway.auth import Denied, Gatekeeper, error_response
 from services.gateway.keystore import AuditLog as AuditStore
 from services.gateway.keystore import Caller, KeyRequestError, KeyStore
@@ -77,6 +86,17 @@ def admin_routes(
                 "/v1/keys", 404, "key_not_found", f"no key {key_id!r}; list keys with GET /v1/keys"
             )
         return Response(status_code=204)
+
+    @router.get("/me", response_model=CallerKey)
+    async def me(caller: Admin) -> CallerKey:
+        """The key making the request: its tenant, name and scopes (any key may read itself)."""
+        row = await keys.get(caller.key_id)
+        return CallerKey(
+            id=caller.key_id,
+            tenant=caller.tenant,
+            name=row.name if row is not None else None,
+            scopes=list(caller.scopes),
+        )
 
     @router.get("/audit", response_model=AuditLog, tags=["audit"])
     async def audit_log(

@@ -77,6 +77,10 @@ class KeyStore:
             session.add(row)
         return CreatedKey(row, key.token)
 
+    async def get(self, key_id: str) -> GatewayApiKey | None:
+        async with self.database.session() as session:
+            return await session.get(GatewayApiKey, key_id)
+
     async def list(self, tenant: str | None) -> list[GatewayApiKey]:
         statement = select(GatewayApiKey).order_by(col(GatewayApiKey.created_at))
         if tenant is not None:

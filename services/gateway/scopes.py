@@ -4,6 +4,7 @@ Reads (GET) need ``read``; writes need the scope of the work they start: trainin
 files, jobs and evaluations ``train``; registry versions, deployments, rollbacks,
 experiments and retraining policies (whose runs train, then start experiments) ``deploy``;
 completions and feedback ``infer``; keys, audit log, webhooks, prices and budgets ``admin``.
+Any key may read itself (``GET /v1/me``).
 Listing models is also allowed with ``infer``, as OpenAI clients list models before calling
 them.
 """
@@ -20,6 +21,9 @@ DEPLOY_PATTERNS = (
     re.compile(r"^/v1/models/"),
     re.compile(r"^/v1/retraining(/|$)"),
 )
+SELF_PATH = "/v1/me"
+"""Where a key reads what it is: any key may."""
+EVERY_SCOPE = frozenset({"admin", "train", "deploy", "infer", "read"})
 TRAIN_PREFIXES = ("/v1/fine_tuning", "/v1/files", "/v1/examples", "/v1/datasets", "/v1/evaluations")
 
 
@@ -30,6 +34,8 @@ def _under(path: str, prefixes: tuple[str, ...]) -> bool:
 def accepted_scopes(method: str, path: str) -> frozenset[str]:
     """The scopes any one of which lets a key make this request (admin always does)."""
     method = method.upper()
+    if path == SELF_PATH and method in READ_METHODS:
+        return EVERY_SCOPE
     if method in READ_METHODS:
         if _under(path, ("/v1/keys", "/v1/audit", "/v1/webhooks")):
             return frozenset({"admin"})

@@ -19,6 +19,7 @@ from libs.storage import Database, migrate_to_head
 from services.gateway import DEFINITION
 from services.gateway.bootstrap import create_key, ensure_admin_key
 from services.gateway.settings import GatewaySettings
+from tests.conftest import unique_name
 from tests.integration.harness import running_bus
 from tests.support.identity import TEST_SECRET
 
@@ -115,6 +116,31 @@ async def test_keys_are_made_listed_used_and_revoked_through_the_api(
         ("DELETE", f"/v1/keys/{body['id']}", 204),
         ("POST", "/v1/keys", 201),
     ]
+
+
+async def test_any_key_reads_what_it_is(
+    tmp_path: Path, nats_url: str, subjects: Subjects, database_url: str
+) -> None:
+    tenant = unique_name("acme")
+    async with running_gateway(tmp_path, nats_url, subjects, database_url) as gateway:
+        reader = await create_key(database_url, tenant, "dashboards", ["read"])
+        caller = await create_key(database_url, tenant, "chat app", ["infer"])
+        answers = {}
+        for created in (reader, caller):
+            async with client_of(gateway, created.token) as client:
+                answers[created.row.id] = await client.get("/v1/me")
+        async with client_of(gateway) as anonymous:
+            no_key = await anonymous.get("/v1/me")
+    assert answers[reader.row.id].status_code == 200, answers[reader.row.id].text
+    assert answers[reader.row.id].json() == {
+        "id": reader.row.id,
+        "tenant": tenant,
+        "name": "dashboards",
+        "scopes": ["read"],
+    }
+    assert answers[caller.row.id].status_code == 200, answers[caller.row.id].text
+    assert answers[caller.row.id].json()["scopes"] == ["infer"]
+    assert no_key.status_code == 401
 
 
 async def test_a_tenant_admin_manages_only_its_own_tenants_keys(

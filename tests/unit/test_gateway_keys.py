@@ -100,6 +100,8 @@ def test_scopes_parse_from_commas_or_spaces_and_unknown_ones_are_named() -> None
         ("POST", "/v1/webhooks", {"admin"}),
         ("GET", "/v1/webhooks", {"admin"}),
         ("POST", "/v1/something-new", {"admin"}),
+        ("GET", "/v1/me", {"admin", "train", "deploy", "infer", "read"}),
+        ("POST", "/v1/me", {"admin"}),
     ],
 )
 def test_each_request_needs_the_scope_of_its_work(method: str, path: str, scopes: set[str]) -> None:

@@ -1,8 +1,9 @@
 """Who started a job, in words: an API key's name instead of its id.
 
-Key names come from ``GET /v1/keys``, which only an admin's key may read; for other keys the
-page falls back to the id (``key k1b2c3d4``), and to "you" for the signed-in key, whose id is
-part of the key itself (``tl_<id>_<secret>``).
+The signed-in key reads its own name and scopes (``GET /v1/me``). Other keys' names come
+from ``GET /v1/keys``, which only an admin's key may read, so it is asked only then; for
+other keys the page falls back to the id (``key k1b2c3d4``), and to "you" for the signed-in
+key.
 """
 
 from dataclasses import dataclass, field
@@ -50,10 +51,14 @@ def owners_from(keys: list[dict[str, Any]], mine: str | None) -> Owners:
 
 
 async def owners(v1: V1, api_key: str | None) -> Owners:
-    """The key names an admin sees; without the admin scope (or if the list cannot be read),
-    ids only, and "you"."""
+    """The key names an admin sees; without the admin scope, the caller's own name only (and
+    ids for the others); if the keys cannot be read, ids only, and "you"."""
     mine = key_id_of(api_key)
     try:
+        me = await v1.get("/v1/me")
+        mine = me["id"]
+        if "admin" not in me["scopes"]:
+            return Owners(mine, {mine: me["name"]} if me["name"] else {})
         body = await v1.get("/v1/keys")
     except ApiError as error:
         if error.status == 401:

@@ -226,6 +226,8 @@ class FakeV1:
     )
     """What ``GET /v1/keys`` lists (an operator admin sees every tenant's keys); ``None``: the
     signed-in key is not an admin's (403)."""
+    caller_name: str = "admin laptop"
+    """What ``GET /v1/me`` says the signed-in key is called."""
     retraining_steps: list[str] = field(default_factory=lambda: ["triggered", "exporting"])
     """The steps the retraining run ``rtr_1`` went through so far (the last is its status)."""
 
@@ -559,6 +561,16 @@ class FakeV1:
                 "net_at_horizon_usd": "5999.98",
                 "roi_percent": "29999900",
                 "verdict": "Fine-tuning pays for itself within a day.",
+            }
+
+        @api.get("/v1/me")
+        async def me() -> Any:
+            scopes = ["admin"] if fake.keys is not None else ["train", "read"]
+            return {
+                "id": CALLER_KEY_ID,
+                "tenant": "default",
+                "name": fake.caller_name,
+                "scopes": scopes,
             }
 
         @api.get("/v1/keys")

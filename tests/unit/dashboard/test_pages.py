@@ -218,21 +218,23 @@ async def test_an_admin_reads_who_started_each_job_by_key_name(
     assert f'<option value="{CALLER_KEY_ID}" selected>admin laptop (you)</option>' in picked
 
 
-async def test_without_the_admin_scope_jobs_show_key_ids_and_you(
+async def test_without_the_admin_scope_jobs_show_key_ids_and_the_callers_name(
     browser: httpx.AsyncClient, fake: FakeV1
 ) -> None:
-    fake.keys = None  # GET /v1/keys answers 403
+    fake.keys = None  # not an admin's key: GET /v1/keys would answer 403
+    fake.caller_name = "reporting laptop"
     fake.jobs = [
         job("ftjob-mine", "running", owner=CALLER_KEY_ID),
         job("ftjob-theirs", "failed", owner="k_other"),
     ]
     listed = await browser.get("/jobs")
     assert listed.status_code == 200, listed.text
-    assert started_by(listed.text) == ["you", "key k_other"]
+    assert started_by(listed.text) == ["reporting laptop (you)", "key k_other"]
     assert "ci pipeline" not in listed.text
     theirs = await browser.get("/jobs?owner=k_other")
     assert '<option value="k_other" selected>key k_other</option>' in theirs.text
-    assert [p for m, p, *_ in fake.calls if p == "/v1/keys"] == ["/v1/keys", "/v1/keys"]
+    asked = [p for m, p, *_ in fake.calls if p in ("/v1/me", "/v1/keys")]
+    assert asked == ["/v1/me", "/v1/me"]  # never a request bound to be refused
 
 
 async def test_the_owner_filter_is_kept_across_pages(
