@@ -6,7 +6,6 @@ stack with its last log lines. Stopping sends SIGTERM to every service, then sto
 """
 
 import asyncio
-import contextlib
 import json
 import os
 import secrets
@@ -20,6 +19,7 @@ from pathlib import Path
 import httpx
 
 from contracts.services import SERVICE_NAMES
+from libs.background import wait_for_event
 from libs.config import INTERNAL_SECRET_FILE, StackSettings
 from libs.messaging import Subjects, ensure_streams
 from libs.models.registry import KNOWN_BASE_MODELS, resolve_base_model
@@ -294,8 +294,7 @@ class Stack:
                 raise StackError(
                     f"the embedded nats-server exited; see {self.home / 'nats' / 'nats-server.log'}"
                 )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), SUPERVISE_INTERVAL_SECONDS)
+            await wait_for_event(stop, SUPERVISE_INTERVAL_SECONDS)
 
     def _restart(self, slot: ServiceSlot) -> None:
         now = time.monotonic()

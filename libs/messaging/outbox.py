@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from contracts.envelope import Command, Event, utc_now
+from libs.background import wait_for_event
 from libs.messaging.bus import Bus, message_headers
 from libs.messaging.tables import OutboxMessage
 from libs.storage.database import Database
@@ -96,8 +97,7 @@ class OutboxRelay:
                 published = 0
             if published < RELAY_BATCH:
                 self._wake.clear()
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=RELAY_IDLE_SECONDS * 5)
+                await wait_for_event(self._wake, RELAY_IDLE_SECONDS * 5)
 
     def _log_failure(self, exc: Exception) -> None:
         """Log a failure with its traceback once, then only when the error changes."""

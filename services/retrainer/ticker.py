@@ -5,6 +5,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 
+from libs.background import wait_for_event
+
 logger = logging.getLogger("tuneloop.retrainer.ticker")
 
 
@@ -25,8 +27,7 @@ class Ticker:
                 await self.tick()
             except Exception:
                 logger.exception("retrainer round failed; trying again")
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval_seconds)
+            await wait_for_event(self._wake, self.interval_seconds)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name="retrainer-ticker")

@@ -11,6 +11,7 @@ import os
 import socket
 import uuid
 
+from libs.background import wait_for_event
 from libs.runtime import ServiceContext
 from services.trainer import leases
 from services.trainer.lifecycle import JobUpdates, fail
@@ -64,8 +65,7 @@ class Worker:
             except Exception:
                 logger.exception("scheduling failed; retrying")
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.scan_seconds)
+            await wait_for_event(self._wake, self.scan_seconds)
 
     async def take_jobs(self) -> None:
         free = self.settings.max_concurrent_jobs - len(self.runs)
