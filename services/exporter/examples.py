@@ -86,12 +86,6 @@ def messages_json(messages: Any) -> tuple[str, bytes]:
     return text, text.encode("utf-8", "surrogatepass")
 
 
-def example_id() -> str:
-    """A new example id: 32 hex digits, the time first, so new rows extend the index at its
-    end instead of landing all over it."""
-    return f"{time.time_ns():016x}{os.urandom(8).hex()}"
-
-
 @dataclass(frozen=True)
 class IdSeries:
     """The ids of one batch's rows, chosen before the batch is prepared: the clock when it
@@ -115,6 +109,11 @@ class IdSeries:
 def example_ids(count: int) -> list[str]:
     """``count`` new example ids (see :class:`IdSeries`)."""
     return IdSeries.new().ids(count)
+
+
+def example_id() -> str:
+    """A new example id (see :class:`IdSeries`)."""
+    return example_ids(1)[0]
 
 
 def _digest(text: str) -> str:

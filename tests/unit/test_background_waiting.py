@@ -3,10 +3,12 @@
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
 import pytest
 
 from libs.background import wait_for_event
+from tests.polling import eventually
 
 pytestmark = pytest.mark.unit
 Waiter = Callable[[asyncio.Event, float], Awaitable[object]]
@@ -20,23 +22,27 @@ async def wait_for_builtin(event: asyncio.Event, seconds: float) -> object:
         return False
 
 
+class WatchedEvent(asyncio.Event):
+    """An event that tells when something waits on it."""
+
+    waiting = False
+
+    async def wait(self) -> Literal[True]:
+        self.waiting = True
+        return await super().wait()
+
+
 async def cancelled_as_the_event_is_set(waiter: Waiter) -> bool:
     """Whether a loop waiting with ``waiter`` ends when cancelled just as its event is set."""
-    event = asyncio.Event()
-    rounds = 0
+    event = WatchedEvent()
 
     async def loop() -> None:
-        nonlocal rounds
         while True:
-            rounds += 1
             event.clear()
             await waiter(event, 60)
 
     task = asyncio.create_task(loop())
-    while rounds == 0:
-        await asyncio.sleep(0)
-    for _ in range(3):  # let it settle into its wait
-        await asyncio.sleep(0)
+    await eventually(lambda: event.waiting, interval=0, what="the loop waiting on its event")
     event.set()
     task.cancel()
     done, _ = await asyncio.wait({task}, timeout=1)
