@@ -27,7 +27,7 @@ test: setup ## Run every test tier (unit, integration, e2e, vllm)
 	./scripts/ensure-postgres-binaries
 	./scripts/ensure-vllm
 	./scripts/ensure-chromium
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=25
 
 test-unit: setup ## Run the unit tier only
 	$(PY) -m pytest -m unit

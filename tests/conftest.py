@@ -15,6 +15,8 @@ from libs.messaging import Subjects
 from libs.supervision.nats_server import EmbeddedNats
 from libs.supervision.postgres import ThrowawayPostgres
 
+pytest_plugins = ["tests.support.stall_report"]
+
 TIERS = {"unit", "integration", "e2e", "vllm"}
 
 
