@@ -5,9 +5,7 @@ whatever is still pending when it starts again, with the original message id, so
 drops a publish that had in fact already gone through.
 """
 
-import asyncio
 import logging
-from contextlib import suppress
 
 from opentelemetry.propagate import inject
 from sqlalchemy import select
@@ -15,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from contracts.envelope import Command, Event, utc_now
-from libs.background import wait_for_event
+from libs.background import BackgroundLoop
 from libs.messaging.bus import Bus, message_headers
 from libs.messaging.tables import OutboxMessage
 from libs.storage.database import Database
@@ -23,7 +21,9 @@ from libs.storage.database import Database
 logger = logging.getLogger("tuneloop.messaging.outbox")
 
 RELAY_BATCH = 100
-RELAY_IDLE_SECONDS = 0.2
+RELAY_IDLE_SECONDS = 1.0
+"""How long the relay waits, when nothing wakes it, before looking for pending rows again
+(rows a crashed process left, or a notify that went to another replica)."""
 
 
 def add_to_outbox(session: AsyncSession, bus: Bus, message: Event | Command) -> None:
@@ -52,13 +52,14 @@ class OutboxRelay:
     def __init__(self, database: Database, bus: Bus) -> None:
         self.database = database
         self.bus = bus
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._last_error = ""
+        self._loop = BackgroundLoop(
+            "outbox-relay", self.relay_round, RELAY_IDLE_SECONDS, on_error=self._log_failure
+        )
 
     def notify(self) -> None:
         """Publish soon: call after committing a transaction that added to the outbox."""
-        self._wake.set()
+        self._loop.wake()
 
     async def publish_pending(self) -> int:
         """Publish one batch; return how many rows were published."""
@@ -87,17 +88,11 @@ class OutboxRelay:
         concern = subject.removeprefix(f"{self.bus.subjects.prefix}.events.").split(".", 1)[0]
         return self.bus.subjects.events_stream(concern)
 
-    async def run(self) -> None:
-        while True:
-            try:
-                published = await self.publish_pending()
-                self._last_error = ""
-            except Exception as exc:
-                self._log_failure(exc)
-                published = 0
-            if published < RELAY_BATCH:
-                self._wake.clear()
-                await wait_for_event(self._wake, RELAY_IDLE_SECONDS * 5)
+    async def relay_round(self) -> bool:
+        """Publish one batch; whether a full one went (so there may be more at once)."""
+        published = await self.publish_pending()
+        self._last_error = ""
+        return published == RELAY_BATCH
 
     def _log_failure(self, exc: Exception) -> None:
         """Log a failure with its traceback once, then only when the error changes."""
@@ -107,13 +102,10 @@ class OutboxRelay:
         self._last_error = error
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self.run(), name="outbox-relay")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
+        await self._loop.stop()
 
 
 __all__ = ["OutboxRelay", "add_to_outbox"]

@@ -27,6 +27,7 @@ from contracts.api.errors import ErrorInfo, FieldError
 from contracts.commands import ExportDataset
 from contracts.envelope import new_message_id, utc_now
 from contracts.events import DatasetExportFailed
+from libs.background import BackgroundLoop
 from libs.messaging import add_to_outbox, claim_message
 from services.exporter.export import ExportRejected, ExternalImportFailed, run_export
 from services.exporter.tables import ExporterExport
@@ -116,7 +117,7 @@ class ExportRunner:
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self._slots: asyncio.Semaphore | None = None
         self._concurrency = concurrency
-        self._sweeper: asyncio.Task[None] | None = None
+        self._sweeper: BackgroundLoop | None = None
 
     def slots(self) -> asyncio.Semaphore:
         if self._slots is None:  # created in the running loop
@@ -139,15 +140,19 @@ class ExportRunner:
 
     def start_sweeping(self, exporter: "Exporter") -> None:
         """Take over, now and then periodically, the exports other processes left behind."""
-        self._sweeper = asyncio.create_task(self._sweep(exporter), name="export-sweeper")
 
-    async def _sweep(self, exporter: "Exporter") -> None:
-        while True:
-            try:
-                await self.resume_stale(exporter)
-            except Exception:
-                logger.exception("could not look for exports left behind; trying again")
-            await asyncio.sleep(self.lease_seconds / 2)
+        async def sweep() -> None:
+            await self.resume_stale(exporter)
+
+        self._sweeper = BackgroundLoop(
+            "export-sweeper",
+            sweep,
+            self.lease_seconds / 2,
+            on_error=lambda _: logger.exception(
+                "could not look for exports left behind; trying again"
+            ),
+        )
+        self._sweeper.start()
 
     async def resume_stale(self, exporter: "Exporter") -> int:
         """Run the exports whose process stopped (their lease ran out); how many."""
@@ -213,9 +218,7 @@ class ExportRunner:
     async def stop(self, exporter: "Exporter | None" = None) -> None:
         """Stop the sweeper and the running exports, handing them over at once."""
         if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+            await self._sweeper.stop()
         tasks = list(self.tasks.values())
         for task in tasks:
             task.cancel()

@@ -13,7 +13,6 @@ resolving the host at the time of sending; a refused target fails the delivery a
 """
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
@@ -29,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from contracts.envelope import utc_now
+from libs.background import BackgroundLoop
 from libs.storage import Database
 from services.gateway.tables import GatewayWebhook, GatewayWebhookDelivery
 from services.gateway.webhook_targets import TargetRefused, TargetUnresolved, WebhookTargets
@@ -171,27 +171,23 @@ class WebhookSender:
         self.client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(10.0, connect=5.0), trust_env=False, follow_redirects=False
         )
-        self._task: asyncio.Task[None] | None = None
+        self._loop = BackgroundLoop(
+            "webhook-sender",
+            self.send_round,
+            POLL_SECONDS,
+            on_error=lambda _: logger.exception("webhook delivery round failed"),
+        )
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._loop.stop()
         await self.client.aclose()
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                sent = await self.send_due()
-            except Exception:
-                logger.exception("webhook delivery round failed")
-                sent = 0
-            if sent == 0:
-                await asyncio.sleep(POLL_SECONDS)
+    async def send_round(self) -> bool:
+        """Send what is due; whether anything was (so more may be due at once)."""
+        return await self.send_due() > 0
 
     async def claim_due(self) -> list[tuple[GatewayWebhookDelivery, GatewayWebhook]]:
         now = utc_now()

@@ -10,13 +10,13 @@ from contracts.events import (
     RetrainingTriggered,
     RetrainingUpdated,
 )
+from libs.background import BackgroundLoop
 from libs.runtime import ServiceContext, ServiceDefinition, shared_part
 from services.retrainer.api import create_api
 from services.retrainer.handlers import retrainer_handlers
 from services.retrainer.questions import BusQuestions
 from services.retrainer.retrainer import Retrainer
 from services.retrainer.settings import RetrainerSettings
-from services.retrainer.ticker import Ticker
 
 
 def retrainer_of(context: ServiceContext) -> Retrainer:
@@ -36,10 +36,14 @@ def new_retrainer(context: ServiceContext) -> Retrainer:
         settings.stage_limits(),
         settings.count_seconds,
     )
-    ticker = Ticker(retrainer.tick, settings.tick_seconds)
-    retrainer.wake = ticker.wake
-    context.startup_hooks.append(ticker.start)
-    context.shutdown_hooks.append(ticker.stop)
+    clock = BackgroundLoop("retrainer-clock", retrainer.tick, settings.tick_seconds)
+    retrainer.wake = clock.wake
+
+    async def start_clock() -> None:
+        clock.start()
+
+    context.startup_hooks.append(start_clock)
+    context.shutdown_hooks.append(clock.stop)
     return retrainer
 
 

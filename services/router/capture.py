@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from contracts.events import InteractionCaptured
+from libs.background import BackgroundLoop
 from libs.messaging import Bus
 
 logger = logging.getLogger("tuneloop.router.capture")
 
 QUEUE_LIMIT = 10_000
+RETRY_SECONDS = 0.5
 Redactor = Callable[[str], str]
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -112,7 +114,7 @@ class PayloadCapture:
         self.redactor = redactor
         self.queue: asyncio.Queue[CapturedRequest] = asyncio.Queue(QUEUE_LIMIT)
         self.dropped = 0
-        self._task: asyncio.Task[None] | None = None
+        self._loop = BackgroundLoop("payload-capture", self._publish_next, RETRY_SECONDS)
 
     def wants(self, tenant: str) -> bool:
         return "*" in self.tenants or tenant in self.tenants
@@ -124,40 +126,34 @@ class PayloadCapture:
         except asyncio.QueueFull:
             self.dropped += 1
 
-    async def _publish_next(self) -> None:
+    async def _publish_next(self) -> bool:
         served = await self.queue.get()
         try:
             event = captured_event(served, self.redactor)
         except Exception:
             logger.exception("redaction failed; request %s not captured", served.request_id)
-            return
+            return True
         if event is None:
-            return
-        while True:
+            return True
+        while not self._loop.stopping:
             try:
                 await self.bus.publish_event(event)
-                return
+                break
             except Exception as exc:
                 logger.warning("captured payload not stored yet (%s); retrying", exc)
-                await asyncio.sleep(0.5)
-
-    async def run(self) -> None:
-        while True:
-            await self._publish_next()
+                await asyncio.sleep(RETRY_SECONDS)
+        return True
 
     def start(self) -> None:
         if self.tenants:
-            self._task = asyncio.create_task(self.run(), name="payload-capture")
+            self._loop.start()
 
     async def stop(self, timeout: float = 10.0) -> None:
         with suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 while not self.queue.empty():
                     await asyncio.sleep(0.02)
-        if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
+        await self._loop.stop()
 
 
 __all__ = [

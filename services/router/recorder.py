@@ -18,6 +18,7 @@ from contextlib import suppress
 from nats.js import JetStreamContext
 
 from contracts.events import InferenceCompleted
+from libs.background import BackgroundLoop
 from libs.messaging import Bus
 from libs.messaging.bus import PUBLISH_TIMEOUT_SECONDS, message_headers
 
@@ -37,7 +38,7 @@ class InferenceRecorder:
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
         self.queue: asyncio.Queue[PendingEvent] = asyncio.Queue(QUEUE_LIMIT)
-        self._task: asyncio.Task[None] | None = None
+        self._loop = BackgroundLoop("inference-recorder", self._publish_round, RETRY_SECONDS)
         self._publishing = 0
         self._jetstream: JetStreamContext | None = None
         self.dropped = 0
@@ -103,12 +104,12 @@ class InferenceRecorder:
                 self.record(lambda event=event: event)  # type: ignore[misc]
             await asyncio.sleep(RETRY_SECONDS)
 
-    async def run(self) -> None:
-        while True:
-            await self._publish_batch()
+    async def _publish_round(self) -> bool:
+        await self._publish_batch()
+        return True
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self.run(), name="inference-recorder")
+        self._loop.start()
 
     async def flush(self, timeout: float = 10.0) -> None:
         """Publish what is queued and wait for the batch in flight (on shutdown)."""
@@ -119,10 +120,7 @@ class InferenceRecorder:
 
     async def stop(self) -> None:
         await self.flush()
-        if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
+        await self._loop.stop()
 
 
 __all__ = ["InferenceRecorder"]

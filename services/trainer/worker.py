@@ -5,13 +5,11 @@ each job runs on exactly one worker, wherever the command was handled.
 """
 
 import asyncio
-import contextlib
-import logging
 import os
 import socket
 import uuid
 
-from libs.background import wait_for_event
+from libs.background import BackgroundLoop
 from libs.runtime import ServiceContext
 from services.trainer import leases
 from services.trainer.lifecycle import JobUpdates, fail
@@ -19,8 +17,6 @@ from services.trainer.openai_backend import OpenAIJobRun
 from services.trainer.runner import JobRun
 from services.trainer.settings import TrainerSettings
 from services.trainer.tables import TrainerJob
-
-logger = logging.getLogger("tuneloop.trainer.worker")
 
 
 def new_worker_id() -> str:
@@ -34,38 +30,25 @@ class Worker:
         self.id = new_worker_id()
         self.runs: dict[str, JobRun] = {}
         self.tasks: set[asyncio.Task[None]] = set()
-        self._wake = asyncio.Event()
-        self._loop: asyncio.Task[None] | None = None
+        self._scheduler = BackgroundLoop("trainer-scheduler", self.take_jobs, self.scan_seconds)
 
     @property
     def scan_seconds(self) -> float:
         return min(self.settings.lease_seconds / 3, 2.0)
 
     def wake(self) -> None:
-        self._wake.set()
+        self._scheduler.wake()
 
     async def start(self) -> None:
-        self._loop = asyncio.create_task(self.schedule(), name="trainer-scheduler")
+        self._scheduler.start()
 
     async def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop
+        await self._scheduler.stop()
         for run in list(self.runs.values()):
             await run.stop_process()
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
-
-    async def schedule(self) -> None:
-        while True:
-            try:
-                await self.take_jobs()
-            except Exception:
-                logger.exception("scheduling failed; retrying")
-            self._wake.clear()
-            await wait_for_event(self._wake, self.scan_seconds)
 
     async def take_jobs(self) -> None:
         free = self.settings.max_concurrent_jobs - len(self.runs)
