@@ -19,13 +19,6 @@ Round = Callable[[], Awaitable[bool | None]]
 """One round of work; ``True`` when there is more to do at once (no wait before the next)."""
 
 
-def log_round_failure(name: str) -> Callable[[Exception], None]:
-    def report(_: Exception) -> None:
-        logger.exception("%s: a round failed; trying again", name)
-
-    return report
-
-
 class BackgroundLoop:
     """Runs ``round`` in a task named ``name`` until :meth:`stop`.
 
@@ -44,15 +37,21 @@ class BackgroundLoop:
         self.name = name
         self.round = round
         self.interval_seconds = interval_seconds
-        self.on_error = on_error or log_round_failure(name)
+        self.on_error = on_error or self._log_failure
         self._wake = asyncio.Event()
         self._stopping = False
+        self._waiting = False
         self._task: asyncio.Task[None] | None = None
 
     @property
     def stopping(self) -> bool:
         """Whether :meth:`stop` was called (a round that retries should give up)."""
         return self._stopping
+
+    @property
+    def waiting(self) -> bool:
+        """Whether the loop is between rounds, waiting for its interval or a wake."""
+        return self._waiting
 
     @property
     def running(self) -> bool:
@@ -95,7 +94,14 @@ class BackgroundLoop:
             if more:
                 await asyncio.sleep(0)  # a round that never suspends must not hold the loop
             else:
-                await wait_for_event(self._wake, self.interval_seconds)
+                self._waiting = True
+                try:
+                    await wait_for_event(self._wake, self.interval_seconds)
+                finally:
+                    self._waiting = False
+
+    def _log_failure(self, _: Exception) -> None:
+        logger.exception("%s: a round failed; trying again", self.name)
 
 
 __all__ = ["BackgroundLoop", "Round"]

@@ -23,12 +23,14 @@ def test_no_loop_is_found_on_a_thread_that_runs_none() -> None:
 
 async def test_the_report_shows_each_task_and_the_line_it_waits_on() -> None:
     never = asyncio.Event()
+    started = asyncio.Event()
 
     async def waiting_for_nothing() -> None:
+        started.set()
         await never.wait()
 
     task = asyncio.create_task(waiting_for_nothing(), name="waiter-under-test")
-    await asyncio.sleep(0)
+    await started.wait()
     try:
         report = tasks_report(asyncio.get_running_loop())
     finally:
