@@ -61,11 +61,7 @@ async def test_a_lora_job_learns_the_task_and_beats_the_base_model(
                 suffix="tickets",
             )
         )
-        await eventually(lambda: log.ended(job_id), timeout=150, what="the job to end")
-        await eventually(
-            lambda: any(p.reason == "final" for p in log.of(job_id, JobProgressed)),
-            what="the last progress event",
-        )
+        await eventually(lambda: log.settled(job_id), timeout=150, what="the job to end")
         [completed] = log.of(job_id, JobCompleted)
         transport = httpx.ASGITransport(app=service.api)
         async with httpx.AsyncClient(

@@ -61,7 +61,7 @@ async def run_job(
                 hyperparameters=hyperparameters,
             )
         )
-        await eventually(lambda: log.ended(job_id), timeout=240, what="the job to end")
+        await eventually(lambda: log.settled(job_id), timeout=240, what="the job to end")
     return log, job_id
 
 
@@ -147,7 +147,7 @@ async def test_a_dpo_job_learns_to_prefer_the_preferred_answers(
                     hyperparameters=hyperparameters,
                 )
             )
-        await eventually(lambda: log.ended(job_id), timeout=240, what="the DPO job to end")
+        await eventually(lambda: log.settled(job_id), timeout=240, what="the DPO job to end")
         await eventually(lambda: log.ended(misfiled), what="the misfiled job to end")
     [refused] = log.of(misfiled, JobFailed)
     assert refused.error.code == "invalid_file_format"

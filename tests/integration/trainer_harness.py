@@ -82,6 +82,15 @@ class EventLog:
     def ended(self, job_id: str) -> bool:
         return any(isinstance(e, JobCompleted | JobFailed | JobCancelled) for e in self.of(job_id))
 
+    def settled(self, job_id: str) -> bool:
+        """Ended, and if it completed, its progress all in (the final report seen): each
+        kind of event comes through a consumer of its own, in no order between kinds."""
+        if not self.ended(job_id):
+            return False
+        if not self.of(job_id, JobCompleted):
+            return True
+        return any(p.reason == "final" for p in self.of(job_id, JobProgressed))
+
     def router(self, subjects: Subjects) -> NatsRouter:
         router = NatsRouter()
         for kind in JOB_EVENTS:
